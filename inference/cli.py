@@ -1,0 +1,68 @@
+"""``ctchat``: the command line.
+
+Built-in sub-commands live here; other packages add theirs through the entry-point groups
+``ctchat.commands`` and ``ctchat.bench`` (the viewer registers ``view`` and ``bench viewer``), so
+this headless package never imports the GUI. Each entry point is a ``register(subparsers)``
+function that adds a parser and sets ``func(args) -> int`` as its default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib.metadata import entry_points
+from typing import Sequence
+
+from .io.errors import CTLoadError
+
+
+def _register_plugins(group: str, subparsers: argparse._SubParsersAction) -> None:
+    for ep in entry_points(group=group):
+        try:
+            ep.load()(subparsers)
+        except ImportError as exc:  # e.g. the viewer extra is not installed
+            sub = subparsers.add_parser(ep.name, help=f"(unavailable: {exc})")
+            sub.set_defaults(func=lambda _args, _exc=exc: _unavailable(ep.name, _exc))
+
+
+def _unavailable(name: str, exc: Exception) -> int:
+    print(f"ctchat: '{name}' is not available: {exc}", file=sys.stderr)
+    return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, built-in commands and plugins."""
+    from .commands import bench_io, info
+
+    parser = argparse.ArgumentParser(prog="ctchat", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    info.register(commands)
+    bench = commands.add_parser("bench", help="benchmarks, each against a baseline in the same run")
+    targets = bench.add_subparsers(dest="target", metavar="TARGET", required=True)
+    bench_io.register(targets)
+    _register_plugins("ctchat.bench", targets)
+    _register_plugins("ctchat.commands", commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ctchat`` console command; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv:
+        argv = ["view"]  # the built-in default: the viewer on the bundled demo CT
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except CTLoadError as exc:
+        print(f"ctchat: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""One entry point for any CT input: a DICOM folder or file, or a NIfTI file."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import errors as E
+from .dicom_scan import ScanResult, iter_files, read_header, records_from_dataset
+from .dicom_series import LoadCancelled, Progress, SeriesGroup, assemble_volume, group_series
+from .errors import CTLoadError, LoadWarning
+from .nifti import is_nifti_path, load_nifti
+from .volume import Volume
+
+__all__ = ["LoadCancelled", "SeriesInfo", "list_series", "load_volume"]
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """What a user needs to choose a series: no patient identifiers."""
+
+    uid: str  # the key to pass to load_volume (SeriesInstanceUID, "#n" added for split parts)
+    description: str
+    modality: str
+    n_slices: int
+    thickness_mm: float | None
+    rows: int
+    cols: int
+    orientation: str  # axial, coronal, sagittal, oblique or unknown
+    series_number: int | None
+
+
+def list_series(path: str | os.PathLike, *, cancel: threading.Event | None = None) -> list[SeriesInfo]:
+    """The series found under ``path`` (a NIfTI file is one series).
+
+    Example:
+        >>> for s in list_series("study/"):  # doctest: +SKIP
+        ...     print(s.series_number, s.description, s.modality, s.n_slices, s.thickness_mm)
+    """
+    path = _checked_path(path)
+    if path.is_file() and is_nifti_path(path):
+        vol = load_nifti(path)
+        nz, ny, nx = vol.shape
+        return [SeriesInfo(str(path), path.name, "CT", nz, vol.spacing_zyx[0], ny, nx, "axial", None)]
+    return [_series_info(g) for g in _dicom_groups(path, None, cancel).groups]
+
+
+def load_volume(
+    path: str | os.PathLike,
+    series_uid: str | None = None,
+    *,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> Volume:
+    """Load a CT from a DICOM series folder, a DICOM file or a NIfTI file.
+
+    Args:
+        path: folder (searched recursively), DICOM file (single- or multi-frame), .nii/.nii.gz.
+        series_uid: which series when the folder holds several (see :func:`list_series`).
+        progress: called as ``progress(done, total)`` from the loading thread.
+        cancel: when set, loading stops with :class:`LoadCancelled`.
+
+    Raises:
+        CTLoadError: the input cannot be read; the message says why.
+        LoadCancelled: ``cancel`` was set.
+
+    Example:
+        >>> vol = load_volume("chest_ct/")  # doctest: +SKIP
+        >>> vol.shape, vol.spacing_zyx       # doctest: +SKIP
+        ((64, 512, 512), (5.0, 0.842, 0.842))
+    """
+    path = _checked_path(path)
+    if path.is_file() and is_nifti_path(path):
+        vol = load_nifti(path)
+        if progress is not None:
+            progress(1, 1)
+        return vol
+    scan = _dicom_groups(path, progress, cancel)
+    groups = scan.groups
+    if series_uid is None:
+        if len(groups) > 1:
+            listing = "; ".join(
+                f"{g.key} ({g.records[0].description or 'no description'}, {len(g.records)} images)"
+                for g in groups
+            )
+            raise CTLoadError(f"{path.name} holds {len(groups)} series, choose one: {listing}")
+        group = groups[0]
+    else:
+        matches = [g for g in groups if g.key == series_uid]
+        if not matches:
+            raise CTLoadError(f"series {series_uid} is not in {path.name}")
+        group = matches[0]
+    if scan.skipped:
+        group = SeriesGroup(group.key, group.records, group.warnings + [_skipped_warning(scan.skipped)])
+    return assemble_volume(group, str(path), _offset(progress, scan.n_files), cancel)
+
+
+@dataclass
+class _DicomScan:
+    groups: list[SeriesGroup]
+    skipped: dict[str, str]
+    n_files: int
+
+
+def _checked_path(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise CTLoadError(f"{path}: no such file or folder")
+    if path.is_dir() and not os.access(path, os.R_OK | os.X_OK):
+        raise CTLoadError(f"{path.name}: folder cannot be read (permission denied)")
+    return path
+
+
+def _dicom_groups(path: Path, progress: Progress | None, cancel: threading.Event | None) -> _DicomScan:
+    files = iter_files(path)
+    if not files:
+        raise CTLoadError(f"{path.name}: the folder is empty")
+    scan = _scan(files, progress, cancel)
+    if not scan.records:
+        if len(files) == 1:
+            raise CTLoadError(next(iter(scan.skipped.values()), f"{path.name}: not a CT image"))
+        reasons = "; ".join(f"{why}" for why in list(scan.skipped.values())[:3])
+        raise CTLoadError(
+            f"{path.name}: no DICOM images among {len(files)} file(s) ({reasons}"
+            f"{'; ...' if len(scan.skipped) > 3 else ''})"
+        )
+    return _DicomScan(group_series(scan.records), scan.skipped, len(files))
+
+
+def _scan(files: list[Path], progress: Progress | None, cancel: threading.Event | None) -> ScanResult:
+    """Parse every file's header; keep image frames, note what was skipped and why.
+
+    Sequential on purpose: header parsing is pure Python, and threads only add GIL contention
+    (measured: 4 threads took 1.7x as long as one loop on 64 files).
+    """
+    records, skipped = [], {}
+    total = 2 * len(files)  # header pass, then the decode pass
+    for done, path in enumerate(files, 1):
+        if cancel is not None and cancel.is_set():
+            raise LoadCancelled()
+        try:
+            records.extend(records_from_dataset(path, read_header(path)))
+        except CTLoadError as exc:
+            skipped[path.name] = str(exc)
+        if progress is not None:
+            progress(done, total)
+    return ScanResult(records, skipped)
+
+
+def _offset(progress: Progress | None, n_files: int) -> Progress | None:
+    """Map the decode pass's (done, total) into the second half of the progress range."""
+    if progress is None:
+        return None
+    return lambda done, total: progress(n_files + round(done * n_files / max(total, 1)), 2 * n_files)
+
+
+def _skipped_warning(skipped: dict[str, str]) -> LoadWarning:
+    names = [n if len(n) <= 40 else n[:37] + "..." for n in skipped]
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return LoadWarning(E.SKIPPED_FILES, f"{len(names)} file(s) in the folder are not CT images and were skipped: {shown}")
+
+
+def _series_info(group: SeriesGroup) -> SeriesInfo:
+    first = group.records[0]
+    return SeriesInfo(
+        uid=group.key,
+        description=first.description,
+        modality=first.modality,
+        n_slices=len(group.records),
+        thickness_mm=first.thickness,
+        rows=first.rows,
+        cols=first.cols,
+        orientation=_orientation_label(first.orientation),
+        series_number=first.series_number,
+    )
+
+
+def _orientation_label(orientation: np.ndarray | None) -> str:
+    if orientation is None:
+        return "unknown"
+    normal = np.cross(orientation[:3], orientation[3:])
+    axis = int(np.argmax(np.abs(normal)))
+    if abs(normal[axis]) < 0.9:
+        return "oblique"
+    return ("sagittal", "coronal", "axial")[axis]

@@ -1,0 +1,104 @@
+"""`Volume`: one CT scan in Hounsfield units with its geometry in a declared world frame.
+
+Conventions (the same for DICOM and NIfTI input):
+
+* ``voxels`` is indexed ``[k, j, i]`` = (slice, row, column), shape ``(nz, ny, nx)``.
+* Loaders reorient losslessly (axis permutations and flips only, never resampling) so that
+  column index ``i`` increases toward patient **L**eft, row index ``j`` toward **P**osterior and
+  slice index ``k`` toward **S**uperior ("LPS" in nibabel's axis-code convention: each letter
+  names the direction an axis increases toward). An axial slice ``voxels[k]`` shown with row 0
+  at the top and column 0 at the left is therefore in radiological display (anterior up,
+  patient right on screen left).
+* ``affine`` maps ``(i, j, k, 1)`` to world coordinates in millimetres in the DICOM patient
+  frame, **LPS** (+x = patient left, +y = posterior, +z = superior). NIfTI's RAS is converted
+  at load time.
+* ``spacing_zyx`` is the voxel size in mm along ``(k, j, i)``; ``slice_positions`` holds each
+  slice's true position along the slice normal (mm), which differs from a regular grid when
+  spacing is uneven (see ``warnings``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import LoadWarning
+
+WORLD_FRAME = "LPS"
+
+
+@dataclass
+class Volume:
+    """A CT volume in HU with geometry, non-identifying display metadata and load warnings.
+
+    Example:
+        >>> from inference.io import load_volume
+        >>> vol = load_volume("scan.nii.gz")          # doctest: +SKIP
+        >>> vol.shape, vol.spacing_zyx, vol.orientation  # doctest: +SKIP
+        ((64, 512, 512), (5.0, 0.842, 0.842), 'LPS')
+    """
+
+    voxels: np.ndarray
+    affine: np.ndarray
+    slice_positions: np.ndarray
+    metadata: dict[str, Any] = field(default_factory=dict)
+    warnings: list[LoadWarning] = field(default_factory=list)
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if self.voxels.ndim != 3:
+            raise ValueError(f"voxels must be 3-D (z, y, x), got shape {self.voxels.shape}")
+        self.affine = np.asarray(self.affine, dtype=np.float64)
+        self.slice_positions = np.asarray(self.slice_positions, dtype=np.float64)
+        if self.slice_positions.shape != (self.voxels.shape[0],):
+            raise ValueError("slice_positions needs one entry per slice")
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """Array shape ``(nz, ny, nx)``."""
+        return tuple(int(n) for n in self.voxels.shape)  # type: ignore[return-value]
+
+    @property
+    def spacing_zyx(self) -> tuple[float, float, float]:
+        """Voxel size in mm along (slice, row, column): lengths of the affine's k, j, i columns."""
+        norms = np.linalg.norm(self.affine[:3, :3], axis=0)
+        return (float(norms[2]), float(norms[1]), float(norms[0]))
+
+    @property
+    def orientation(self) -> str:
+        """Axis code of (i, j, k) in the LPS world frame, e.g. ``"LPS"`` (nibabel's convention)."""
+        return axis_codes_lps(self.affine)
+
+    @property
+    def world_frame(self) -> str:
+        """The world frame the affine maps into (always ``"LPS"``)."""
+        return WORLD_FRAME
+
+    def hu_range(self) -> tuple[float, float]:
+        """Minimum and maximum voxel value in HU."""
+        return float(self.voxels.min()), float(self.voxels.max())
+
+    def index_to_world(self, k: float, j: float, i: float) -> np.ndarray:
+        """World LPS position (mm) of the voxel at array index ``[k, j, i]``."""
+        return (self.affine @ np.array([i, j, k, 1.0]))[:3]
+
+    def world_to_index(self, point_lps: np.ndarray) -> np.ndarray:
+        """Fractional array index ``(k, j, i)`` of a world LPS point (mm)."""
+        ijk = (np.linalg.inv(self.affine) @ np.append(np.asarray(point_lps, float), 1.0))[:3]
+        return ijk[::-1]
+
+    def has_warning(self, code: str) -> bool:
+        """True when a warning with this code was raised while loading."""
+        return any(w.code == code for w in self.warnings)
+
+
+def axis_codes_lps(affine: np.ndarray) -> str:
+    """Axis codes of an index->LPS affine: the LPS letter each of i, j, k mostly points toward."""
+    labels = (("R", "L"), ("A", "P"), ("I", "S"))
+    codes = []
+    for col in np.asarray(affine)[:3, :3].T:
+        axis = int(np.argmax(np.abs(col)))
+        codes.append(labels[axis][1 if col[axis] > 0 else 0])
+    return "".join(codes)

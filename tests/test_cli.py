@@ -1,0 +1,45 @@
+"""The ``ctchat`` command line: info and the I/O benchmark."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from inference.cli import main
+
+
+def test_info_json_on_the_a0001_series(a0001_dicom, capsys):
+    assert main(["info", str(a0001_dicom), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    (series,) = report["series"]
+    assert series["shape_zyx"] == [64, 512, 512]
+    assert series["orientation"] == "LPS" and series["world_frame"] == "LPS"
+    assert series["hu_range"] == [-1024.0, 2976.0]
+    assert series["modality"] == "CT" and series["warnings"] == []
+
+
+def test_info_text_shows_warnings(ct_dir, capsys):
+    assert main(["info", str(ct_dir / "tiny" / "monai_CT_DICOM_16x16")]) == 0
+    out = capsys.readouterr().out
+    assert "WARNING [slice_gap]" in out and "202.50 mm" in out
+
+
+def test_info_on_bad_input_is_one_clear_line(tmp_path, capsys):
+    (tmp_path / "x.dcm").write_bytes(b"")
+    assert main(["info", str(tmp_path / "x.dcm")]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == "ctchat: x.dcm: the file is empty (0 bytes)"
+
+
+def test_console_script_runs_without_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "inference.cli", "info", str(tmp_path / "none")], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "no such file or folder" in result.stderr
+
+
+def test_bench_io_prints_both_readers_and_the_ratio(a0001_dicom, capsys):
+    assert main(["bench", "io", str(a0001_dicom), "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "SimpleITK ImageSeriesReader" in out and "ratio SimpleITK / ctchat" in out
+    assert "identical voxels: True" in out
