@@ -1,0 +1,117 @@
+"""``ctchat view [PATH] [--screenshot OUT.png]``: the viewer window from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+XVFB_GUARD = "CTCHAT_UNDER_XVFB"
+SCREEN = "1600x1000x24"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``view`` sub-command (entry point ``ctchat.commands: view``)."""
+    p = subparsers.add_parser("view", help="open the CT viewer window",
+                              description="Open a CT (DICOM folder/file or NIfTI) in the viewer.")
+    p.add_argument("path", nargs="?", help="scan to open (default: the bundled demo chest CT)")
+    p.add_argument("--series", dest="series_uid", help="series UID when the folder holds several")
+    p.add_argument("--screenshot", metavar="OUT.png",
+                   help="render the window with the scan loaded, save it as PNG and exit")
+    p.add_argument("--size", default="1400x900", help="window size for --screenshot (WxH)")
+    p.set_defaults(func=run_view)
+
+
+def has_display() -> bool:
+    """True when a window can be opened (always assumed outside Linux)."""
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or sys.platform != "linux"
+
+
+def ensure_display(argv_tail: list[str], module: str = "viewer.cli") -> None:
+    """Without an X display, re-run this command under ``xvfb-run`` (for headless use):
+    ``python -m <module> <argv_tail>``.
+
+    Returns normally when a display exists; otherwise replaces the process or exits.
+    """
+    if has_display():
+        return
+    if os.environ.get(XVFB_GUARD) or not shutil.which("xvfb-run"):
+        print("ctchat: no display; install xvfb (xvfb-run) or set DISPLAY", file=sys.stderr)
+        raise SystemExit(2)
+    os.environ[XVFB_GUARD] = "1"
+    cmd = ["xvfb-run", "-a", "-s", f"-screen 0 {SCREEN}", sys.executable, "-m", module, *argv_tail]
+    os.execvp(cmd[0], cmd)
+
+
+def _view_argv(args: argparse.Namespace, path: str) -> list[str]:
+    """The ``ctchat`` arguments that repeat this ``view`` command."""
+    argv = ["view", path, "--size", args.size]
+    if args.screenshot:
+        argv += ["--screenshot", str(Path(args.screenshot).resolve())]
+    if args.series_uid:
+        argv += ["--series", args.series_uid]
+    return argv
+
+
+def run_view(args: argparse.Namespace) -> int:
+    """Open the window (and optionally save a screenshot and exit); returns the exit status."""
+    from inference.resources import DEMO_CT
+
+    path = args.path or str(DEMO_CT)
+    if args.screenshot:
+        ensure_display(_view_argv(args, str(Path(path).resolve())))
+    elif not has_display():
+        print("ctchat view: no display (DISPLAY is not set); use --screenshot for headless use",
+              file=sys.stderr)
+        return 2
+    from PySide6 import QtCore, QtWidgets
+
+    from .app import MainWindow
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    win = MainWindow()
+    if args.screenshot:
+        w, h = (int(x) for x in args.size.lower().split("x"))
+        win.resize(w, h)
+    win.show()
+    win.open_path(path, args.series_uid)
+    if not args.screenshot:
+        return app.exec()
+
+    status = {"code": 1}
+
+    def finished(result: str) -> None:
+        if result != "loaded":
+            text = win.message_bar.label.text() or result
+            print(f"ctchat view: could not load {path}: {text}", file=sys.stderr)
+            app.exit(1)
+            return
+        # Let the layout settle and every view paint once before grabbing.
+        QtCore.QTimer.singleShot(300, shoot)
+
+    def shoot() -> None:
+        out = Path(args.screenshot)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        win.save_window_png(out)
+        print(f"saved {out}")
+        status["code"] = 0
+        app.exit(0)
+
+    win.loadFinished.connect(finished)
+    code = app.exec()
+    win.close()
+    return code or status["code"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m viewer.cli view ...``: the same command without the ``ctchat`` entry point."""
+    parser = argparse.ArgumentParser(prog="python -m viewer.cli")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,417 @@
+"""One 2D slice view (axial, coronal or sagittal): VTK image slice, crosshair, orientation
+letters, corner text and a slice scroller beside it.
+
+Mouse: wheel = next/previous slice; left = set the crosshair (navigate tool) or drag the
+window/level (window/level tool); right-drag = zoom; middle-drag = pan.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6.QtCore import Qt, Signal
+from vtkmodules.vtkFiltersSources import vtkLineSource
+from vtkmodules.vtkRenderingCore import (
+    vtkActor,
+    vtkImageSlice,
+    vtkImageSliceMapper,
+    vtkPolyDataMapper,
+    vtkRenderer,
+    vtkTextActor,
+)
+
+from .corner_text import CornerText
+from .planes import Plane
+from .screenshot import save_render_window_png
+from .vtk_canvas import VtkCanvas
+from .window_level import WindowLevel
+
+TOOL_NAVIGATE = "navigate"
+TOOL_WINDOW_LEVEL = "window_level"
+
+# 3D Slicer's colours: red = axial, green = coronal, yellow = sagittal.
+PLANE_COLORS = {"axial": (0.95, 0.35, 0.35), "coronal": (0.45, 0.85, 0.4), "sagittal": (0.95, 0.85, 0.3)}
+
+
+class _SliceCanvas(VtkCanvas):
+    """Render widget whose mouse events go to the owning :class:`SliceView`, not to VTK."""
+
+    def __init__(self, view: "SliceView") -> None:
+        super().__init__(view)
+        self._view = view
+
+    def mousePressEvent(self, ev: QtGui.QMouseEvent) -> None:  # noqa: N802
+        self._view._mouse_press(ev)
+
+    def mouseMoveEvent(self, ev: QtGui.QMouseEvent) -> None:  # noqa: N802
+        self._view._mouse_move(ev)
+
+    def mouseReleaseEvent(self, ev: QtGui.QMouseEvent) -> None:  # noqa: N802
+        self._view._mouse_release(ev)
+
+    def wheelEvent(self, ev: QtGui.QWheelEvent) -> None:  # noqa: N802
+        self._view._wheel(ev)
+
+    def leaveEvent(self, ev: QtCore.QEvent) -> None:  # noqa: N802
+        self._view.cursorMoved.emit(None)
+
+    def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        self._view._on_resize()
+
+
+class SliceView(QtWidgets.QWidget):
+    """A linked slice view of one plane.
+
+    Signals carry array indices ``(k, j, i)``; the main window links the views through them.
+    """
+
+    sliceChanged = Signal(int)  # the user stepped this view to a new slice index
+    pointPicked = Signal(object)  # (k, j, i) clicked with the navigate tool
+    windowDragged = Signal(float, float)  # (dx, dy) pixels dragged with the window/level tool
+    cursorMoved = Signal(object)  # (k, j, i) under the mouse, or None when outside the image
+
+    def __init__(self, plane: Plane, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plane = plane
+        self.tool = TOOL_NAVIGATE
+        self._shape: tuple[int, int, int] | None = None  # (nz, ny, nx)
+        self._spacing = np.ones(3)  # (dx, dy, dz) in VTK axis order
+        self._pos: list[int] = [0, 0, 0]  # (k, j, i)
+        self._drag: tuple[Qt.MouseButton, QtCore.QPointF] | None = None
+        self._fitted = True  # camera follows resizes until the user zooms or pans
+        self._render_pending = False
+
+        self.canvas = _SliceCanvas(self)
+        self.scroller = QtWidgets.QScrollBar(Qt.Orientation.Vertical, self)
+        self.scroller.setObjectName(f"{plane.name}_scroller")
+        self.scroller.setToolTip(f"{plane.name.capitalize()} slice")
+        self.scroller.setEnabled(False)
+        # Superior at the top of the axial scroller, as the images are stacked.
+        self.scroller.setInvertedAppearance(plane.name == "axial")
+        self.scroller.valueChanged.connect(self._on_scroller)
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.scroller)
+        self._build_scene()
+
+    # ----------------------------------------------------------------- scene
+    def _build_scene(self) -> None:
+        # One renderer only: a second layer for the overlay doubled the frame time on llvmpipe.
+        # The crosshair lies a little in front of the slice; texts are 2D actors (drawn last).
+        rw = self.canvas.GetRenderWindow()
+        self.renderer = vtkRenderer()
+        self.renderer.SetBackground(0, 0, 0)
+        rw.AddRenderer(self.renderer)
+        self.renderer.GetActiveCamera().ParallelProjectionOn()
+
+        self.mapper = vtkImageSliceMapper()
+        self.mapper.SetOrientation(self.plane.axis)
+        self.mapper.SliceAtFocalPointOff()
+        self.mapper.SliceFacesCameraOff()
+        self.image_actor = vtkImageSlice()
+        self.image_actor.SetMapper(self.mapper)
+        prop = self.image_actor.GetProperty()
+        prop.SetInterpolationTypeToLinear()
+        self.image_actor.VisibilityOff()
+        self.renderer.AddViewProp(self.image_actor)
+
+        # One line per other plane, in that plane's colour.
+        others = [a for a in (0, 1, 2) if a != self.plane.axis]
+        names = {0: "sagittal", 1: "coronal", 2: "axial"}
+        self._lines: dict[int, vtkLineSource] = {}
+        self._line_actors: list[vtkActor] = []
+        for axis in others:
+            src = vtkLineSource()
+            mapper = vtkPolyDataMapper()
+            mapper.SetInputConnection(src.GetOutputPort())
+            actor = vtkActor()
+            actor.SetMapper(mapper)
+            actor.GetProperty().SetColor(*PLANE_COLORS[names[axis]])
+            actor.GetProperty().SetLineWidth(1.0)
+            actor.VisibilityOff()
+            self.renderer.AddActor(actor)
+            self._lines[axis] = src
+            self._line_actors.append(actor)
+
+        self._letters: dict[str, vtkTextActor] = {}
+        anchors = {"left": (0.01, 0.5, 0, 1), "right": (0.99, 0.5, 2, 1),
+                   "top": (0.5, 0.98, 1, 2), "bottom": (0.5, 0.02, 1, 0)}
+        for edge, (x, y, hj, vj) in anchors.items():
+            actor = vtkTextActor()
+            actor.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
+            actor.SetPosition(x, y)
+            tp = actor.GetTextProperty()
+            tp.SetFontSize(18)
+            tp.BoldOn()
+            tp.ShadowOn()
+            tp.SetColor(1.0, 0.75, 0.3)
+            tp.SetJustification(hj)
+            tp.SetVerticalJustification(vj)
+            actor.VisibilityOff()
+            self.renderer.AddViewProp(actor)
+            self._letters[edge] = actor
+
+        # Fixed-size text actors: vtkCornerAnnotation re-fits its font on every change (slow).
+        self.corner = CornerText(self.renderer, PLANE_COLORS[self.plane.name])
+        self.corner.SetText(2, self.plane.name.capitalize())
+
+    # ----------------------------------------------------------------- data
+    def set_image(self, image, shape_zyx: Sequence[int], axis_codes: str = "LPS") -> None:
+        """Show a new volume (a vtkImageData from :func:`viewer.vtk_data.to_vtk_image`)."""
+        self._shape = tuple(int(n) for n in shape_zyx)  # type: ignore[assignment]
+        # Half a slice toward the camera keeps the crosshair in front of the image.
+        self._toward_camera = -0.5 * float(np.sign(self.plane.direction[self.plane.axis]))
+        self._spacing = np.array(image.GetSpacing(), dtype=float)
+        self.mapper.SetInputData(image)
+        self.image_actor.VisibilityOn()
+        for actor in self._line_actors:
+            actor.VisibilityOn()
+        for edge, letter in self.plane.edge_letters(axis_codes).items():
+            self._letters[edge].SetInput(letter)
+            self._letters[edge].VisibilityOn()
+        n = self.n_slices
+        self.scroller.blockSignals(True)
+        self.scroller.setRange(0, n - 1)
+        self.scroller.setPageStep(max(1, n // 10))
+        self.scroller.setEnabled(True)
+        self.scroller.blockSignals(False)
+        self._pos = [s // 2 for s in self._shape]
+        self._apply_position(self._pos, force=True)
+        self.reset_camera(render=False)
+
+    @property
+    def n_slices(self) -> int:
+        """Number of slices along this view's axis (0 without a volume)."""
+        return 0 if self._shape is None else self._shape[self.plane.array_axis]
+
+    @property
+    def slice_index(self) -> int:
+        """Index of the slice shown (along this plane's array axis)."""
+        return self._pos[self.plane.array_axis]
+
+    @property
+    def position(self) -> tuple[int, int, int]:
+        """The crosshair position ``(k, j, i)`` this view shows."""
+        return tuple(self._pos)  # type: ignore[return-value]
+
+    def set_slice(self, index: int, render: bool = True) -> bool:
+        """Show slice ``index`` (clipped); returns True when it changed."""
+        pos = list(self._pos)
+        pos[self.plane.array_axis] = index
+        return self.set_position(pos, render=render)
+
+    def step(self, delta: int) -> bool:
+        """Move ``delta`` slices, render, and emit :attr:`sliceChanged` when the slice moved."""
+        changed = self.set_slice(self.slice_index + delta)
+        if changed:
+            self.sliceChanged.emit(self.slice_index)
+        return changed
+
+    def set_position(self, pos_kji: Sequence[int], render: bool = True) -> bool:
+        """Move slice and crosshair to ``(k, j, i)``; renders only when something changed.
+
+        ``render=False`` defers the render to the event loop (see :meth:`request_render`).
+        """
+        if self._shape is None:
+            return False
+        changed = self._apply_position(pos_kji)
+        if changed:
+            if render:
+                self.canvas.render_now()
+            else:
+                self.request_render()
+        return changed
+
+    def request_render(self) -> None:
+        """Render once the event loop is idle; many requests before then make one render.
+
+        Linked views use this, so that spinning the wheel in one view renders that view on
+        every notch and the others at most once per event-loop pass.
+        """
+        if not self._render_pending:
+            self._render_pending = True
+            QtCore.QTimer.singleShot(0, self, self._deferred_render)
+
+    def _deferred_render(self) -> None:
+        self._render_pending = False
+        self.canvas.render_now()
+
+    def _apply_position(self, pos_kji: Sequence[int], force: bool = False) -> bool:
+        assert self._shape is not None
+        pos = [int(np.clip(p, 0, n - 1)) for p, n in zip(pos_kji, self._shape)]
+        if pos == self._pos and not force:
+            return False
+        self._pos = pos
+        a = self.plane.axis
+        idx_xyz = (pos[2], pos[1], pos[0])
+        self.mapper.SetSliceNumber(idx_xyz[a])
+        # Crosshair lines: each lies in another plane, spanning the image in the remaining axis.
+        n_xyz = (self._shape[2], self._shape[1], self._shape[0])
+        for axis, src in self._lines.items():
+            span = 3 - a - axis
+            p1 = [0.0, 0.0, 0.0]
+            p1[a] = (idx_xyz[a] + self._toward_camera) * self._spacing[a]
+            p1[axis] = idx_xyz[axis] * self._spacing[axis]
+            p2 = list(p1)
+            p1[span] = -0.5 * self._spacing[span]
+            p2[span] = (n_xyz[span] - 0.5) * self._spacing[span]
+            src.SetPoint1(*p1)
+            src.SetPoint2(*p2)
+        self.corner.SetText(2, f"{self.plane.name.capitalize()}  {idx_xyz[a] + 1}/{n_xyz[a]}")
+        if self.scroller.value() != idx_xyz[a]:
+            self.scroller.blockSignals(True)
+            self.scroller.setValue(idx_xyz[a])
+            self.scroller.blockSignals(False)
+        return True
+
+    def set_window(self, wl: WindowLevel, render: bool = True) -> None:
+        """Apply a display window (HU)."""
+        prop = self.image_actor.GetProperty()
+        prop.SetColorWindow(wl.width)
+        prop.SetColorLevel(wl.level)
+        self.corner.SetText(0, str(wl))
+        if render:
+            self.canvas.render_now()
+
+    def window(self) -> tuple[float, float]:
+        """The (width, level) in use."""
+        prop = self.image_actor.GetProperty()
+        return prop.GetColorWindow(), prop.GetColorLevel()
+
+    # ----------------------------------------------------------------- camera
+    def _extent_mm(self) -> np.ndarray:
+        assert self._shape is not None
+        n_xyz = np.array([self._shape[2], self._shape[1], self._shape[0]], dtype=float)
+        return n_xyz * self._spacing
+
+    def reset_camera(self, render: bool = True) -> None:
+        """Centre the image and fit it to the view, keeping the true pixel aspect ratio."""
+        if self._shape is None:
+            return
+        size = self._extent_mm()
+        center = (size - self._spacing) / 2.0
+        cam = self.renderer.GetActiveCamera()
+        dist = float(np.linalg.norm(size)) * 2.0 + 1.0
+        direction = np.array(self.plane.direction)
+        cam.SetFocalPoint(*center)
+        cam.SetPosition(*(center - direction * dist))
+        cam.SetViewUp(*self.plane.view_up)
+        cam.SetClippingRange(dist - float(np.linalg.norm(size)), dist + float(np.linalg.norm(size)))
+        w, h = max(1, self.canvas.width()), max(1, self.canvas.height())
+        width_mm = size[self.plane.right[0]]
+        height_mm = size[self.plane.up[0]]
+        cam.SetParallelScale(1.02 * max(height_mm / 2.0, width_mm / 2.0 * h / w))
+        self._fitted = True
+        if render:
+            self.canvas.render_now()
+
+    def _on_resize(self) -> None:
+        if self._fitted and self._shape is not None:
+            self.reset_camera(render=False)
+
+    def _zoom(self, dy: float) -> None:
+        cam = self.renderer.GetActiveCamera()
+        cam.SetParallelScale(cam.GetParallelScale() * (1.01 ** dy))
+        self._fitted = False
+        self.canvas.render_now()
+
+    def _pan(self, p0: QtCore.QPointF, p1: QtCore.QPointF) -> None:
+        delta = self._to_world(p0) - self._to_world(p1)
+        cam = self.renderer.GetActiveCamera()
+        cam.SetFocalPoint(*(np.array(cam.GetFocalPoint()) + delta))
+        cam.SetPosition(*(np.array(cam.GetPosition()) + delta))
+        self._fitted = False
+        self.canvas.render_now()
+
+    # ----------------------------------------------------------------- picking
+    def _to_world(self, p: QtCore.QPointF) -> np.ndarray:
+        """World point (mm, VTK axes) under widget position ``p`` (logical pixels)."""
+        dpr = self.canvas.devicePixelRatioF()
+        h = self.canvas.height() * dpr
+        self.renderer.SetDisplayPoint(p.x() * dpr, h - p.y() * dpr - 1, 0.0)
+        self.renderer.DisplayToWorld()
+        x, y, z, w = self.renderer.GetWorldPoint()
+        return np.array([x, y, z]) / (w or 1.0)
+
+    def index_at(self, p: QtCore.QPointF) -> tuple[int, int, int] | None:
+        """Array index ``(k, j, i)`` under widget position ``p``, or None outside the image."""
+        if self._shape is None:
+            return None
+        xyz = np.rint(self._to_world(p) / self._spacing).astype(int)
+        xyz[self.plane.axis] = self.slice_index
+        kji = (int(xyz[2]), int(xyz[1]), int(xyz[0]))
+        if any(not 0 <= v < n for v, n in zip(kji, self._shape)):
+            return None
+        return kji
+
+    def widget_point_of(self, kji: Sequence[int]) -> QtCore.QPointF:
+        """Widget position (logical pixels) of array index ``(k, j, i)``; inverse of index_at."""
+        xyz = np.array([kji[2], kji[1], kji[0]], dtype=float) * self._spacing
+        self.renderer.SetWorldPoint(*xyz, 1.0)
+        self.renderer.WorldToDisplay()
+        x, y, _ = self.renderer.GetDisplayPoint()
+        dpr = self.canvas.devicePixelRatioF()
+        return QtCore.QPointF(x / dpr, (self.canvas.height() * dpr - 1 - y) / dpr)
+
+    # ----------------------------------------------------------------- mouse
+    def _mouse_press(self, ev: QtGui.QMouseEvent) -> None:
+        self.canvas.setFocus()
+        self._drag = (ev.button(), ev.position())
+        if ev.button() == Qt.MouseButton.LeftButton and self.tool == TOOL_NAVIGATE:
+            self._pick(ev.position())
+
+    def _mouse_move(self, ev: QtGui.QMouseEvent) -> None:
+        p = ev.position()
+        self.cursorMoved.emit(self.index_at(p))
+        if self._drag is None:
+            return
+        button, last = self._drag
+        self._drag = (button, p)
+        if button == Qt.MouseButton.LeftButton:
+            if self.tool == TOOL_WINDOW_LEVEL:
+                self.windowDragged.emit(p.x() - last.x(), p.y() - last.y())
+            else:
+                self._pick(p)
+        elif button == Qt.MouseButton.RightButton:
+            self._zoom(p.y() - last.y())  # drag up = zoom in
+        elif button == Qt.MouseButton.MiddleButton:
+            self._pan(last, p)
+
+    def _mouse_release(self, _ev: QtGui.QMouseEvent) -> None:
+        self._drag = None
+
+    def _pick(self, p: QtCore.QPointF) -> None:
+        kji = self.index_at(p)
+        if kji is not None:
+            self.pointPicked.emit(kji)
+
+    def _wheel(self, ev: QtGui.QWheelEvent) -> None:
+        delta = ev.angleDelta().y()
+        if delta:
+            self.step(1 if delta > 0 else -1)
+        ev.accept()
+
+    def keyPressEvent(self, ev: QtGui.QKeyEvent) -> None:  # noqa: N802
+        """Up/Down step one slice, Page Up/Down ten; other keys go on to the window."""
+        steps = {Qt.Key.Key_Up: 1, Qt.Key.Key_Down: -1, Qt.Key.Key_PageUp: 10, Qt.Key.Key_PageDown: -10}
+        delta = steps.get(Qt.Key(ev.key()))
+        if delta is None or self._shape is None:
+            super().keyPressEvent(ev)
+            return
+        self.step(delta)
+        ev.accept()
+
+    def _on_scroller(self, value: int) -> None:
+        if self._shape is not None and value != self.slice_index:
+            self.set_slice(value)
+            self.sliceChanged.emit(self.slice_index)
+
+    # ----------------------------------------------------------------- output
+    def save_png(self, path: str) -> None:
+        """Write this view as rendered (without the scroller) to a PNG file."""
+        save_render_window_png(self.canvas.GetRenderWindow(), path)
