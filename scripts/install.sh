@@ -23,6 +23,17 @@ fi
 
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[viewer,test]"
+PIP=(.venv/bin/python -m pip)
+"${PIP[@]}" install -q --upgrade pip
+
+# llama-cpp-python has no wheel for this platform: build it once (about 12 minutes on 2 cores,
+# portable x86-64-v3 code) and keep the wheel, so later installs take seconds.
+LLAMA_VERSION=0.3.36
+WHEELS=${CTCHAT_WHEEL_CACHE:-$HOME/.cache/ctchat/wheels}
+mkdir -p "$WHEELS"
+if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
+    echo "building llama-cpp-python $LLAMA_VERSION (once; the wheel is kept in $WHEELS)"
+    CMAKE_ARGS="-DGGML_NATIVE=OFF" "${PIP[@]}" wheel -q --no-deps "llama-cpp-python==$LLAMA_VERSION" -w "$WHEELS"
+fi
+"${PIP[@]}" install -q --find-links "$WHEELS" -e ".[viewer,vision,llm,test]"
 echo "ctchat installed in $(pwd)/.venv"

@@ -1,0 +1,333 @@
+"""`LlamaRuntime`: one GGUF model and one context, fed token ids and embedding vectors.
+
+Built on llama.cpp's C API (through llama-cpp-python's ctypes bindings) in short, direct
+loops, as llama.cpp's own examples are. One ``llama_batch`` holds either token ids or
+embeddings, so a prompt with image tokens is decoded in segments, positions set by hand.
+The KV cache is one sequence (id 0); :meth:`truncate` drops everything after a position, which
+is how a scan's image prefix is kept while each question is decoded on top of it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from .errors import ContextOverflow, LLMError
+from .vocab import piece_with, tokenize_with
+
+SEQ = 0  # the single sequence this runtime uses
+GGUF_MAGIC = b"GGUF"
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How the next token is chosen: greedy when ``temperature`` is 0 (the default)."""
+
+    temperature: float = 0.0
+    top_k: int = 40
+    top_p: float = 0.95
+    seed: int = 0
+
+
+def _llama():
+    """The ctypes bindings, imported lazily (loading libllama takes a moment)."""
+    try:
+        import llama_cpp
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise LLMError("llama-cpp-python is not installed (pip install 'ctchat[llm]')") from exc
+    return llama_cpp
+
+
+_LOG_CALLBACK = None  # llama.cpp keeps a raw pointer to it: the Python object must stay alive
+
+
+def _silence_llama_logs(ll) -> None:
+    global _LOG_CALLBACK
+    if _LOG_CALLBACK is None:
+
+        @ll.llama_log_callback
+        def _quiet(level, text, user_data):  # noqa: ANN001 - C callback signature
+            if os.environ.get("CTCHAT_LLAMA_LOG"):
+                print(text.decode("utf-8", "replace"), end="", flush=True)
+
+        _LOG_CALLBACK = _quiet
+        ll.llama_log_set(_LOG_CALLBACK, ctypes.c_void_p(0))
+
+
+class LlamaRuntime:
+    """A loaded GGUF model with its context; the mechanics of feeding and sampling.
+
+    Args:
+        gguf_path: the model file.
+        n_ctx: context window in tokens (image tokens included).
+        n_batch: tokens per ``llama_decode`` call and per micro-batch.
+        n_threads: CPU threads (default: all cores).
+        lora_path: optional GGUF LoRA adapter applied at ``lora_scale``.
+
+    Raises:
+        LLMError: the file is missing, not a GGUF, damaged, or the adapter does not fit.
+    """
+
+    def __init__(
+        self,
+        gguf_path: str | os.PathLike,
+        n_ctx: int = 2048,
+        n_batch: int = 512,
+        n_threads: int | None = None,
+        lora_path: str | os.PathLike | None = None,
+        lora_scale: float = 1.0,
+    ) -> None:
+        self.path = Path(gguf_path)
+        _check_gguf_file(self.path, "model")
+        ll = self._ll = _llama()
+        _silence_llama_logs(ll)
+        ll.llama_backend_init()
+        mparams = ll.llama_model_default_params()
+        self._model = ll.llama_model_load_from_file(str(self.path).encode(), mparams)
+        if not self._model:
+            raise LLMError(f"{self.path.name}: llama.cpp could not load this GGUF (damaged or unsupported)")
+        threads = n_threads or max(1, os.cpu_count() or 1)
+        cparams = ll.llama_context_default_params()
+        cparams.n_ctx = n_ctx
+        cparams.n_batch = n_batch
+        cparams.n_ubatch = n_batch
+        cparams.n_threads = threads
+        cparams.n_threads_batch = threads
+        cparams.no_perf = True
+        self._ctx = ll.llama_init_from_model(self._model, cparams)
+        if not self._ctx:
+            ll.llama_model_free(self._model)
+            raise LLMError(f"{self.path.name}: could not create a llama.cpp context of {n_ctx} tokens")
+        self._vocab = ll.llama_model_get_vocab(self._model)
+        self._memory = ll.llama_get_memory(self._ctx)
+        self.n_ctx = ll.llama_n_ctx(self._ctx)
+        self.n_batch = n_batch
+        self.n_threads = threads
+        self.n_embd = ll.llama_model_n_embd_inp(self._model)
+        self.n_vocab = ll.llama_vocab_n_tokens(self._vocab)
+        self._adapter = None
+        if lora_path is not None:
+            self._load_adapter(Path(lora_path), lora_scale)
+        self._lock = threading.Lock()
+
+    # --- text <-> tokens -----------------------------------------------------------------
+
+    def tokenize(self, text: str, parse_special: bool = True) -> list[int]:
+        """Token ids of ``text``; special tokens written as text (``<bos>``) become their ids.
+
+        No BOS is added: prompt formats write it explicitly.
+        """
+        return tokenize_with(self._ll, self._vocab, text, parse_special)
+
+    def piece(self, token: int) -> bytes:
+        """The bytes a token stands for (special tokens render as empty)."""
+        return piece_with(self._ll, self._vocab, token)
+
+    def is_end_of_generation(self, token: int) -> bool:
+        """True for end-of-sequence / end-of-turn tokens."""
+        return bool(self._ll.llama_vocab_is_eog(self._vocab, token))
+
+    # --- decoding ------------------------------------------------------------------------
+
+    def decode_tokens(self, tokens: Sequence[int], pos: int, want_logits: bool = True) -> int:
+        """Decode token ids at positions ``pos, pos+1, ...``; returns the next free position.
+
+        With ``want_logits`` the logits of the last token are kept for sampling.
+        """
+        self.check_fits(pos, len(tokens))
+        ll = self._ll
+        for start in range(0, len(tokens), self.n_batch):
+            chunk = tokens[start : start + self.n_batch]
+            last_chunk = start + self.n_batch >= len(tokens)
+            batch = ll.llama_batch_init(len(chunk), 0, 1)
+            try:
+                for n, tok in enumerate(chunk):
+                    batch.token[n] = tok
+                    self._place(batch, n, pos + start + n, want_logits and last_chunk and n == len(chunk) - 1)
+                batch.n_tokens = len(chunk)
+                self._decode(batch)
+            finally:
+                ll.llama_batch_free(batch)
+        return pos + len(tokens)
+
+    def decode_embeddings(self, vectors: np.ndarray, pos: int, want_logits: bool = False) -> int:
+        """Decode vectors as input embeddings (already at the model's embedding scale).
+
+        Raises:
+            LLMError: the vectors' width is not the model's input width.
+        """
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[1] != self.n_embd:
+            raise LLMError(
+                f"image tokens have width {vectors.shape[-1]}, but {self.path.name} expects "
+                f"{self.n_embd}: the vision side and the LLM of this bundle do not match"
+            )
+        self.check_fits(pos, len(vectors))
+        ll = self._ll
+        for start in range(0, len(vectors), self.n_batch):
+            chunk = vectors[start : start + self.n_batch]
+            last_chunk = start + self.n_batch >= len(vectors)
+            batch = ll.llama_batch_init(len(chunk), self.n_embd, 1)
+            try:
+                ctypes.memmove(batch.embd, chunk.ctypes.data, chunk.nbytes)
+                for n in range(len(chunk)):
+                    self._place(batch, n, pos + start + n, want_logits and last_chunk and n == len(chunk) - 1)
+                batch.n_tokens = len(chunk)
+                self._decode(batch)
+            finally:
+                ll.llama_batch_free(batch)
+        return pos + len(vectors)
+
+    def truncate(self, n_keep: int) -> None:
+        """Forget every cached position from ``n_keep`` on (keep the first ``n_keep``)."""
+        if not self._ll.llama_memory_seq_rm(self._memory, SEQ, n_keep, -1):
+            raise LLMError(f"llama.cpp could not drop the cache after position {n_keep}")
+
+    def clear(self) -> None:
+        """Empty the KV cache."""
+        self._ll.llama_memory_clear(self._memory, True)
+
+    def last_logits(self) -> np.ndarray:
+        """A copy of the logits of the last decoded token that asked for them."""
+        ptr = self._ll.llama_get_logits_ith(self._ctx, -1)
+        return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,)).copy()
+
+    def check_fits(self, pos: int, n_more: int) -> None:
+        """Raise :class:`ContextOverflow` if ``n_more`` tokens from ``pos`` exceed the context."""
+        if pos + n_more > self.n_ctx:
+            raise ContextOverflow(
+                f"the prompt needs {pos + n_more} positions but the context holds {self.n_ctx}: "
+                "shorten the question or use a bundle with a larger context"
+            )
+
+    # --- generation ----------------------------------------------------------------------
+
+    def generate(
+        self,
+        pos: int,
+        max_tokens: int = 256,
+        sampling: SamplingParams = SamplingParams(),
+        cancel: threading.Event | None = None,
+        stop: Sequence[str] = (),
+        on_token: Callable[[int], None] | None = None,
+    ) -> Iterator[str]:
+        """Sample from the current logits, streaming text pieces as they complete.
+
+        Stops at an end-of-generation token, after ``max_tokens``, when ``cancel`` is set, or
+        when the text ends with one of ``stop`` (which is not yielded). The logits of the last
+        decoded token must be available (decode with ``want_logits=True``).
+        """
+        ll = self._ll
+        sampler = self._make_sampler(sampling)
+        utf8 = codecs.getincrementaldecoder("utf-8")("replace")
+        text, emitted = "", 0
+        hold = max((len(s) for s in stop), default=0)  # keep back what may start a stop string
+        batch = ll.llama_batch_init(1, 0, 1)
+        try:
+            for _ in range(max_tokens):
+                if cancel is not None and cancel.is_set():
+                    break
+                token = ll.llama_sampler_sample(sampler, self._ctx, -1)
+                if self.is_end_of_generation(token):
+                    break
+                if on_token is not None:
+                    on_token(token)
+                text += utf8.decode(self.piece(token))
+                cut = _find_stop(text, stop)
+                if cut is not None:
+                    if cut > emitted:
+                        yield text[emitted:cut]
+                    return
+                ready = len(text) - hold
+                if ready > emitted:
+                    yield text[emitted:ready]
+                    emitted = ready
+                self.check_fits(pos, 1)
+                batch.token[0] = token
+                self._place(batch, 0, pos, True)
+                batch.n_tokens = 1
+                self._decode(batch)
+                pos += 1
+            text += utf8.decode(b"", final=True)
+            if len(text) > emitted:
+                yield text[emitted:]
+        finally:
+            ll.llama_batch_free(batch)
+            ll.llama_sampler_free(sampler)
+            self.position_after_generation = pos
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _place(self, batch, n: int, pos: int, logits: bool) -> None:
+        batch.pos[n] = pos
+        batch.n_seq_id[n] = 1
+        batch.seq_id[n][0] = SEQ
+        batch.logits[n] = 1 if logits else 0
+
+    def _decode(self, batch) -> None:
+        status = self._ll.llama_decode(self._ctx, batch)
+        if status != 0:
+            raise LLMError(f"llama_decode failed with status {status} (context full or invalid batch)")
+
+    def _make_sampler(self, sampling: SamplingParams):
+        ll = self._ll
+        chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
+        if sampling.temperature <= 0:
+            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_greedy())
+        else:
+            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_top_k(sampling.top_k))
+            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_top_p(sampling.top_p, 1))
+            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_temp(sampling.temperature))
+            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_dist(sampling.seed))
+        return chain
+
+    def _load_adapter(self, path: Path, scale: float) -> None:
+        _check_gguf_file(path, "LoRA adapter")
+        ll = self._ll
+        adapter = ll.llama_adapter_lora_init(self._model, str(path).encode())
+        if not adapter:
+            raise LLMError(f"{path.name}: llama.cpp could not load this LoRA adapter for {self.path.name}")
+        adapters = (ll.llama_adapter_lora_p_ctypes * 1)(adapter)
+        scales = (ctypes.c_float * 1)(scale)
+        if ll.llama_set_adapters_lora(self._ctx, adapters, 1, scales) != 0:
+            raise LLMError(f"{path.name}: could not apply the LoRA adapter")
+        self._adapter = adapter
+
+    def close(self) -> None:
+        """Free the context and the model (also done when the object is collected)."""
+        ll = getattr(self, "_ll", None)
+        if ll is None:
+            return
+        if getattr(self, "_ctx", None):
+            ll.llama_free(self._ctx)
+            self._ctx = None
+        if getattr(self, "_model", None):
+            ll.llama_model_free(self._model)
+            self._model = None
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _check_gguf_file(path: Path, what: str) -> None:
+    if not path.is_file():
+        raise LLMError(f"{what} file not found: {path}")
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise LLMError(f"{what} file cannot be read: {path} ({exc.strerror})") from exc
+    if magic != GGUF_MAGIC:
+        raise LLMError(f"{path.name} is not a GGUF file (the {what} must be a .gguf)")
+
+
+def _find_stop(text: str, stop: Sequence[str]) -> int | None:
+    cuts = [text.find(s) for s in stop if s and s in text]
+    return min(cuts) if cuts else None

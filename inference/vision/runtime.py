@@ -1,0 +1,159 @@
+"""ONNX Runtime sessions for the two vision graphs: provider choice, thread settings, reporting.
+
+CUDA is used when the installed ONNX Runtime offers ``CUDAExecutionProvider`` (the
+``onnxruntime-gpu`` package) and a session actually gets it; otherwise the CPU provider. What
+really runs is always read back from ``session.get_providers()``: asking for CUDA when its
+libraries are missing silently gives the CPU.
+
+Example:
+    >>> rt = VisionRuntime("bundle/scan.onnx", "bundle/question.onnx")  # doctest: +SKIP
+    >>> rt.providers                                                      # doctest: +SKIP
+    ['CPUExecutionProvider']
+    >>> scan = rt.encode_scan(volume)                 # once per scan      # doctest: +SKIP
+    >>> result = rt.ask(scan, text_vector)            # per question       # doctest: +SKIP
+    >>> result.slice_scores.shape                                         # doctest: +SKIP
+    (32,)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import VisionConfig
+
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+
+
+def physical_cores() -> int:
+    """Physical cores this process may run on (SMT siblings counted once)."""
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return max(1, (os.cpu_count() or 2) // 2)
+    cores = set()
+    for c in cpus:
+        topo = Path(f"/sys/devices/system/cpu/cpu{c}/topology")
+        try:
+            cores.add((topo.joinpath("physical_package_id").read_text().strip(),
+                       topo.joinpath("core_id").read_text().strip()))
+        except OSError:
+            return len(cpus)
+    return max(1, len(cores))
+
+
+def session_options(threads: int | None = None) -> Any:
+    """CPU-tuned options: intra-op threads = physical cores, one inter-op thread, sequential
+    execution (these graphs are chains; parallel branches only add scheduling cost), all
+    graph optimisations."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads or physical_cores()
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return so
+
+
+def requested_providers(device: str = "auto") -> list[Any]:
+    """Providers to ask for: ``"auto"`` (CUDA if offered, then CPU), ``"cuda"`` or ``"cpu"``."""
+    import onnxruntime as ort
+
+    if device not in ("auto", "cuda", "cpu"):
+        raise ValueError(f"device must be auto, cuda or cpu, not {device!r}")
+    offered = ort.get_available_providers()
+    if device == "cpu" or (device == "auto" and CUDA not in offered):
+        return [CPU]
+    if device == "cuda" and CUDA not in offered:
+        raise RuntimeError(f"CUDA requested but this onnxruntime offers only {offered} "
+                           "(install onnxruntime-gpu instead of onnxruntime)")
+    return [(CUDA, {"device_id": 0}), CPU]
+
+
+def create_session(path: str | Path, device: str = "auto", threads: int | None = None) -> Any:
+    """An ``InferenceSession`` on the best available provider.
+
+    Check ``session.get_providers()[0]`` for what really runs.
+    """
+    import onnxruntime as ort
+
+    return ort.InferenceSession(str(path), sess_options=session_options(threads),
+                                providers=requested_providers(device))
+
+
+@dataclass
+class QuestionResult:
+    """TG-IS output for one question: ``slice_scores`` (D,) and ``image_tokens`` (N3 + L2, hidden)."""
+
+    slice_scores: np.ndarray
+    image_tokens: np.ndarray
+
+
+@dataclass
+class VisionRuntime:
+    """The two vision graphs in ONNX Runtime: encode a scan once, then answer each question."""
+
+    scan_path: str | Path
+    question_path: str | Path
+    device: str = "auto"
+    threads: int | None = None
+    scan_session: Any = field(init=False, repr=False)
+    question_session: Any = field(init=False, repr=False)
+    config: VisionConfig = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scan_session = create_session(self.scan_path, self.device, self.threads)
+        self.question_session = create_session(self.question_path, self.device, self.threads)
+        meta = self.scan_session.get_modelmeta().custom_metadata_map
+        self.config = VisionConfig.from_dict(json.loads(meta["ctchat.vision.config"]))
+
+    @classmethod
+    def from_dir(cls, folder: str | Path, **kwargs: Any) -> "VisionRuntime":
+        """Load ``scan.onnx`` and ``question.onnx`` from ``folder``."""
+        folder = Path(folder)
+        return cls(folder / "scan.onnx", folder / "question.onnx", **kwargs)
+
+    @property
+    def providers(self) -> list[str]:
+        """Providers the scan session really runs on, in priority order."""
+        return list(self.scan_session.get_providers())
+
+    def report(self) -> str:
+        """One line saying what runs where, e.g. for logs and ``ctchat bench``."""
+        import onnxruntime as ort
+
+        so = self.scan_session.get_session_options()
+        return (f"onnxruntime {ort.__version__}: scan on {self.scan_session.get_providers()}, "
+                f"question on {self.question_session.get_providers()}, "
+                f"intra-op threads {so.intra_op_num_threads}, available {ort.get_available_providers()}")
+
+    def encode_scan(self, volume: np.ndarray) -> dict[str, np.ndarray]:
+        """Run the scan graph on ``volume`` (1, 1, D, H, W) float32; returns its named outputs."""
+        vol = np.ascontiguousarray(volume, dtype=np.float32)
+        names = [o.name for o in self.scan_session.get_outputs()]
+        return dict(zip(names, self.scan_session.run(names, {"volume": vol})))
+
+    def ask(self, scan: dict[str, np.ndarray], text_vector: np.ndarray | None = None,
+            seed: int = 0) -> QuestionResult:
+        """Run the question graph. ``text_vector`` (hidden,) or (1, hidden) is needed in
+        ``"tgis"`` mode; ``seed`` draws the scores of ``"random"`` mode (reproducible)."""
+        feeds: dict[str, np.ndarray] = {}
+        for inp in self.question_session.get_inputs():
+            if inp.name == "text_vector":
+                if text_vector is None:
+                    raise ValueError("this question graph needs a text_vector")
+                feeds[inp.name] = np.asarray(text_vector, dtype=np.float32).reshape(1, -1)
+            elif inp.name == "random_scores":
+                rng = np.random.default_rng(seed)
+                feeds[inp.name] = rng.uniform(1e-3, 1.0, size=(1, self.config.n_slices)).astype(np.float32)
+            else:
+                feeds[inp.name] = scan[inp.name]
+        scores, tokens = self.question_session.run(["slice_scores", "image_tokens"], feeds)
+        return QuestionResult(scores[0], tokens[0])

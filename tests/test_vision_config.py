@@ -1,0 +1,70 @@
+"""Vision configs: the published shapes (checked on the meta device, no weights allocated),
+validation, JSON round trip, and a light ``import inference.vision``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from inference.vision import PRESETS, get_config
+from inference.vision.config import PerceiverConfig, TGISConfig, VisionConfig
+
+
+def test_published_token_counts() -> None:
+    m3d, e3d = get_config("m3d"), get_config("e3d_gpt")
+    assert (m3d.vit3d.input_shape, m3d.vit3d.patch, m3d.vit3d.width, m3d.vit3d.depth) == \
+        ((32, 256, 256), (4, 16, 16), 768, 12)
+    assert m3d.vit3d.n_tokens == 2048 and m3d.n_tokens_3d == 256  # 2 x 2 x 2 pooling
+    assert (e3d.vit3d.input_shape, e3d.vit3d.patch, e3d.vit3d.width) == ((112, 224, 224), (8, 16, 16), 1536)
+    assert e3d.vit3d.n_tokens == 2744 and e3d.n_tokens_3d == 343  # Conv3d k = stride = 2
+    assert e3d.perceiver.kind == "conv3d"
+    assert get_config("tiny").vit3d.input_shape == (32, 64, 64)
+
+
+@pytest.mark.parametrize("preset", ["m3d", "e3d_gpt"])
+def test_full_size_models_have_the_published_shapes(preset: str) -> None:
+    torch = pytest.importorskip("torch")
+    from inference.vision.vision_model import VisionModel
+
+    cfg = get_config(preset)
+    with torch.device("meta"):
+        model = VisionModel(cfg)
+    model = model.to("meta")
+    with torch.device("meta"):
+        t3, t2, feats = model.scan(torch.empty(1, 1, *cfg.vit3d.input_shape))
+        tokens = model.scan.vit3d(torch.empty(1, 1, *cfg.vit3d.input_shape))
+        scores, image_tokens = model.question(t3, t2, feats, torch.empty(1, 640))
+    assert tokens.shape == (1, cfg.vit3d.n_tokens, cfg.vit3d.width)
+    assert t3.shape == (1, cfg.n_tokens_3d, 640)
+    assert t2.shape == (1, cfg.n_slices, cfg.n_tokens_2d, 640)
+    assert scores.shape == (1, cfg.n_slices)
+    assert image_tokens.shape == (1, cfg.n_tokens_3d + cfg.n_tokens_2d, 640)
+
+
+def test_validation_and_roundtrip() -> None:
+    with pytest.raises(ValueError):
+        PerceiverConfig(kind="transformer")
+    with pytest.raises(ValueError):
+        TGISConfig(mode="softmax")
+    with pytest.raises(ValueError):
+        TGISConfig(temperature=0)
+    with pytest.raises(ValueError):
+        get_config("tiny", perceiver="conv3d").__class__(
+            name="bad", perceiver=PerceiverConfig(kind="pool_mlp", k=3))  # 8 x 16 x 16 grid / 3
+    with pytest.raises(ValueError):
+        get_config("nope")
+    for cfg in PRESETS.values():
+        assert VisionConfig.from_dict(cfg.to_dict()) == cfg
+    cfg = get_config("tiny", perceiver="mixer", tgis_mode="tgis", temperature=5.0, proj_dim=32)
+    assert (cfg.perceiver.kind, cfg.tgis.temperature, cfg.tgis.proj_dim) == ("mixer", 5.0, 32)
+    assert cfg.perceiver_grid is None and cfg.n_tokens_3d == 64
+
+
+def test_import_is_light() -> None:
+    code = ("import sys, inference.vision, inference.vision.config; "
+            "heavy = [m for m in ('torch', 'onnx', 'onnxruntime', 'gguf', 'PySide6', 'vtk') "
+            "if m in sys.modules]; print(heavy); sys.exit(bool(heavy))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
