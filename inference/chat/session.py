@@ -1,0 +1,208 @@
+"""`ChatSession`: ask questions about one scan; stream answers; get TG-IS slice scores.
+
+The scan is encoded once: preprocessing, the vision scan graph, and the LLM's decoding of the
+scan prefix (the text before the image and the 3D image tokens), which stays in the KV cache.
+Each question then costs the small question graph (TG-IS scores and the aggregated 2D
+tokens), the decoding of its own tokens on top of the cached prefix, and the answer.
+
+Each question is answered from the scan alone (single turn, as the papers' models are
+trained); the conversation history is kept for the reader, not fed back to the model.
+
+Example:
+    >>> from inference.bundle import load_bundle
+    >>> from inference.io import load_volume
+    >>> chat = ChatSession(load_bundle("default"))                       # doctest: +SKIP
+    >>> chat.load_scan(load_volume("chest/"))                            # doctest: +SKIP
+    >>> answer = chat.ask("Is there a nodule?", on_text=print)           # doctest: +SKIP
+    >>> answer.top_slices                                                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..bundle import Bundle
+from ..io.volume import Volume
+from ..llm.errors import LLMError
+from ..llm.runtime import LlamaRuntime, SamplingParams
+from ..preprocess import ModelInput, preprocess
+
+
+@dataclass
+class Answer:
+    """One answered question, with where the model looked and what it cost."""
+
+    question: str
+    task: str
+    text: str
+    slice_scores: np.ndarray  # TG-IS scores over the model's slices (sum to 1)
+    original_scores: np.ndarray  # the same, drawn onto the scan's original slices
+    top_slices: list[int]  # original slice indices, highest score first
+    timings: dict[str, float] = field(default_factory=dict)
+    n_tokens: int = 0
+    cancelled: bool = False
+
+    def top_range(self, n: int = 6) -> str:
+        """The highest-scored original slices as text, e.g. ``"slices 31-36"`` (1-based)."""
+        picked = sorted(self.top_slices[:n])
+        runs, start = [], picked[0]
+        for a, b in zip(picked, picked[1:] + [None]):
+            if b != a + 1:
+                runs.append(f"{start + 1}" if start == a else f"{start + 1}-{a + 1}")
+                start = b
+        return ("slice " if len(picked) == 1 else "slices ") + ", ".join(runs)
+
+
+class ChatSession:
+    """A model bundle ready to answer questions about one scan at a time.
+
+    Args:
+        bundle: a verified model bundle.
+        device: ``"auto"`` (CUDA when ONNX Runtime offers it), ``"cuda"`` or ``"cpu"``.
+        n_threads: CPU threads for ONNX Runtime and llama.cpp (default: all cores).
+        n_ctx: the LLM's context window.
+    """
+
+    def __init__(self, bundle: Bundle, device: str = "auto", n_threads: int | None = None, n_ctx: int = 2048) -> None:
+        from ..vision.runtime import VisionRuntime
+        from ..vision.text_vector import TextVectorizer
+
+        self.bundle = bundle
+        self.vision = VisionRuntime(bundle.scan_graph, bundle.question_graph, device=device, threads=n_threads)
+        self.llm = LlamaRuntime(bundle.llm_path, n_ctx=n_ctx, n_threads=n_threads, lora_path=bundle.lora_path)
+        if self.llm.n_embd != bundle.layout.hidden:
+            raise LLMError(
+                f"{bundle.name} makes image tokens of width {bundle.layout.hidden} but its LLM "
+                f"{self.llm.path.name} has hidden size {self.llm.n_embd}"
+            )
+        self.text_vectors = TextVectorizer.from_gguf(bundle.llm_path)
+        self.scale = np.float32(bundle.prompt.scale_for(self.llm.n_embd))
+        self.model_input: ModelInput | None = None
+        self.history: list[Answer] = []
+        self._scan: dict[str, np.ndarray] | None = None
+        self._prefix_end = 0
+        self._lock = threading.Lock()
+        self.encode_timings: dict[str, float] = {}
+
+    @property
+    def providers(self) -> list[str]:
+        """Execution providers the vision graphs really run on."""
+        return self.vision.providers
+
+    def load_scan(self, volume: Volume) -> dict[str, float]:
+        """Preprocess and encode a scan, and decode its prefix into the LLM's cache.
+
+        Returns the timings in seconds (``preprocess``, ``vision``, ``llm_prefix``).
+        """
+        with self._lock:
+            t0 = time.perf_counter()
+            model_input = preprocess(volume, self.bundle.recipe)
+            t1 = time.perf_counter()
+            scan = self.vision.encode_scan(model_input.array)
+            t2 = time.perf_counter()
+            prompt = self.bundle.prompt
+            tokens_3d = scan["image_tokens_3d"][0] * self.scale
+            self.llm.clear()
+            pos = self.llm.decode_tokens(self.llm.tokenize(prompt.scan_prefix()), 0, want_logits=False)
+            pos = self.llm.decode_embeddings(tokens_3d, pos)
+            between = prompt.between_images()
+            if between:
+                pos = self.llm.decode_tokens(self.llm.tokenize(between), pos, want_logits=False)
+            t3 = time.perf_counter()
+            self.model_input, self._scan, self._prefix_end = model_input, scan, pos
+            self.history = []
+            self.encode_timings = {"preprocess": t1 - t0, "vision": t2 - t1, "llm_prefix": t3 - t2}
+            return dict(self.encode_timings)
+
+    def ask(
+        self,
+        question: str = "",
+        task: str = "open",
+        choices: list[str] | None = None,
+        disease: str = "",
+        max_tokens: int = 128,
+        cancel: threading.Event | None = None,
+        on_text: Callable[[str], None] | None = None,
+        sampling: SamplingParams = SamplingParams(),
+    ) -> Answer:
+        """Answer one question about the loaded scan, streaming text through ``on_text``.
+
+        ``task`` is ``"open"``, ``"report"`` (the findings), ``"choice"`` (with ``choices``) or
+        ``"yes_no"`` (with ``disease``: "Does this image show signs of <disease>?").
+
+        Raises:
+            ContextOverflow: the question would not fit (nothing was decoded).
+            RuntimeError: no scan is loaded.
+        """
+        if self._scan is None or self.model_input is None:
+            raise RuntimeError("load a scan before asking")
+        with self._lock:
+            t0 = time.perf_counter()
+            prompt_text = self.bundle.prompt.task_prompt(task, question, choices, disease)
+            shown = question.strip() or prompt_text.splitlines()[0]
+            # TG-IS text vector: the mean embedding of the question's tokens (no prompt scaffolding)
+            vector_source = self._tgis_text(task, question, disease, choices) or prompt_text
+            text_vector = self.text_vectors.vector_from_ids(self.llm.tokenize(vector_source))
+            result = self.vision.ask(self._scan, text_vector)
+            t1 = time.perf_counter()
+
+            n3 = self.bundle.layout.n_tokens_3d
+            tokens_2d = result.image_tokens[n3:] * self.scale
+            question_ids = self.llm.tokenize(self.bundle.prompt.question_text(prompt_text))
+            self.llm.check_fits(self._prefix_end, len(tokens_2d) + len(question_ids) + max_tokens)
+            self.llm.truncate(self._prefix_end)
+            pos = self.llm.decode_embeddings(tokens_2d, self._prefix_end)
+            pos = self.llm.decode_tokens(question_ids, pos)
+
+            pieces: list[str] = []
+            first: list[float] = []
+            n_tokens = [0]
+
+            def count(_token: int) -> None:
+                n_tokens[0] += 1
+                if not first:
+                    first.append(time.perf_counter())
+
+            for piece in self.llm.generate(pos, max_tokens, sampling, cancel, self.bundle.prompt.stop, count):
+                pieces.append(piece)
+                if on_text is not None:
+                    on_text(piece)
+            t_end = time.perf_counter()
+
+            original = self.model_input.slice_map.to_original(result.slice_scores)
+            gen_time = t_end - first[0] if first else 0.0
+            answer = Answer(
+                question=shown,
+                task=task,
+                text="".join(pieces).strip(),
+                slice_scores=np.asarray(result.slice_scores, dtype=np.float64),
+                original_scores=original,
+                top_slices=[int(k) for k in np.argsort(-original, kind="stable")],
+                timings={
+                    "question_graph": t1 - t0,
+                    "time_to_first_token": (first[0] - t0) if first else t_end - t0,
+                    "tokens_per_second": (n_tokens[0] - 1) / gen_time if n_tokens[0] > 1 and gen_time > 0 else 0.0,
+                    "total": t_end - t0,
+                },
+                n_tokens=n_tokens[0],
+                cancelled=bool(cancel is not None and cancel.is_set()),
+            )
+            self.history.append(answer)
+            return answer
+
+    @staticmethod
+    def _tgis_text(task: str, question: str, disease: str, choices: list[str] | None) -> str:
+        if task == "yes_no":
+            return f"Does this image show signs of {disease}?"
+        if task == "choice":
+            return " ".join([question, *(choices or [])]).strip()
+        return question.strip()
+
+    def close(self) -> None:
+        """Free the LLM (the ONNX sessions go with the object)."""
+        self.llm.close()

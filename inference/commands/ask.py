@@ -1,0 +1,63 @@
+"""``ctchat ask PATH "question"``: one answer about a scan, streamed, with its slice scores."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..io import load_volume
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``ask`` sub-command."""
+    p = subparsers.add_parser("ask", help="ask the model a question about a scan")
+    p.add_argument("path", help="DICOM folder or file, or .nii/.nii.gz")
+    p.add_argument("question", nargs="?", default="", help="the question (not needed for --task report/yes_no)")
+    p.add_argument("--task", default="open", choices=["open", "report", "choice", "yes_no"])
+    p.add_argument("--choices", nargs="+", help="choices for --task choice (A, B, C, ... in order)")
+    p.add_argument("--disease", default="", help="for --task yes_no, e.g. 'emphysema'")
+    p.add_argument("--series", help="series uid when the folder holds several")
+    p.add_argument("--bundle", default="default", help="model bundle name or folder (default: default)")
+    p.add_argument("--max-tokens", type=int, default=128)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--json", action="store_true", help="one JSON object: answer, slice scores, timings, bundle")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load, encode, ask; print the answer as it streams (or one JSON object)."""
+    from ..bundle import load_bundle
+    from ..chat import ChatSession
+
+    bundle = load_bundle(args.bundle)
+    volume = load_volume(args.path, args.series)
+    chat = ChatSession(bundle, device=args.device)
+    encode = chat.load_scan(volume)
+    stream = None if args.json else (lambda piece: print(piece, end="", flush=True))
+    answer = chat.ask(args.question, args.task, args.choices, args.disease, args.max_tokens, on_text=stream)
+    if args.json:
+        print(json.dumps({
+            "question": answer.question,
+            "task": answer.task,
+            "answer": answer.text,
+            "slice_scores": {
+                "original_slices": [round(float(s), 6) for s in answer.original_scores],
+                "model_slices": [round(float(s), 6) for s in answer.slice_scores],
+                "top_original_slices": answer.top_slices[:6],
+            },
+            "timings_s": {**{f"encode_{k}": round(v, 4) for k, v in encode.items()},
+                          **{k: round(v, 4) for k, v in answer.timings.items()}},
+            "n_tokens": answer.n_tokens,
+            "bundle": bundle.summary(),
+            "providers": chat.providers,
+            "warnings": [w.message for w in volume.warnings],
+        }, indent=2))
+    else:
+        print()
+        print(f"[{answer.top_range()} scored highest; {answer.n_tokens} tokens, "
+              f"{answer.timings['tokens_per_second']:.1f} tokens/s; {bundle.name}"
+              f"{'' if bundle.trained else ', UNTRAINED weights: answers are not meaningful'}]",
+              file=sys.stderr)
+    chat.close()
+    return 0

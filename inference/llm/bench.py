@@ -1,0 +1,141 @@
+"""``ctchat bench llm``: our generation loop against a bare llama.cpp loop, and the reused
+image-prefix cache against recomputing the whole prompt.
+
+The baseline is llama.cpp's ``simple`` example as a loop on the same C API and library: sample
+greedily, render the piece, decode one token. Both loops generate exactly the same tokens
+(greedy, same logits), so the timings compare the same work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import statistics
+import time
+
+import numpy as np
+
+from .model_files import default_gguf_path
+from .prompt import DEFAULT_TEMPLATE, PromptFormat
+from .runtime import LlamaRuntime
+
+PROMPT = "<bos>Radiology report. Chest CT without contrast.\nFindings: The lungs"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``bench llm`` target."""
+    p = subparsers.add_parser("llm", help="LLM loop vs bare llama.cpp; reused KV cache vs recompute")
+    p.add_argument("--gguf", help="model file (default: the bundled Gemma 3 270M)")
+    p.add_argument("--tokens", type=int, default=64, help="tokens generated per run (default 64)")
+    p.add_argument("--repeats", type=int, default=5, help="timed runs of each (default 5)")
+    p.add_argument("--image-tokens", type=int, default=256, help="3D image tokens in the prefix (default 256)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+    p.set_defaults(func=run)
+
+
+def bare_llama_loop(llm: LlamaRuntime, pos: int, n_tokens: int) -> list[int]:
+    """llama.cpp's ``simple`` loop on the C API: greedy sample, render the piece, decode one token."""
+    ll = llm._ll
+    sampler = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
+    ll.llama_sampler_chain_add(sampler, ll.llama_sampler_init_greedy())
+    batch = ll.llama_batch_init(1, 0, 1)
+    buf = ctypes.create_string_buffer(128)
+    out = []
+    try:
+        for _ in range(n_tokens):
+            token = ll.llama_sampler_sample(sampler, llm._ctx, -1)
+            ll.llama_token_to_piece(llm._vocab, token, buf, len(buf), 0, False)
+            out.append(token)
+            batch.token[0], batch.pos[0], batch.n_seq_id[0] = token, pos, 1
+            batch.seq_id[0][0], batch.logits[0], batch.n_tokens = 0, 1, 1
+            ll.llama_decode(llm._ctx, batch)
+            pos += 1
+    finally:
+        ll.llama_batch_free(batch)
+        ll.llama_sampler_free(sampler)
+    return out
+
+
+def _ours(llm: LlamaRuntime, prompt_ids: list[int], n_tokens: int) -> tuple[float, list[int]]:
+    llm.clear()
+    pos = llm.decode_tokens(prompt_ids, 0)
+    tokens: list[int] = []
+    t0 = time.perf_counter()
+    for _ in llm.generate(pos, max_tokens=n_tokens, on_token=tokens.append):
+        pass
+    return time.perf_counter() - t0, tokens
+
+
+def _bare(llm: LlamaRuntime, prompt_ids: list[int], n_tokens: int) -> tuple[float, list[int]]:
+    llm.clear()
+    pos = llm.decode_tokens(prompt_ids, 0)
+    t0 = time.perf_counter()
+    tokens = bare_llama_loop(llm, pos, n_tokens)
+    return time.perf_counter() - t0, tokens
+
+
+def _time_to_first_token(llm: LlamaRuntime, segments, reuse_from: int | None) -> float:
+    """Decode the prompt (all of it, or only what follows ``reuse_from``) and sample one token."""
+    t0 = time.perf_counter()
+    if reuse_from is None:
+        llm.clear()
+        pos = 0
+        todo = segments
+    else:
+        llm.truncate(reuse_from)
+        pos = reuse_from
+        todo = segments[2:]  # the prefix segments (text, 3D tokens) are already cached
+    for n, seg in enumerate(todo):
+        last = n == len(todo) - 1
+        if isinstance(seg, np.ndarray):
+            pos = llm.decode_embeddings(seg, pos, want_logits=last)
+        else:
+            pos = llm.decode_tokens(seg, pos, want_logits=last)
+    next(iter(llm.generate(pos, max_tokens=1)), None)
+    return time.perf_counter() - t0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print both comparisons: medians side by side, and the ratios."""
+    llm = LlamaRuntime(args.gguf or default_gguf_path(), n_ctx=2048, n_batch=512, n_threads=args.threads)
+    prompt_ids = llm.tokenize(PROMPT)
+    _, reference = _ours(llm, prompt_ids, args.tokens)  # warm-up, and the tokens to match
+    n = len(reference)
+    ours_t, bare_t = [], []
+    for _ in range(args.repeats):  # interleaved so both see the same machine state
+        t, toks = _ours(llm, prompt_ids, n)
+        ours_t.append(t)
+        t, base_toks = _bare(llm, prompt_ids, n)
+        bare_t.append(t)
+    same = toks == base_toks == reference
+    m_ours, m_bare = statistics.median(ours_t), statistics.median(bare_t)
+    print(f"LLM generation, {llm.path.name}, {llm.n_threads} threads, {n} tokens after a "
+          f"{len(prompt_ids)}-token prompt, median of {args.repeats}")
+    print(f"  {'loop':<30}{'tokens/s':>10}{'ms/token':>10}")
+    print(f"  {'ctchat LlamaRuntime.generate':<30}{n / m_ours:>10.1f}{1000 * m_ours / n:>10.2f}")
+    print(f"  {'bare llama.cpp loop (simple)':<30}{n / m_bare:>10.1f}{1000 * m_bare / n:>10.2f}")
+    print(f"  overhead of our loop: {100 * (m_ours / m_bare - 1):+.1f} %   (same tokens: {same})")
+
+    rng = np.random.default_rng(0)
+    fmt = PromptFormat(template=DEFAULT_TEMPLATE)
+    image_3d = rng.normal(0, 1, (args.image_tokens, llm.n_embd)).astype(np.float32)
+    image_2d = rng.normal(0, 1, (32, llm.n_embd)).astype(np.float32)
+    question = llm.tokenize(fmt.question_text("Question: Is there a nodule in the right upper lobe?\nAnswer:"))
+    segments = [llm.tokenize(fmt.scan_prefix()), image_3d, image_2d, question]
+    llm.clear()
+    prefix_end = llm.decode_embeddings(image_3d, llm.decode_tokens(segments[0], 0, want_logits=False))
+    reuse_t, full_t = [], []
+    for _ in range(args.repeats):
+        full_t.append(_time_to_first_token(llm, segments, None))
+        # the cache now starts with the same prefix: a follow-up only truncates back to it
+        reuse_t.append(_time_to_first_token(llm, segments, prefix_end))
+    total = prefix_end + len(image_2d) + len(question)
+    m_reuse, m_full = statistics.median(reuse_t), statistics.median(full_t)
+    print(f"\nFollow-up question, time to first token (prompt {total} positions: "
+          f"{prefix_end} cached prefix incl. {args.image_tokens} 3D image tokens, "
+          f"{len(image_2d)} 2D tokens + {len(question)} question tokens), median of {args.repeats}")
+    print(f"  reused image-prefix KV cache  {1000 * m_reuse:8.1f} ms")
+    print(f"  recompute the whole prompt    {1000 * m_full:8.1f} ms")
+    print(f"  ratio recompute / reuse: {m_full / m_reuse:.1f}x")
+    llm.close()
+    return 0
