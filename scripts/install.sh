@@ -35,5 +35,5 @@ if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
     echo "building llama-cpp-python $LLAMA_VERSION (once; the wheel is kept in $WHEELS)"
     CMAKE_ARGS="-DGGML_NATIVE=OFF" "${PIP[@]}" wheel -q --no-deps "llama-cpp-python==$LLAMA_VERSION" -w "$WHEELS"
 fi
-"${PIP[@]}" install -q --find-links "$WHEELS" -e ".[viewer,vision,llm,test]"
+"${PIP[@]}" install -q --find-links "$WHEELS" -e ".[viewer,vision,llm,train,test]"
 echo "ctchat installed in $(pwd)/.venv"

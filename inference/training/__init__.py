@@ -1,0 +1,1 @@
+"""Model building: data (real scans with synthetic lesions), training stages, evaluation, export."""

@@ -1,0 +1,202 @@
+"""Synthetic lesions in real CT anatomy, with the questions the papers ask, answered from truth.
+
+A nodule or mass of known diameter, HU and position is blended into the lung parenchyma of
+a real scan: a sphere in millimetres (so anisotropic voxels are handled), a soft edge over
+``EDGE_MM``, partial-volume blending with the surrounding lung, and noise at the scanner's own
+soft-tissue noise level, so the lesion sits in real anatomy rather than on a clean background. Everything about it is recorded (:class:`Lesion`), and
+:func:`questions_for` turns that ground truth into the question types of M3D-VQA / E3D-GPT
+(plane, phase, organ, abnormality, location, size, findings) and the CT-RATE yes/no template.
+
+A sample is fully described by ``(scan, seed, positive)``: the lesion is drawn again from the
+seed, so a dataset is a small JSONL file, not gigabytes of volumes.
+
+Example:
+    >>> from inference.io import load_volume
+    >>> vol = load_volume("chest/")                              # doctest: +SKIP
+    >>> with_lesion, lesion = insert_lesion(vol, seed=3)         # doctest: +SKIP
+    >>> lesion.diameter_mm, lesion.side, lesion.zone, lesion.slices   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from ..io.volume import Volume
+
+AIR_HU = -400.0  # below this, inside the body: lung (or bowel gas, removed by size)
+EDGE_MM = 1.5  # width of the lesion's soft edge
+DIAMETER_MM = (6.0, 40.0)  # nodules (< 30 mm) and masses (>= 30 mm)
+LESION_HU = (-20.0, 60.0)  # solid soft-tissue density
+
+
+@dataclass(frozen=True)
+class Lesion:
+    """Ground truth of one inserted lesion (indices in the volume's ``[k, j, i]`` order)."""
+
+    center_kji: tuple[int, int, int]
+    diameter_mm: float
+    hu: float
+    side: str  # "right" or "left" (patient side)
+    zone: str  # "upper", "middle" or "lower" third of the lung's height
+    slices: tuple[int, int]  # first and last slice the lesion touches (inclusive)
+
+    @property
+    def kind(self) -> str:
+        """"mass" from 30 mm on, else "nodule" (radiology convention)."""
+        return "mass" if self.diameter_mm >= 30 else "nodule"
+
+
+def lung_mask(volume: Volume) -> np.ndarray:
+    """Boolean mask of the lungs: air-density voxels inside the body, in the two largest
+    connected regions (outside air touches the image border and is removed)."""
+    air = volume.voxels < AIR_HU
+    labels, n = ndimage.label(air)
+    if n == 0:
+        return np.zeros_like(air)
+    border = np.unique(np.concatenate([labels[:, 0, :].ravel(), labels[:, -1, :].ravel(),
+                                       labels[:, :, 0].ravel(), labels[:, :, -1].ravel()]))
+    sizes = ndimage.sum_labels(air, labels, index=np.arange(1, n + 1))
+    sizes[border[border > 0] - 1] = 0  # air outside the body
+    keep = np.argsort(sizes)[::-1][:2]
+    keep = keep[sizes[keep] > 0.1 * sizes[keep].max()] + 1 if sizes.max() > 0 else []
+    return np.isin(labels, keep)
+
+
+@dataclass
+class Anatomy:
+    """What lesion placement needs from a scan, computed once per scan."""
+
+    mask: np.ndarray  # lungs
+    depth_mm: np.ndarray  # distance of each lung voxel to the lung's edge
+    noise_hu: float  # the scanner's noise level in soft tissue (HU, one standard deviation)
+
+
+def analyse_anatomy(volume: Volume) -> Anatomy:
+    """Lung mask, depth inside the lung, and soft-tissue noise of a scan (a second or two)."""
+    mask = lung_mask(volume)
+    depth = ndimage.distance_transform_edt(mask, sampling=volume.spacing_zyx).astype(np.float32)
+    return Anatomy(mask, depth, _soft_tissue_noise(volume))
+
+
+def _soft_tissue_noise(volume: Volume) -> float:
+    """Median absolute high-pass residual in soft tissue (0-100 HU), as a standard deviation."""
+    k = volume.shape[0] // 2
+    sl = volume.voxels[k].astype(np.float32)
+    residual = sl - ndimage.uniform_filter(sl, size=5)
+    tissue = (sl > 0) & (sl < 100)
+    if tissue.sum() < 100:
+        return 10.0
+    return float(1.4826 * np.median(np.abs(residual[tissue])))
+
+
+def insert_lesion(volume: Volume, seed: int, anatomy: Anatomy | None = None) -> tuple[Volume, Lesion]:
+    """A copy of ``volume`` with one lesion drawn from ``seed`` inside its lungs.
+
+    Raises:
+        ValueError: the scan has no lung region to place a lesion.
+    """
+    rng = np.random.default_rng(seed)
+    anatomy = analyse_anatomy(volume) if anatomy is None else anatomy
+    if not anatomy.mask.any():
+        raise ValueError("no lung region in this scan to place a lesion")
+    spacing = np.array(volume.spacing_zyx)
+    # a lesion no larger than the lung allows, centred at least a radius inside the lung
+    diameter = float(min(rng.uniform(*DIAMETER_MM), 2 * 0.8 * anatomy.depth_mm.max()))
+    hu = float(rng.uniform(*LESION_HU))
+    radius = diameter / 2
+    candidates = np.argwhere(anatomy.depth_mm >= radius)
+    center = candidates[rng.integers(len(candidates))]
+
+    reach = np.ceil((radius + EDGE_MM) / spacing).astype(int)
+    lo = np.maximum(center - reach, 0)
+    hi = np.minimum(center + reach + 1, volume.shape)
+    grid = np.ogrid[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+    dist = np.sqrt(sum(((g - c) * s) ** 2 for g, c, s in zip(grid, center, spacing)))
+    alpha = np.clip((radius - dist) / EDGE_MM + 0.5, 0.0, 1.0).astype(np.float32)
+
+    voxels = volume.voxels.copy()
+    box = voxels[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]].astype(np.float32)
+    tissue = hu + rng.normal(0.0, anatomy.noise_hu, box.shape).astype(np.float32)
+    blended = (1 - alpha) * box + alpha * tissue
+    voxels[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = (
+        np.rint(blended) if np.issubdtype(voxels.dtype, np.integer) else blended
+    )
+    touched = np.flatnonzero(alpha.max(axis=(1, 2)) >= 0.5) + lo[0]
+    lesion = Lesion(
+        center_kji=tuple(int(c) for c in center),
+        diameter_mm=round(diameter, 1),
+        hu=round(hu, 1),
+        side=_side(volume, center),
+        zone=_zone(anatomy.mask, int(center[0])),
+        slices=(int(touched.min()), int(touched.max())),
+    )
+    return dataclasses.replace(volume, voxels=voxels, warnings=list(volume.warnings)), lesion
+
+
+def _side(volume: Volume, center: np.ndarray) -> str:
+    """Patient side of a voxel, from the midline of the body (LPS: +x is patient left)."""
+    body = volume.voxels[center[0]] > -500
+    cols = np.flatnonzero(body.any(axis=0))
+    mid = (cols.min() + cols.max()) / 2 if cols.size else volume.shape[2] / 2
+    x_mid = volume.index_to_world(center[0], center[1], mid)[0]
+    x = volume.index_to_world(*center)[0]
+    return "left" if x > x_mid else "right"
+
+
+def _zone(mask: np.ndarray, k: int) -> str:
+    """Upper, middle or lower third of the lungs' extent along the slices (k grows superior)."""
+    ks = np.flatnonzero(mask.any(axis=(1, 2)))
+    frac = (k - ks.min()) / max(ks.max() - ks.min(), 1)
+    return "lower" if frac < 1 / 3 else "middle" if frac < 2 / 3 else "upper"
+
+
+@dataclass(frozen=True)
+class QA:
+    """One question with its ground-truth answer; ``choices`` for closed questions."""
+
+    kind: str  # plane, phase, organ, abnormality, location, size, findings, disease
+    task: str  # open, choice, yes_no, report
+    question: str
+    answer: str
+    choices: tuple[str, ...] = ()
+
+
+def questions_for(volume: Volume, lesion: Lesion | None, rng: np.random.Generator) -> list[QA]:
+    """The question types of the papers, answered from the scan's metadata and ``lesion``."""
+    contrast = volume.metadata.get("contrast_agent")
+    phase = "contrast-enhanced" if contrast else "non-contrast"
+    qas = [
+        _choice("plane", "In which plane is this CT shown?", "axial", ["axial", "coronal", "sagittal"], rng),
+        _choice("phase", "What is the contrast phase of this CT?", phase,
+                ["non-contrast", "contrast-enhanced"], rng),
+        _choice("organ", "Which organ system is the focus of this chest CT?", "lungs",
+                ["lungs", "liver", "brain", "kidneys"], rng),
+        QA("abnormality", "open", "Is there a nodule or mass in the lungs?", "yes" if lesion else "no"),
+        QA("disease", "yes_no", "Does this image show signs of lung nodule?", "yes" if lesion else "no"),
+    ]
+    if lesion is None:
+        qas.append(QA("findings", "report", "", "The lungs are clear. No nodule or mass is seen."))
+        return qas
+    where = f"{lesion.side} {lesion.zone}"
+    places = [f"{s} {z}" for s in ("right", "left") for z in ("upper", "middle", "lower")]
+    qas += [
+        _choice("location", f"Where is the {lesion.kind}?", where, places, rng),
+        QA("size", "open", f"What is the diameter of the {lesion.kind}?", f"{lesion.diameter_mm:.0f} mm"),
+        QA("findings", "report", "",
+           f"A solid {lesion.kind} of {lesion.diameter_mm:.0f} mm ({lesion.hu:.0f} HU) is seen in the "
+           f"{where} lung zone. No other nodule or mass is seen."),
+    ]
+    return qas
+
+
+def _choice(kind: str, question: str, answer: str, options: list[str], rng: np.random.Generator) -> QA:
+    """A multiple-choice question with up to 4 shuffled options; the answer is the letter."""
+    others = [o for o in options if o != answer]
+    picked = [answer] + list(rng.choice(others, size=min(3, len(others)), replace=False))
+    rng.shuffle(picked)
+    letter = "ABCD"[picked.index(answer)]
+    return QA(kind, "choice", question, f"{letter}. {answer}", tuple(picked))

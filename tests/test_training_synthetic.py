@@ -1,0 +1,82 @@
+"""Synthetic lesions in the real A0001 chest, and questions answered from their ground truth."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from inference.training.synthetic import analyse_anatomy, insert_lesion, lung_mask, questions_for
+
+
+@pytest.fixture(scope="module")
+def anatomy(a0001_volume):
+    return analyse_anatomy(a0001_volume)
+
+
+def test_lung_mask_is_the_two_lungs(a0001_volume, anatomy):
+    mask = anatomy.mask
+    assert 0.03 < mask.mean() < 0.3
+    assert np.all(a0001_volume.voxels[mask] < -400)
+    cols = np.flatnonzero(mask.any(axis=(0, 1)))
+    mid = a0001_volume.shape[2] // 2
+    assert cols.min() < mid - 50 and cols.max() > mid + 50, "both lungs, either side of the midline"
+    outside = np.zeros_like(mask)
+    outside[:, :5, :] = True
+    assert not (mask & outside).any(), "air outside the body is not lung"
+
+
+def test_insertion_is_deterministic_and_local(a0001_volume, anatomy):
+    a, lesion = insert_lesion(a0001_volume, seed=7, anatomy=anatomy)
+    b, same = insert_lesion(a0001_volume, seed=7, anatomy=anatomy)
+    c, other = insert_lesion(a0001_volume, seed=8, anatomy=anatomy)
+    assert lesion == same and np.array_equal(a.voxels, b.voxels)
+    assert other != lesion
+    changed = np.argwhere(a.voxels != a0001_volume.voxels)
+    reach_mm = lesion.diameter_mm / 2 + 2.0
+    offsets_mm = (changed - np.array(lesion.center_kji)) * np.array(a0001_volume.spacing_zyx)
+    assert np.all(np.linalg.norm(offsets_mm, axis=1) <= reach_mm + 1e-6), "only the lesion's voxels change"
+    assert a0001_volume.voxels[lesion.center_kji] < -400, "the original scan is untouched"
+
+
+def test_lesion_has_its_declared_size_density_and_place(a0001_volume, anatomy):
+    vol, lesion = insert_lesion(a0001_volume, seed=3, anatomy=anatomy)
+    k, j, i = lesion.center_kji
+    assert anatomy.mask[k, j, i]
+    core = vol.voxels[k, j - 2 : j + 3, i - 2 : i + 3].astype(float)
+    assert abs(core.mean() - lesion.hu) < 30  # 25 voxels of ~45 HU noise: mean within ~3 sigma
+    dz = a0001_volume.spacing_zyx[0]
+    first, last = lesion.slices
+    assert first <= k <= last
+    assert abs((last - first + 1) * dz - lesion.diameter_mm) <= 2 * dz
+    # the side is the patient's: in LPS, patient right has the smaller x
+    x = vol.index_to_world(k, j, i)[0]
+    body = np.flatnonzero((vol.voxels[k] > -500).any(axis=0))
+    x_mid = vol.index_to_world(k, j, (body.min() + body.max()) / 2)[0]
+    assert lesion.side == ("right" if x < x_mid else "left")
+
+
+def test_questions_are_answered_from_the_truth(a0001_volume, anatomy):
+    vol, lesion = insert_lesion(a0001_volume, seed=5, anatomy=anatomy)
+    qas = {qa.kind: qa for qa in questions_for(vol, lesion, np.random.default_rng(0))}
+    assert qas["abnormality"].answer == "yes" and qas["disease"].answer == "yes"
+    assert qas["disease"].question == "Does this image show signs of lung nodule?"
+    location = qas["location"]
+    letter, text = location.answer.split(". ", 1)
+    assert text == f"{lesion.side} {lesion.zone}" and location.choices["ABCD".index(letter)] == text
+    assert qas["size"].answer == f"{lesion.diameter_mm:.0f} mm"
+    assert f"{lesion.side} {lesion.zone}" in qas["findings"].answer
+    assert qas["phase"].answer.endswith("non-contrast")  # A0001 is a non-contrast scan
+
+    negative = {qa.kind: qa for qa in questions_for(a0001_volume, None, np.random.default_rng(0))}
+    assert negative["abnormality"].answer == "no" and "location" not in negative
+    assert "No nodule or mass" in negative["findings"].answer
+
+
+def test_a_scan_without_lungs_is_refused(a0001_volume):
+    soft = dataclasses.replace(a0001_volume, voxels=np.full((8, 64, 64), 40, np.int16),
+                               slice_positions=np.arange(8) * 5.0)
+    assert not lung_mask(soft).any()
+    with pytest.raises(ValueError, match="no lung region"):
+        insert_lesion(soft, seed=0)
