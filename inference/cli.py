@@ -51,8 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ctchat`` console command; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if not argv:
-        argv = ["view"]  # the built-in default: the viewer on the bundled demo CT
+    if not argv or argv == ["--demo"]:
+        argv = ["view", "--demo"]  # the built-in default: the viewer on the bundled CT, ready to chat
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
         parser.print_help()

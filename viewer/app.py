@@ -28,7 +28,8 @@ class MainWindow(QtWidgets.QMainWindow):
     scanLoaded = Signal(object)  # LoadedScan, after the views show it
     loadFinished = Signal(str)  # "loaded", "failed", "cancelled" or "series"
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, parent: QtWidgets.QWidget | None = None, chat: bool = False,
+                 bundle: str = "default", max_tokens: int = 128, n_threads: int | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("ctchat viewer")
         self.setAcceptDrops(True)
@@ -71,6 +72,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self._build_status_bar()
         self._build_actions()
+        self.chat_panel = None
+        self.heat_strip = None
+        if chat:
+            self._build_chat(bundle, max_tokens, n_threads)
         self.resize(1400, 900)
 
     # ------------------------------------------------------------ construction
@@ -137,6 +142,74 @@ class MainWindow(QtWidgets.QMainWindow):
         toolbar.addSeparator()
         self.wl_label = QtWidgets.QLabel("")
         toolbar.addWidget(self.wl_label)
+
+    def _build_chat(self, bundle: str, max_tokens: int, n_threads: int | None) -> None:
+        from .chat_panel import ChatPanel
+        from .heat_strip import HeatStrip
+
+        self.chat_panel = ChatPanel(bundle, n_threads, max_tokens=max_tokens)
+        dock = QtWidgets.QDockWidget("Chat", self)
+        dock.setObjectName("chat_dock")
+        dock.setWidget(self.chat_panel)
+        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.resizeDocks([dock], [380], Qt.Orientation.Horizontal)
+        self.heat_strip = HeatStrip(inverted=self.axial.scroller.invertedAppearance())
+        self.axial.add_beside_scroller(self.heat_strip)
+        self.chat_panel.scoresShown.connect(self.heat_strip.set_scores)
+        self.heat_strip.sliceClicked.connect(self.go_to_axial_slice)
+        self.chat_panel.exportRequested.connect(self._export_report_dialog)
+        self.chat_panel.tableRequested.connect(self.show_scores_table)
+
+    def go_to_axial_slice(self, k: int) -> None:
+        """Show axial slice ``k`` (the crosshair and the linked views follow)."""
+        pos = list(self.position)
+        pos[0] = k
+        self.set_position(pos, render_now=True)
+
+    def show_scores_table(self):
+        """The researcher view: every question's scores, one row each (returns the dialog)."""
+        from .scores_table import ScoresTable
+
+        dialog = ScoresTable(self.chat_panel.entries if self.chat_panel else [], self)
+        dialog.show()
+        return dialog
+
+    def export_report(self, path: str | Path) -> Path:
+        """Write the chat session as a self-contained HTML report (PDF when ``path`` ends in .pdf)."""
+        from .report import write_report
+
+        panel = self.chat_panel
+        shots = [("Viewer window", self.grab_window())]
+        if panel is not None and self.scan is not None:
+            shots += self._peak_slice_images(panel.entries)
+        return write_report(path, panel.entries if panel else [], self.scan.volume if self.scan else None,
+                            panel.model_info if panel else None, shots)
+
+    def _peak_slice_images(self, entries, limit: int = 8) -> list[tuple[str, QtGui.QImage]]:
+        """The axial view at each answered question's top slice (the crosshair is put back)."""
+        import tempfile
+
+        keep = self.position
+        shots = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for n, entry in enumerate(entries[:limit], 1):
+                if entry.answer is None:
+                    continue
+                k = entry.answer.top_slices[0]
+                self.axial.set_slice(k, render=True)
+                path = Path(tmp) / f"q{n}.png"
+                self.axial.save_png(str(path))
+                shots.append((f"Q{n}: axial slice {k + 1}, the highest-scored", QtGui.QImage(str(path))))
+        self.set_position(keep, render_now=True)
+        return shots
+
+    def _export_report_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export report", "ctchat_report.html",
+                                                        "HTML (*.html);;PDF (*.pdf)")
+        if path:
+            self.export_report(path)
 
     # ------------------------------------------------------------ loading
     def open_path(self, path: str | Path, series_uid: str | None = None) -> LoadWorker:
@@ -250,6 +323,9 @@ class MainWindow(QtWidgets.QMainWindow):
             v.canvas.render_now()
         # The CPU ray caster takes a while: let the slice views show first.
         QtCore.QTimer.singleShot(0, self.volume_view.canvas, self.volume_view.canvas.render_now)
+        if self.chat_panel is not None:
+            self.chat_panel.set_volume(vol)
+            self.heat_strip.set_current(self.axial.slice_index)
         self.scanLoaded.emit(scan)
 
     def render_all(self) -> None:
@@ -269,6 +345,8 @@ class MainWindow(QtWidgets.QMainWindow):
         unless ``render_now``)."""
         for v in self.slice_views:
             v.set_position(kji, render=render_now)
+        if self.heat_strip is not None:
+            self.heat_strip.set_current(self.axial.slice_index)
 
     def _sync_from(self, view: SliceView) -> None:
         # The stepped view has rendered already; the linked ones follow when the loop is idle.
@@ -379,6 +457,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.view_by_name(name).save_png(path)
 
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:  # noqa: N802
+        if self.chat_panel is not None:
+            self.chat_panel.shutdown()
         for w in [self.worker, *self._old_workers]:
             if w is not None:
                 w.cancel()

@@ -4,6 +4,11 @@ A slice step is one mouse-wheel notch on the axial view, delivered as a real Qt 
 it returns when the axial view has rendered its new slice. The coronal and sagittal views
 re-render their moved crosshair when the event loop is next idle: timed separately. The 3D view must not render during steps (its render count is checked).
 A VR frame is one full-quality render of the 3D view after a 2 degree turn.
+
+With the chat (``--chat-tokens`` > 0, the default): a 5 ms timer ticks on the UI thread while
+the model encodes the scan and while one answer streams; the longest gap between ticks, the
+p99 and the median are the UI thread's stalls (5 ms = never stalled). The model runs in its
+worker thread with all cores but one (``--chat-threads`` to compare).
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=200, help="slice steps to time")
     p.add_argument("--frames", type=int, default=15, help="volume-rendering frames to time")
     p.add_argument("--size", default="1400x900", help="window size WxH")
+    p.add_argument("--chat-tokens", type=int, default=64,
+                   help="tokens of the answer streamed while the UI thread's stalls are timed (0: skip)")
+    p.add_argument("--chat-threads", type=int, default=0, help="model CPU threads (default: all cores but one)")
     p.set_defaults(func=run_bench)
 
 
@@ -44,7 +52,8 @@ def run_bench(args: argparse.Namespace) -> int:
 
     path = Path(args.path) if args.path else (a0001_dicom if a0001_dicom.exists() else DEMO_CT)
     ensure_display(["viewer", "--path", str(path.resolve()), "--steps", str(args.steps),
-                    "--frames", str(args.frames), "--size", args.size], module="viewer.bench")
+                    "--frames", str(args.frames), "--size", args.size, "--chat-tokens", str(args.chat_tokens),
+                    "--chat-threads", str(args.chat_threads)], module="viewer.bench")
 
     from PySide6 import QtCore, QtGui, QtWidgets
     from PySide6.QtCore import Qt
@@ -53,7 +62,8 @@ def run_bench(args: argparse.Namespace) -> int:
     from .load_worker import LoadWorker
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
-    win = MainWindow()
+    win = MainWindow(chat=args.chat_tokens > 0, max_tokens=max(1, args.chat_tokens),
+                     n_threads=args.chat_threads or None)
     w, h = (int(x) for x in args.size.lower().split("x"))
     win.resize(w, h)
     win.show()
@@ -73,6 +83,9 @@ def run_bench(args: argparse.Namespace) -> int:
         return 1
     load_s = time.perf_counter() - t0
     win.show_scan(result["scan"])
+    # The model encodes the scan in its thread: wait, so that it does not disturb the timings.
+    encode_gaps: list[float] = []
+    chat_ready = _wait_chat(win, "ready", 120.0, encode_gaps) if win.chat_panel is not None else False
     app.processEvents()
     win.render_all()
     vol = result["scan"].volume
@@ -124,6 +137,8 @@ def run_bench(args: argparse.Namespace) -> int:
             vr_ms.append(dt)
         app.processEvents()
 
+    stall = _chat_stalls(win) if chat_ready else None
+
     s_med, s_p90, s_mean = _stats(step_ms)
     l_med, l_p90, l_mean = _stats(linked_ms)
     v_med, v_p90, v_mean = _stats(vr_ms)
@@ -146,8 +161,84 @@ def run_bench(args: argparse.Namespace) -> int:
           f"slice step target < {TARGET_MS:.0f} ms: {'met' if s_p90 < TARGET_MS else 'NOT met'} (p90)")
     print(f"3D renders during {len(step_ms) + 10} slice steps: {vr_during_steps} (must be 0); "
           f"slice-view renders: {slice_renders}")
+    if stall is not None:
+        print()
+        if encode_gaps:
+            print(f"UI thread while the model encodes the scan ({TICK_MS} ms timer): longest stall "
+                  f"{encode_gaps[-1]:.1f} ms, p99 gap {_p99(encode_gaps):.1f} ms, {len(encode_gaps)} gaps")
+        print(f"UI thread while an answer streams ({stall['tokens']} tokens in {stall['seconds']:.2f} s, "
+              f"{stall['threads']} model thread(s), {TICK_MS} ms timer): longest stall {stall['max']:.1f} ms, "
+              f"p99 gap {stall['p99']:.1f} ms, median gap {stall['median']:.1f} ms, {stall['ticks']} ticks")
+    elif win.chat_panel is not None:
+        print(f"chat: not measured ({win.chat_panel.status.text()})")
     win.close()
     return 0 if vr_during_steps == 0 else 1
+
+
+TICK_MS = 5
+
+
+def _p99(ordered: list[float]) -> float:
+    return ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+
+
+def _tick_timer(ticks: list[float]):
+    """A 5 ms UI-thread timer that records when it fires."""
+    from PySide6 import QtCore
+
+    timer = QtCore.QTimer()
+    timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
+    timer.setInterval(TICK_MS)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    return timer
+
+
+def _wait_chat(win, state: str, timeout_s: float, gaps: list[float] | None = None) -> bool:
+    """Run the event loop until the chat panel reaches ``state`` (False on failure or timeout);
+    the UI thread's timer gaps meanwhile (ms, sorted) go to ``gaps``."""
+    from PySide6 import QtCore
+
+    panel = win.chat_panel
+    ticks: list[float] = []
+    timer = _tick_timer(ticks)
+    timer.start()
+    loop = QtCore.QEventLoop()
+    # A QEventLoop, not a sleep loop: the model's thread needs the GIL while it works.
+    panel.stateChanged.connect(lambda s: s in (state, "failed", "scan_failed") and loop.quit())
+    QtCore.QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    if panel.state != state:
+        loop.exec()
+    timer.stop()
+    if gaps is not None:
+        gaps += sorted((b - a) * 1000.0 for a, b in zip(ticks, ticks[1:]))
+    return panel.state == state
+
+
+def _chat_stalls(win) -> dict | None:
+    """Ask one question and time the gaps between ticks of a 5 ms UI-thread timer while the
+    answer streams; returns max / p99 / median gap (ms), or None when no answer came."""
+    from PySide6 import QtCore
+
+    panel = win.chat_panel
+    ticks: list[float] = []
+    timer = _tick_timer(ticks)
+    done: list = []
+    loop = QtCore.QEventLoop()
+    panel.answerFinished.connect(lambda e: (done.append(e), loop.quit()))
+    QtCore.QTimer.singleShot(120000, loop.quit)
+    timer.start()
+    t0 = time.perf_counter()
+    if panel.ask("Is there a nodule in the right upper lobe?") is None:
+        return None
+    loop.exec()
+    seconds = time.perf_counter() - t0
+    timer.stop()
+    if not done or done[0].answer is None or len(ticks) < 3:
+        return None
+    gaps = sorted((b - a) * 1000.0 for a, b in zip(ticks, ticks[1:]))
+    return {"max": gaps[-1], "p99": _p99(gaps),
+            "median": statistics.median(gaps), "ticks": len(ticks), "tokens": done[0].answer.n_tokens,
+            "seconds": seconds, "threads": (panel.model_info or {}).get("threads", "?")}
 
 
 def main(argv: list[str] | None = None) -> int:

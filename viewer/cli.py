@@ -21,6 +21,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--screenshot", metavar="OUT.png",
                    help="render the window with the scan loaded, save it as PNG and exit")
     p.add_argument("--size", default="1400x900", help="window size for --screenshot (WxH)")
+    p.add_argument("--demo", action="store_true",
+                   help="open the bundled demo chest CT with the default model (the same as no PATH)")
+    p.add_argument("--ask", metavar="QUESTION",
+                   help="ask this question once the scan is encoded (with --screenshot: shoot after the answer)")
+    p.add_argument("--bundle", default="default", help="model bundle name or folder for the chat")
+    p.add_argument("--max-tokens", type=int, default=128, help="longest answer, in tokens")
+    p.add_argument("--no-chat", action="store_true",
+                   help="the viewer without the chat panel (also the case for --screenshot without --ask)")
     p.set_defaults(func=run_view)
 
 
@@ -52,6 +60,9 @@ def _view_argv(args: argparse.Namespace, path: str) -> list[str]:
         argv += ["--screenshot", str(Path(args.screenshot).resolve())]
     if args.series_uid:
         argv += ["--series", args.series_uid]
+    if args.ask:
+        argv += ["--ask", args.ask]
+    argv += ["--bundle", args.bundle, "--max-tokens", str(args.max_tokens)] + (["--no-chat"] if args.no_chat else [])
     return argv
 
 
@@ -59,7 +70,7 @@ def run_view(args: argparse.Namespace) -> int:
     """Open the window (and optionally save a screenshot and exit); returns the exit status."""
     from inference.resources import DEMO_CT
 
-    path = args.path or str(DEMO_CT)
+    path = str(DEMO_CT) if args.demo or not args.path else args.path
     if args.screenshot:
         ensure_display(_view_argv(args, str(Path(path).resolve())))
     elif not has_display():
@@ -71,11 +82,16 @@ def run_view(args: argparse.Namespace) -> int:
     from .app import MainWindow
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
-    win = MainWindow()
+    # A plain --screenshot (no --ask) shows the viewer alone, as before the chat existed.
+    chat = not args.no_chat and (bool(args.ask) or not args.screenshot)
+    win = MainWindow(chat=chat, bundle=args.bundle, max_tokens=args.max_tokens)
     if args.screenshot:
         w, h = (int(x) for x in args.size.lower().split("x"))
         win.resize(w, h)
     win.show()
+    panel = win.chat_panel
+    if args.ask and panel is not None:
+        _ask_when_ready(panel, args.ask)
     win.open_path(path, args.series_uid)
     if not args.screenshot:
         return app.exec()
@@ -88,7 +104,21 @@ def run_view(args: argparse.Namespace) -> int:
             print(f"ctchat view: could not load {path}: {text}", file=sys.stderr)
             app.exit(1)
             return
+        if args.ask and panel is not None and panel.state != "failed":
+            panel.answerFinished.connect(lambda entry: _answered(entry))
+            panel.stateChanged.connect(lambda state: state in ("failed", "scan_failed") and _answered(None))
+            return
         # Let the layout settle and every view paint once before grabbing.
+        QtCore.QTimer.singleShot(300, shoot)
+
+    def _answered(entry) -> None:
+        if entry is not None:
+            print(f"Q: {entry.question}\nA: {entry.shown_text()}")
+            if entry.answer is not None:
+                print(f"[{entry.answer.top_range()} scored highest]")
+                win.go_to_axial_slice(entry.answer.top_slices[0])
+        else:
+            print(f"ctchat view: no answer: {panel.status.text()}", file=sys.stderr)
         QtCore.QTimer.singleShot(300, shoot)
 
     def shoot() -> None:
@@ -103,6 +133,16 @@ def run_view(args: argparse.Namespace) -> int:
     code = app.exec()
     win.close()
     return code or status["code"]
+
+
+def _ask_when_ready(panel, question: str) -> None:
+    """Ask ``question`` the first time the panel becomes ready (scan encoded)."""
+    def on_state(state: str) -> None:
+        if state == "ready":
+            panel.stateChanged.disconnect(on_state)
+            panel.ask(question)
+
+    panel.stateChanged.connect(on_state)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -97,7 +97,12 @@ class SliceView(QtWidgets.QWidget):
         layout.setSpacing(0)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.scroller)
+        self._layout = layout
         self._build_scene()
+
+    def add_beside_scroller(self, widget: QtWidgets.QWidget) -> None:
+        """Put ``widget`` (e.g. the TG-IS heat strip) between the image and the scroller."""
+        self._layout.insertWidget(1, widget)
 
     # ----------------------------------------------------------------- scene
     def _build_scene(self) -> None:

@@ -17,7 +17,7 @@ def test_bench_viewer_smoke(qapp, capsys):
 
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
-    args = parser.parse_args(["viewer", "--path", str(need(A0001_DICOM)), "--steps", "12", "--frames", "2",
+    args = parser.parse_args(["viewer", "--path", str(need(A0001_DICOM)), "--steps", "12", "--frames", "2", "--chat-tokens", "0",
                               "--size", "1000x700"])
     assert args.func(args) == 0  # non-zero when the 3D view rendered during slice steps
     out = capsys.readouterr().out

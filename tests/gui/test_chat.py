@@ -1,0 +1,279 @@
+"""The chat panel in the viewer: ask, stream, stop, history, the TG-IS heat strip, export.
+
+One window with the A0001 chest and one ChatSession for the whole module (the default,
+untrained bundle: answers are gibberish, the mechanism is what is tested).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6 import QtCore, QtGui
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from inference.resources import data_dir
+
+from gui_helpers import A0001_DICOM, need, wheel
+
+pytestmark = pytest.mark.gui
+
+
+# The model files (the assembled GGUF, the text-vector cache) are shared with the user's data
+# folder: rebuilding them in each test's private folder costs ~20 s. Recent files stay private.
+REAL_DATA_DIR = data_dir()  # read at import, before the fixtures point it elsewhere
+
+
+def model_data_dir(tmp: Path) -> Path:
+    """A private data folder whose ``models`` and ``cache`` link to the real ones."""
+    real = REAL_DATA_DIR
+    tmp.mkdir(parents=True, exist_ok=True)
+    for name in ("models", "cache"):
+        (real / name).mkdir(parents=True, exist_ok=True)
+        if not (tmp / name).exists():
+            (tmp / name).symlink_to(real / name, target_is_directory=True)
+    return tmp
+
+
+def _wait(signal, timeout_ms: int = 60000, until=lambda *a: True) -> list:
+    """Run a QEventLoop (not qtbot.wait: the worker threads need the GIL) until ``signal``
+    fires with arguments that satisfy ``until``; returns those arguments."""
+    got: list = []
+    loop = QtCore.QEventLoop()
+
+    def slot(*args):
+        if not got and until(*args):
+            got.append(args)
+            loop.quit()
+
+    signal.connect(slot)
+    QtCore.QTimer.singleShot(timeout_ms, loop.quit)
+    loop.exec()
+    signal.disconnect(slot)
+    assert got, f"timed out waiting for {signal}"
+    return list(got[0])
+
+
+@pytest.fixture(scope="module")
+def chat_win(qapp, tmp_path_factory):
+    """A window with the chat panel and the A0001 chest, the model ready to answer."""
+    from viewer.app import MainWindow
+
+    need(A0001_DICOM)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CTCHAT_DATA_DIR", str(model_data_dir(tmp_path_factory.mktemp("appdata"))))
+    win = MainWindow(chat=True, max_tokens=8)
+    win.resize(1500, 900)
+    win.show()
+    QTest.qWaitForWindowExposed(win)
+    panel = win.chat_panel
+    win.open_path(str(A0001_DICOM))
+    if panel.state != "ready":
+        _wait(panel.stateChanged, 90000, until=lambda s: s in ("ready", "failed", "scan_failed"))
+    assert panel.state == "ready", panel.status.text()
+    yield win
+    win.close()
+    assert not panel.chat.thread.isRunning()
+    mp.undo()
+
+
+def _ask(win, question: str = "Is there a nodule in the right upper lobe?", **kw):
+    """Ask through the panel and wait for the answer; returns (entry, streamed pieces)."""
+    panel = win.chat_panel
+    pieces: list[str] = []
+
+    def collect(_qid, s):
+        pieces.append(s)
+
+    panel.chat.worker.piece.connect(collect)
+    try:
+        entry = panel.ask(question, **kw)
+        assert entry is not None, panel.status.text()
+        _wait(panel.answerFinished, until=lambda e: e is entry)
+    finally:
+        panel.chat.worker.piece.disconnect(collect)
+    return entry, pieces
+
+
+def _latest(win):
+    """The latest answered entry, selected (asks one question when there is none)."""
+    panel = win.chat_panel
+    if not any(e.answer is not None for e in panel.entries):
+        _ask(win)
+    row = max(n for n, e in enumerate(panel.entries) if e.answer is not None)
+    panel.history.setCurrentRow(row)
+    return panel.entries[row]
+
+
+def test_ask_streams_the_answer_and_draws_its_strip(chat_win):
+    win, panel = chat_win, chat_win.chat_panel
+    entry, pieces = _ask(win)
+    assert len(pieces) >= 2  # streamed piece by piece, not in one block
+    assert entry.text == "".join(pieces).strip() and entry.text
+    assert not entry.stopped
+    shown = panel.answer_view.toPlainText()
+    assert entry.text in shown
+    assert f"{entry.answer.top_range()} scored highest" in shown
+    assert np.array_equal(win.heat_strip.scores, entry.answer.original_scores)
+    assert win.heat_strip.scores.size == win.axial.n_slices == 64
+    # What the model saw and where it ran; the untrained bundle says so plainly.
+    assert panel.banner.isVisible() and "untrained" in panel.banner.text()
+    assert "HU window [-1000, 1000]" in panel.model_label.text()
+    assert "CPUExecutionProvider" in panel.model_label.text()
+
+
+def test_slice_views_stay_interactive_while_answering(chat_win):
+    win, panel = chat_win, chat_win.chat_panel
+    steps: list[tuple[int, int, str]] = []
+
+    def on_piece(_qid, _s):
+        if not steps:  # mid-answer: a wheel notch must move the axial view at once
+            k = win.axial.slice_index
+            wheel(win.axial.canvas, 1)
+            steps.append((k, win.axial.slice_index, panel.state))
+
+    panel.chat.worker.piece.connect(on_piece)
+    try:
+        _ask(win, "Describe the lungs.", max_tokens=24)
+    finally:
+        panel.chat.worker.piece.disconnect(on_piece)
+    assert steps, "no piece streamed"
+    before, after, state = steps[0]
+    assert state == "answering" and after == before + 1
+
+
+def test_strip_peak_is_the_highest_score_mapped_back(chat_win):
+    win = chat_win
+    entry = _latest(win)
+    scores = entry.answer.original_scores
+    expected = int(np.argmax(scores))
+    assert win.chat_panel.selected() is entry
+    assert win.heat_strip.peak_slice() == expected == entry.answer.top_slices[0]
+    # On screen: the brightest cell of the painted strip is that slice.
+    strip = win.heat_strip
+    strip.set_current(-1)
+    img = strip.grab().toImage()
+    x = strip.width() // 2
+    bright = [QtGui.QColor(img.pixel(x, int(strip.cell_rect(k).center().y()))).lightness()
+              for k in range(len(scores))]
+    # 8-bit colours: scores within ~0.2 % of the peak may draw as bright as it.
+    brightest = [k for k, b in enumerate(bright) if b == max(bright)]
+    assert expected in brightest
+    assert all(scores[k] >= 0.995 * scores[expected] for k in brightest)
+    assert bright[expected] > min(bright)
+
+
+def test_clicking_the_strip_sets_the_axial_slice(chat_win):
+    win = chat_win
+    _latest(win)
+    strip = win.heat_strip
+    for k in (win.heat_strip.peak_slice(), 3, 60):
+        if k == win.axial.slice_index:
+            continue
+        QTest.mouseClick(strip, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         strip.cell_rect(k).center().toPoint())
+        assert win.axial.slice_index == k
+        assert win.coronal.position[0] == k  # linked views follow
+        assert strip.current == k
+    # Slice 0 is at the bottom, as on the (inverted) axial scroller.
+    assert strip.cell_rect(0).top() > strip.cell_rect(63).top()
+
+
+def test_stop_keeps_what_streamed(chat_win):
+    win, panel = chat_win, chat_win.chat_panel
+    def press_stop(_qid, _s):
+        panel.stop_button.click()
+
+    panel.chat.worker.piece.connect(press_stop)
+    try:
+        entry, pieces = _ask(win, "Write a long description of every organ.", max_tokens=200)
+    finally:
+        panel.chat.worker.piece.disconnect(press_stop)
+    assert entry.stopped and entry.answer.n_tokens < 200
+    assert pieces and entry.text == "".join(pieces).strip()
+    assert "(stopped)" in panel.history.item(len(panel.entries) - 1).text()
+    assert "(stopped)" in panel.answer_view.toPlainText()
+    assert panel.state == "ready" and panel.ask_button.isEnabled()
+
+
+def test_history_switching_shows_each_questions_scores(chat_win):
+    win, panel = chat_win, chat_win.chat_panel
+    panel.disease_box.setCurrentText("emphysema")
+    panel.yes_no_button.click()
+    _wait(panel.answerFinished)
+    panel.findings_button.click()
+    _wait(panel.answerFinished)
+    yes_no, findings = panel.entries[-2], panel.entries[-1]
+    assert yes_no.question == "Does this image show signs of emphysema?" and findings.task == "report"
+    assert not np.allclose(yes_no.scores, findings.scores)  # TG-IS depends on the question
+    assert np.array_equal(win.heat_strip.scores, findings.scores)
+    panel.history.setCurrentRow(len(panel.entries) - 2)
+    assert np.array_equal(win.heat_strip.scores, yes_no.scores)
+    assert "emphysema" in panel.answer_view.toPlainText()
+    panel.history.setCurrentRow(0)
+    assert np.array_equal(win.heat_strip.scores, panel.entries[0].scores)
+
+
+def test_export_report_and_scores_csv(chat_win, tmp_path):
+    from viewer.scores_table import scores_csv
+
+    win, panel = chat_win, chat_win.chat_panel
+    _ask(win, "Is the <heart> & aorta normal?")
+    before = win.position
+    out = win.export_report(tmp_path / "report.html")
+    assert win.position == before  # the peak-slice pictures put the crosshair back
+    text = out.read_text()
+    assert "Is the &lt;heart&gt; &amp; aorta normal?" in text and "<heart>" not in text
+    # one strip per question, the window, and the axial view at each question's top slice
+    answered = [e for e in panel.entries if e.answer is not None]
+    assert text.count("data:image/png;base64,") == 2 * len(answered) + 1
+    assert f"axial slice {answered[0].answer.top_slices[0] + 1}, the highest-scored" in text
+    assert "untrained weights" in text and "CPUExecutionProvider" in text and "[-1000, 1000]" in text
+    assert "Philips" in text and "512 × 512 × 64" in text
+    for identifying in ("PatientName", "patient_name", "PatientID", "birth"):
+        assert identifying not in text
+
+    pdf = win.export_report(tmp_path / "report.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and pdf.count(b"/Subtype /Image") >= 2
+
+    rows = list(csv.reader(io.StringIO(scores_csv(panel.entries))))
+    assert rows[0][:4] == ["question", "task", "answer", "stopped"] and len(rows[0]) == 4 + 64
+    assert len(rows) == 1 + len(panel.entries)
+    for row, entry in zip(rows[1:], panel.entries):
+        values = np.array(row[4:], dtype=float)
+        assert np.allclose(values, entry.scores, atol=1e-5)
+    dialog = win.show_scores_table()
+    assert dialog.table.rowCount() == len(panel.entries) and dialog.table.columnCount() == 64
+    dialog.save_csv(tmp_path / "s.csv")
+    assert (tmp_path / "s.csv").read_bytes().decode() == scores_csv(panel.entries)
+    dialog.close()
+
+
+def test_transcript_survives_a_failed_reload(chat_win, tmp_path):
+    win, panel = chat_win, chat_win.chat_panel
+    n = len(panel.entries)
+    assert n > 0
+    bad = tmp_path / "broken.nii.gz"
+    bad.write_bytes(b"not a nifti")
+    win.open_path(str(bad))
+    assert _wait(win.loadFinished) == ["failed"]
+    assert len(panel.entries) == n and panel.history.count() == n
+    assert panel.state == "ready" and win.heat_strip.scores.size == 64
+
+
+def test_a_missing_bundle_leaves_the_viewer_working(qtbot):
+    from viewer.app import MainWindow
+
+    win = MainWindow(chat=True, bundle="/nonexistent/bundle")
+    qtbot.addWidget(win)
+    panel = win.chat_panel
+    if panel.state != "failed":
+        _wait(panel.stateChanged, 30000, until=lambda s: s == "failed")
+    assert "could not be loaded" in panel.status.text() and "BundleError" in panel.status.text()
+    assert panel.ask("anything") is None and not panel.ask_button.isEnabled()
+    assert win.axial.isEnabled()
+    win.close()

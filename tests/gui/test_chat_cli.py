@@ -1,0 +1,70 @@
+"""``ctchat view --ask ... --screenshot`` and the UI-stall figures of ``ctchat bench viewer``."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+import pytest
+from PySide6 import QtGui
+
+from inference.resources import data_dir
+
+from gui_helpers import A0001_DICOM, need
+
+pytestmark = pytest.mark.gui
+
+
+# The model files (the assembled GGUF, the text-vector cache) are shared with the user's data
+# folder: rebuilding them in each test's private folder costs ~20 s. Recent files stay private.
+REAL_DATA_DIR = data_dir()  # read at import, before the fixtures point it elsewhere
+
+
+def model_data_dir(tmp: Path) -> Path:
+    """A private data folder whose ``models`` and ``cache`` link to the real ones."""
+    real = REAL_DATA_DIR
+    tmp.mkdir(parents=True, exist_ok=True)
+    for name in ("models", "cache"):
+        (real / name).mkdir(parents=True, exist_ok=True)
+        if not (tmp / name).exists():
+            (tmp / name).symlink_to(real / name, target_is_directory=True)
+    return tmp
+
+
+def _parse(register, argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    return parser.parse_args(argv)
+
+
+def test_view_ask_answers_and_saves_the_window(qapp, tmp_path, capsys, monkeypatch):
+    from viewer.cli import register
+
+    monkeypatch.setenv("CTCHAT_DATA_DIR", str(model_data_dir(tmp_path / "appdata")))
+    out = tmp_path / "shot.png"
+    args = _parse(register, ["view", "--demo", "--ask", "Is there a nodule?", "--max-tokens", "6",
+                             "--size", "1300x800", "--screenshot", str(out)])
+    assert args.func(args) == 0
+    printed = capsys.readouterr().out
+    assert "Q: Is there a nodule?" in printed
+    top = re.search(r"\[slices? ([\d, -]+) scored highest\]", printed)
+    assert top, printed
+    image = QtGui.QImage(str(out))
+    assert (image.width(), image.height()) == (1300, 800)
+
+
+def test_bench_viewer_reports_ui_stalls_while_streaming(qapp, tmp_path, capsys, monkeypatch):
+    from viewer.bench import register
+
+    monkeypatch.setenv("CTCHAT_DATA_DIR", str(model_data_dir(tmp_path / "appdata")))
+    args = _parse(register, ["viewer", "--path", str(need(A0001_DICOM)), "--steps", "4", "--frames", "1",
+                             "--size", "1000x700", "--chat-tokens", "16"])
+    assert args.func(args) == 0
+    printed = capsys.readouterr().out
+    m = re.search(r"UI thread while an answer streams \((\d+) tokens .*longest stall ([\d.]+) ms, "
+                  r"p99 gap ([\d.]+) ms, median gap ([\d.]+) ms, (\d+) ticks", printed)
+    assert m, printed
+    tokens, longest, p99, median, ticks = (float(g) for g in m.groups())
+    assert 0 < tokens <= 16 and ticks >= 3
+    assert 0 < median <= p99 <= longest

@@ -1,0 +1,150 @@
+"""The chat model off the UI thread: one :class:`ChatWorker` in its own QThread.
+
+Requests (start the session, encode a scan, answer a question) are queued to the worker
+thread through signals and run there one at a time, in order; ChatSession answers one
+question at a time. Results and streamed pieces come back as signals, queued to the UI thread.
+Stopping an answer sets a :class:`threading.Event` the generation loop checks per token.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+
+def default_threads() -> int:
+    """CPU threads for the model: one core is left to the UI (llama.cpp threads busy-wait)."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+@dataclass
+class Question:
+    """One request to the model."""
+
+    question: str = ""
+    task: str = "open"
+    choices: list[str] | None = None
+    disease: str = ""
+    max_tokens: int = 128
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+class ChatWorker(QObject):
+    """Owns the ChatSession; its slots run in the worker thread."""
+
+    ready = Signal(object)  # dict: bundle summary, name, trained, providers, hu_window, threads
+    failed = Signal(str)  # the session could not start (bundle / LLM error)
+    scanEncoded = Signal(int, object)  # (scan generation, timings dict)
+    scanFailed = Signal(int, str)
+    piece = Signal(int, str)  # (question id, streamed text)
+    answered = Signal(int, object)  # (question id, inference.chat.session.Answer)
+    askFailed = Signal(int, str)
+
+    def __init__(self, bundle: str = "default", n_threads: int | None = None) -> None:
+        super().__init__()
+        self.bundle_name = bundle
+        self.n_threads = n_threads or default_threads()
+        self.session: Any = None  # inference.chat.ChatSession once started
+
+    @Slot()
+    def start_session(self) -> None:
+        """Load the bundle and create the ChatSession (~2 s)."""
+        try:
+            from inference.bundle import load_bundle
+            from inference.chat import ChatSession
+
+            bundle = load_bundle(self.bundle_name)
+            self.session = ChatSession(bundle, n_threads=self.n_threads)
+        except Exception as exc:  # noqa: BLE001 - BundleError, LLMError, a broken file: the viewer goes on
+            self.failed.emit(f"{type(exc).__name__}: {exc}")
+            return
+        b = self.session.bundle
+        self.ready.emit({
+            "name": b.name, "trained": b.trained, "summary": b.summary(),
+            "hu_window": tuple(b.recipe.hu_window), "grid": tuple(b.recipe.target_shape_zyx),
+            "recipe": b.recipe.name, "providers": list(self.session.providers),
+            "threads": self.n_threads,
+        })
+
+    @Slot(int, object)
+    def encode_scan(self, generation: int, volume: Any) -> None:
+        """Preprocess and encode ``volume`` (the session's cached scan prefix)."""
+        if self.session is None:
+            return
+        try:
+            timings = self.session.load_scan(volume)
+        except Exception as exc:  # noqa: BLE001
+            self.scanFailed.emit(generation, f"{type(exc).__name__}: {exc}")
+            return
+        self.scanEncoded.emit(generation, timings)
+
+    @Slot(int, object)
+    def ask(self, qid: int, q: Question) -> None:
+        """Answer ``q``, streaming pieces tagged with ``qid``."""
+        if self.session is None:
+            self.askFailed.emit(qid, "the model is not available")
+            return
+        try:
+            answer = self.session.ask(q.question, q.task, q.choices, q.disease, q.max_tokens,
+                                      cancel=q.cancel, on_text=lambda s: self.piece.emit(qid, s))
+        except Exception as exc:  # noqa: BLE001
+            self.askFailed.emit(qid, f"{type(exc).__name__}: {exc}")
+            return
+        self.answered.emit(qid, answer)
+
+    @Slot()
+    def close_session(self) -> None:
+        """Free the LLM and end the worker thread's event loop."""
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+        QThread.currentThread().quit()
+
+
+class ChatThread(QObject):
+    """The UI-side handle: a ChatWorker in its own QThread, driven by queued signals."""
+
+    _start = Signal()
+    _encode = Signal(int, object)
+    _ask = Signal(int, object)
+    _close = Signal()
+
+    def __init__(self, bundle: str = "default", n_threads: int | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName("chat")
+        self.worker = ChatWorker(bundle, n_threads)
+        self.worker.moveToThread(self.thread)
+        self._start.connect(self.worker.start_session)
+        self._encode.connect(self.worker.encode_scan)
+        self._ask.connect(self.worker.ask)
+        self._close.connect(self.worker.close_session)
+        self.thread.start()
+
+    def start(self) -> None:
+        """Start the session (result: ``worker.ready`` or ``worker.failed``)."""
+        self._start.emit()
+
+    def encode(self, generation: int, volume: Any) -> None:
+        """Queue the encoding of a scan."""
+        self._encode.emit(generation, volume)
+
+    def ask(self, qid: int, q: Question) -> None:
+        """Queue a question."""
+        self._ask.emit(qid, q)
+
+    def shutdown(self) -> None:
+        """Free the model and stop the thread.
+
+        Waits for the running request to end: a stopped answer ends within a token, but a
+        session start or a scan encoding cannot be interrupted (seconds). A QThread destroyed
+        while it runs aborts the process, so there is no time-out here.
+        """
+        if not self.thread.isRunning():
+            return
+        self._close.emit()  # runs after the queued requests, then quits the thread
+        self.thread.wait()

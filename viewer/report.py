@@ -1,0 +1,126 @@
+"""Export of a chat session as one self-contained HTML file (images embedded as base64 PNG).
+
+Only non-identifying metadata is written: the scan's technical description, never patient
+names, IDs, dates or institutions.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import html
+from pathlib import Path
+from typing import Any, Sequence
+
+from PySide6 import QtCore, QtGui
+
+from .heat_strip import strip_image
+
+# Volume.metadata fields that describe the acquisition, not the patient.
+SAFE_FIELDS = ("format", "modality", "study_description", "series_description", "body_part", "manufacturer",
+               "model_name", "convolution_kernel", "kvp", "slice_thickness_mm", "contrast_agent",
+               "patient_position", "n_images")
+
+
+def png_base64(image: QtGui.QImage) -> str:
+    """A QImage as base64-encoded PNG."""
+    data = QtCore.QByteArray()
+    buf = QtCore.QBuffer(data)
+    buf.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buf, "PNG")
+    buf.close()
+    return base64.b64encode(bytes(data)).decode("ascii")
+
+
+def _img(image: QtGui.QImage, alt: str, css: str = "", width: int = 640) -> str:
+    # width/height attributes too: Qt's rich text (the PDF) ignores CSS sizes.
+    height = round(image.height() * width / max(1, image.width()))
+    return (f'<img alt="{html.escape(alt)}" width="{width}" height="{height}" style="{css}" '
+            f'src="data:image/png;base64,{png_base64(image)}">')
+
+
+def scan_description(volume: Any) -> dict[str, str]:
+    """Non-identifying facts about the scan: shape, spacing and the safe metadata fields."""
+    nz, ny, nx = volume.shape
+    dz, dy, dx = volume.spacing_zyx
+    facts = {"size (x × y × slices)": f"{nx} × {ny} × {nz}",
+             "spacing (x, y, z)": f"{dx:.2f} × {dy:.2f} × {dz:.2f} mm"}
+    meta = getattr(volume, "metadata", {}) or {}
+    for key in SAFE_FIELDS:
+        value = meta.get(key)
+        if value not in (None, ""):
+            facts[key.replace("_", " ")] = str(value)
+    return facts
+
+
+def report_html(entries: Sequence, volume: Any, model_info: dict | None,
+                screenshots: Sequence[tuple[str, QtGui.QImage]] = ()) -> str:
+    """The report as one HTML string (see the module docstring)."""
+    e = html.escape
+    out = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>ctchat session report</title>",
+           "<style>body{font-family:sans-serif;max-width:960px;margin:auto} td,th{padding:2px 8px;"
+           "text-align:left} .warn{background:#fde0e0;color:#801010;padding:6px;font-weight:bold}"
+           " .q{margin-top:1.4em;border-top:1px solid #ccc}</style></head><body>",
+           "<h1>ctchat session report</h1>",
+           f"<p>Written {e(datetime.datetime.now().strftime('%Y-%m-%d %H:%M'))}. Research tool, not a medical "
+           "device; not for diagnosis.</p>"]
+    if model_info is not None:
+        if not model_info.get("trained", False):
+            out.append("<p class='warn'>Demonstration model with untrained weights: answers are not "
+                       "meaningful.</p>")
+        lo, hi = model_info["hu_window"]
+        out.append("<h2>Model</h2><table>")
+        rows = {"bundle": model_info["name"], "input recipe": model_info["recipe"],
+                "HU window": f"[{lo:g}, {hi:g}]", "model grid (D, H, W)": " × ".join(map(str, model_info["grid"])),
+                "vision execution providers": ", ".join(model_info["providers"]),
+                "LLM": f"llama.cpp on CPU, {model_info['threads']} thread(s)"}
+        out += [f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in rows.items()]
+        out.append("</table>")
+    if volume is not None:
+        out.append("<h2>Scan</h2><table>")
+        out += [f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in scan_description(volume).items()]
+        out.append("</table>")
+    out.append("<h2>Questions</h2>")
+    for n, entry in enumerate(entries, 1):
+        out.append(f"<div class='q'><p><b>Q{n}:</b> {e(entry.question)} <small>({e(entry.task)})</small></p>")
+        out.append(f"<p><b>A:</b> {e(entry.shown_text())}</p>")
+        if entry.scores is not None:
+            out.append(f"<p><i>{e(entry.answer.top_range())} scored highest</i> (slice 1 at the left)</p>")
+            out.append(_img(strip_image(entry.scores), f"TG-IS heat strip of question {n}",
+                            "image-rendering:pixelated"))
+        out.append("</div>")
+    if screenshots:
+        out.append("<h2>Screenshots</h2>")
+        for title, image in screenshots:
+            out.append(f"<h3>{e(title)}</h3>{_img(image, title, 'max-width:100%;height:auto')}")
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def write_report(path: str | Path, entries: Sequence, volume: Any, model_info: dict | None,
+                 screenshots: Sequence[tuple[str, QtGui.QImage]] = ()) -> Path:
+    """Write :func:`report_html` to ``path`` (HTML), or to PDF when ``path`` ends in ``.pdf``;
+    returns the path."""
+    path = Path(path)
+    text = report_html(entries, volume, model_info, screenshots)
+    if path.suffix.lower() == ".pdf":
+        write_pdf(path, text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def report_document(text: str) -> QtGui.QTextDocument:
+    """The report laid out by Qt's rich-text engine (A4 pages at 96 dpi), as printed to PDF."""
+    doc = QtGui.QTextDocument()
+    doc.setHtml(text)
+    doc.setPageSize(QtCore.QSizeF(794, 1123))
+    return doc
+
+
+def write_pdf(path: str | Path, text: str) -> None:
+    """Print the report HTML to an A4 PDF (Qt's rich text: simpler styling than a browser)."""
+    writer = QtGui.QPdfWriter(str(path))
+    writer.setPageSize(QtGui.QPageSize(QtGui.QPageSize.PageSizeId.A4))
+    writer.setResolution(96)
+    report_document(text).print_(writer)
