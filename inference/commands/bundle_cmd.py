@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
-from pathlib import Path
 
-from ..bundle import DEFAULT_LLM_PACKAGE, load_bundle, sha256_file, write_manifest
-from ..llm.model_files import DEFAULT_GGUF_NAME, default_gguf_path
-from ..llm.prompt import PromptFormat, default_tasks
+from ..bundle import load_bundle, write_bundle
 
 UNTRAINED_NOTE = (
     "Vision weights are the architecture's seeded initialisation and the base LLM is not tuned: "
@@ -40,40 +35,15 @@ def run_build(args: argparse.Namespace) -> int:
     import torch
 
     from ..vision.config import get_config
-    from ..vision.export import export_vision
-    from ..vision.inputs import recipe_for
     from ..vision.vision_model import build_vision_model
 
-    cfg = get_config(args.config)
-    model = build_vision_model(cfg, seed=args.seed)
+    model = build_vision_model(get_config(args.config), seed=args.seed)
     trained = args.checkpoint is not None
     if trained:
         model.load_state_dict(torch.load(args.checkpoint, map_location="cpu"))
-    out = Path(args.out)
-    if out.exists():
-        shutil.rmtree(out)
-    export_vision(model, out)
-    gguf = default_gguf_path()
-    manifest = {
-        "name": args.name,
-        "version": args.version,
-        "licence": "vision graphs: Apache-2.0; LLM: Gemma Terms of Use (shipped inside its package)",
-        "intended_use": "Demonstration and research only. Not a medical device; not for diagnosis.",
-        "training": {"trained": trained, "note": "" if trained else UNTRAINED_NOTE, "seed": args.seed},
-        "vision": {"config": json.loads(cfg.to_json()), "scan_graph": "scan.onnx", "question_graph": "question.onnx"},
-        "input_recipe": recipe_for(cfg).to_dict(),
-        "token_layout": {
-            "n_tokens_3d": cfg.n_tokens_3d,
-            "n_tokens_2d": cfg.n_tokens_2d,
-            "n_model_slices": cfg.n_slices,
-            "hidden": cfg.hidden,
-        },
-        "prompt_format": PromptFormat(tasks=default_tasks()).to_dict(),
-        "llm": {"package": DEFAULT_LLM_PACKAGE, "file": DEFAULT_GGUF_NAME, "sha256": sha256_file(gguf)},
-    }
-    write_manifest(out, manifest, ["scan.onnx", "question.onnx"])
-    bundle = load_bundle(out)
-    print(f"wrote {bundle.name} to {out} ({'trained' if trained else 'untrained weights, seed ' + str(args.seed)})")
+    training = {"trained": trained, "note": "" if trained else UNTRAINED_NOTE, "seed": args.seed}
+    bundle = write_bundle(args.out, model, args.name, args.version, training)
+    print(f"wrote {bundle.name} to {args.out} ({'trained' if trained else 'untrained weights, seed ' + str(args.seed)})")
     return 0
 
 

@@ -70,3 +70,8 @@ class LlamaVocab:
         if getattr(self, "_model", None):
             self._ll.llama_model_free(self._model)
             self._model = None
+
+
+def eos_token(vocab: "LlamaVocab") -> int:
+    """The end-of-sequence id of a vocabulary (what a trained answer ends with)."""
+    return int(vocab._ll.llama_vocab_eos(vocab._vocab))

@@ -1,0 +1,96 @@
+"""The trainable model: vision encoder + perceiver + TG-IS feeding a causal LM (transformers).
+
+The sequence is laid out exactly as the app's runtime feeds llama.cpp (the bundle's prompt
+format): scan prefix text, 3D image tokens, TG-IS-aggregated 2D tokens, the question text, then
+the answer and EOS. Image tokens are multiplied by the same scale as at run time (sqrt(hidden)
+for Gemma, whose embedding layer scales text tokens inside). Text is tokenized by llama.cpp's
+tokenizer, so training and the runtime see the same ids. Only the answer is in the loss.
+
+Stages (E3D-GPT, Med-2E3):
+* ``"align"`` (stage 1): the perceiver, the 2D connector and the TG-IS head train; the 3D and 2D
+  encoders and the LLM are frozen.
+* ``"lora"`` (stage 2): the same plus LoRA on every linear layer of the LLM (r 16, alpha 32,
+  dropout 0.1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..llm.prompt import PromptFormat
+from ..llm.vocab import LlamaVocab, eos_token
+
+LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+@dataclass
+class Example:
+    """One training item: a model input, its question's text vector, prompt and answer."""
+
+    volume: np.ndarray  # (1, 1, D, H, W) float32
+    text_vector: np.ndarray  # (hidden,)
+    prompt: str  # the task prompt (e.g. "Question: ...\nAnswer:")
+    answer: str
+
+
+class MultimodalModel(nn.Module):
+    """``VisionModel`` + causal LM; ``forward(example)`` returns the answer's mean token loss."""
+
+    def __init__(self, vision: nn.Module, llm: nn.Module, vocab: LlamaVocab, prompt: PromptFormat) -> None:
+        super().__init__()
+        self.vision = vision
+        self.llm = llm
+        self.vocab = vocab
+        self.prompt = prompt
+        self.scale = prompt.scale_for(int(llm.config.hidden_size))
+        self._prefix_ids = vocab.tokenize(prompt.scan_prefix(), parse_special=True)
+        self._between_ids = vocab.tokenize(prompt.between_images(), parse_special=True)
+        self._eos = eos_token(vocab)
+
+    def configure_stage(self, stage: str, lora_rank: int = 16, lora_alpha: int = 32, lora_dropout: float = 0.1) -> list[nn.Parameter]:
+        """Freeze and unfreeze for ``"align"`` or ``"lora"``; returns the trainable parameters."""
+        if stage not in ("align", "lora"):
+            raise ValueError(f"unknown stage {stage!r}")
+        for p in self.parameters():
+            p.requires_grad_(False)
+        trainable = [self.vision.scan.perceiver, self.vision.scan.slice_encoder.connector, self.vision.question]
+        for module in trainable:
+            for p in module.parameters():
+                p.requires_grad_(True)
+        if stage == "lora" and not hasattr(self.llm, "peft_config"):
+            from peft import LoraConfig, get_peft_model
+
+            config = LoraConfig(r=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
+                                target_modules=LORA_TARGETS, bias="none", task_type="CAUSAL_LM")
+            self.llm = get_peft_model(self.llm, config)
+        return [p for p in self.parameters() if p.requires_grad]
+
+    def embed_sequence(self, ex: Example) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(inputs_embeds (1, T, hidden), labels (1, T), slice_scores (1, D))`` of one example."""
+        volume = torch.as_tensor(ex.volume, dtype=torch.float32)
+        text_vector = torch.as_tensor(ex.text_vector, dtype=torch.float32).reshape(1, -1)
+        scores, image_tokens = self.vision(volume, text_vector)
+        n3 = self.vision.cfg.n_tokens_3d
+        embed = self.llm.get_input_embeddings()
+        question_ids = self.vocab.tokenize(self.prompt.question_text(ex.prompt), parse_special=True)
+        answer_ids = self.vocab.tokenize(" " + ex.answer.strip()) + [self._eos]
+
+        def text(ids: list[int]) -> torch.Tensor:
+            return embed(torch.tensor([ids], dtype=torch.long))
+
+        parts = [text(self._prefix_ids), image_tokens[:, :n3] * self.scale]
+        if self._between_ids:
+            parts.append(text(self._between_ids))
+        parts += [image_tokens[:, n3:] * self.scale, text(question_ids), text(answer_ids)]
+        embeds = torch.cat(parts, dim=1)
+        labels = torch.full((1, embeds.shape[1]), -100, dtype=torch.long)
+        labels[0, -len(answer_ids):] = torch.tensor(answer_ids)
+        return embeds, labels, scores
+
+    def forward(self, ex: Example) -> torch.Tensor:
+        embeds, labels, _ = self.embed_sequence(ex)
+        return self.llm(inputs_embeds=embeds, labels=labels).loss

@@ -1,0 +1,89 @@
+"""The training loop: accelerate (CPU here, one or more GPUs by configuration), progress bar,
+checkpoints and resume.
+
+``accelerate launch`` with a config file spreads the same loop over GPUs or nodes; nothing in
+the code changes. A checkpoint holds the trainable parameters (by name), the optimizer state,
+the step and the losses so far; a run pointed at the same folder resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from .multimodal import Example, MultimodalModel
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One stage of training. Paper rates: align 1e-4, lora 5e-5 (E3D-GPT)."""
+
+    stage: str  # "align" or "lora"
+    steps: int
+    lr: float
+    out_dir: Path
+    checkpoint_every: int = 50
+    seed: int = 0
+
+
+def train(model: MultimodalModel, examples: Sequence[Example], cfg: TrainConfig, progress: bool = True) -> list[float]:
+    """Run (or resume) a stage; returns the losses of the steps run now."""
+    from accelerate import Accelerator
+    from tqdm.auto import tqdm
+
+    torch.manual_seed(cfg.seed)
+    accelerator = Accelerator()
+    params = model.configure_stage(cfg.stage)
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr)
+    start, history = _resume(model, optimizer, cfg)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    model.train()
+    losses: list[float] = []
+    bar = tqdm(range(start, cfg.steps), desc=f"stage {cfg.stage}", disable=not progress or start >= cfg.steps)
+    for step in bar:
+        loss = model(examples[step % len(examples)])
+        accelerator.backward(loss)
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(float(loss.detach()))
+        bar.set_postfix(loss=f"{losses[-1]:.3f}")
+        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
+            _save(accelerator.unwrap_model(model), optimizer, cfg, step + 1, history + losses)
+    model.eval()
+    return losses
+
+
+def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The parameters that train in the current stage, by name."""
+    return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def _save(model: MultimodalModel, optimizer, cfg: TrainConfig, step: int, losses: list[float]) -> None:
+    cfg.out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = cfg.out_dir / (CHECKPOINT + ".tmp")
+    torch.save({"stage": cfg.stage, "step": step, "trainable": trainable_state(model),
+                "optimizer": optimizer.state_dict(), "losses": losses}, tmp)
+    tmp.replace(cfg.out_dir / CHECKPOINT)  # a crash never leaves a half-written checkpoint
+
+
+def _resume(model: MultimodalModel, optimizer, cfg: TrainConfig) -> tuple[int, list[float]]:
+    path = cfg.out_dir / CHECKPOINT
+    if not path.exists():
+        return 0, []
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if state["stage"] != cfg.stage:
+        raise ValueError(f"{path} is a checkpoint of stage {state['stage']!r}, not {cfg.stage!r}")
+    named = dict(model.named_parameters())
+    unknown = set(state["trainable"]) - set(named)
+    if unknown:
+        raise ValueError(f"{path} holds parameters this model does not have: {sorted(unknown)[:3]}")
+    with torch.no_grad():
+        for name, value in state["trainable"].items():
+            named[name].copy_(value)
+    optimizer.load_state_dict(state["optimizer"])
+    return int(state["step"]), list(state["losses"])

@@ -1,0 +1,88 @@
+"""A short real training run on the tiny configuration: loss goes down, checkpoints resume,
+and the exported bundle (ONNX + LoRA GGUF) answers in the app's runtime."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from inference.bundle import load_bundle, write_bundle
+from inference.chat import ChatSession
+from inference.llm.model_files import default_gguf_path
+from inference.llm.prompt import PromptFormat, default_tasks
+from inference.llm.vocab import LlamaVocab
+from inference.preprocess import preprocess
+from inference.training.hf_llm import load_training_llm
+from inference.training.lora_gguf import peft_to_gguf
+from inference.training.multimodal import Example, MultimodalModel
+from inference.training.synthetic import analyse_anatomy, insert_lesion
+from inference.training.trainer import CHECKPOINT, TrainConfig, train
+from inference.vision.config import get_config
+from inference.vision.inputs import recipe_for
+from inference.vision.text_vector import TextVectorizer
+from inference.vision.vision_model import build_vision_model
+
+QUESTION = "Does this image show signs of lung nodule?"
+
+
+@pytest.fixture(scope="module")
+def model():
+    gguf = default_gguf_path()
+    fmt = PromptFormat(tasks=default_tasks())
+    return MultimodalModel(build_vision_model(get_config("tiny"), seed=0), load_training_llm(gguf), LlamaVocab(gguf), fmt)
+
+
+@pytest.fixture(scope="module")
+def examples(a0001_volume, model):
+    recipe = recipe_for(model.vision.cfg)
+    vocab, table = model.vocab, TextVectorizer.from_gguf(default_gguf_path())
+    vector = table.vector_from_ids(vocab.tokenize(QUESTION))
+    prompt = model.prompt.task_prompt("yes_no", disease="lung nodule")
+    with_lesion, _ = insert_lesion(a0001_volume, seed=4, anatomy=analyse_anatomy(a0001_volume))
+    return [
+        Example(preprocess(with_lesion, recipe).array, vector, prompt, "yes"),
+        Example(preprocess(a0001_volume, recipe).array, vector, prompt, "no"),
+    ]
+
+
+def test_stage_one_aligns_and_loss_goes_down(model, examples, tmp_path):
+    encoder_before = [p.detach().clone() for p in model.vision.scan.vit3d.parameters()]
+    perceiver_before = [p.detach().clone() for p in model.vision.scan.perceiver.parameters()]
+    llm_before = model.llm.get_input_embeddings().weight[:8].detach().clone()
+    losses = train(model, examples, TrainConfig("align", steps=10, lr=1e-3, out_dir=tmp_path), progress=False)
+    assert len(losses) == 10 and all(np.isfinite(losses))
+    assert np.mean(losses[-3:]) < np.mean(losses[:3]), losses
+    assert all(torch.equal(a, b) for a, b in zip(encoder_before, model.vision.scan.vit3d.parameters())), \
+        "stage 1 keeps the 3D encoder frozen"
+    assert not all(torch.equal(a, b) for a, b in zip(perceiver_before, model.vision.scan.perceiver.parameters())), \
+        "and trains the perceiver"
+    assert torch.equal(llm_before, model.llm.get_input_embeddings().weight[:8]), "and the LLM"
+
+
+def test_checkpoints_resume_where_they_stopped(model, examples, tmp_path):
+    first = train(model, examples, TrainConfig("align", steps=4, lr=1e-4, out_dir=tmp_path, checkpoint_every=2), progress=False)
+    saved = torch.load(tmp_path / CHECKPOINT, weights_only=False)
+    assert saved["step"] == 4 and len(saved["losses"]) == 4
+    rest = train(model, examples, TrainConfig("align", steps=6, lr=1e-4, out_dir=tmp_path, checkpoint_every=2), progress=False)
+    assert len(first) == 4 and len(rest) == 2
+    assert torch.load(tmp_path / CHECKPOINT, weights_only=False)["step"] == 6
+    with pytest.raises(ValueError, match="checkpoint of stage 'align'"):
+        train(model, examples, TrainConfig("lora", steps=8, lr=1e-4, out_dir=tmp_path), progress=False)
+
+
+def test_stage_two_lora_exports_a_bundle_the_app_runs(model, examples, a0001_volume, tmp_path):
+    from peft import get_peft_model_state_dict
+
+    losses = train(model, examples, TrainConfig("lora", steps=2, lr=5e-5, out_dir=tmp_path / "lora"), progress=False)
+    assert all(np.isfinite(losses))
+    pairs = peft_to_gguf(get_peft_model_state_dict(model.llm))
+    assert len(pairs) == 18 * 7  # every linear layer of the 18 blocks
+    bundle = write_bundle(tmp_path / "bundle", model.vision.eval(), "ctchat-test", "0.0.1",
+                          {"trained": True, "note": "2 steps of a test run"}, pairs, lora_alpha=32)
+    assert bundle.lora_path is not None and bundle.trained
+    chat = ChatSession(load_bundle(bundle.root), n_ctx=512)
+    chat.load_scan(a0001_volume)
+    answer = chat.ask(task="yes_no", disease="lung nodule", max_tokens=3)
+    assert answer.n_tokens >= 1 and answer.slice_scores.sum() == pytest.approx(1.0, abs=1e-5)
+    chat.close()
