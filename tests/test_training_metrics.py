@@ -31,6 +31,9 @@ def test_closed_question_rule():
     assert M.closed_correct("The answer is C. sagittal", "c")
     assert not M.closed_correct("B axial", "B")
     assert not M.closed_correct("A. coronal", "B")
+    # echoing the choice list names every letter: ambiguous, so wrong
+    assert not M.closed_correct("A. coronal B. axial C. sagittal\nAnswer: B. axial", "B")
+    assert M.closed_correct("B. axial, as in the axial plane.", "B")
 
 
 def test_yes_no_parsing_and_binary_scores():

@@ -66,9 +66,18 @@ class ChatSession:
         device: ``"auto"`` (CUDA when ONNX Runtime offers it), ``"cuda"`` or ``"cpu"``.
         n_threads: CPU threads for ONNX Runtime and llama.cpp (default: all cores).
         n_ctx: the LLM's context window.
+        zero_image: feed zero vectors in place of the image tokens (the evaluation baseline that
+            shows what the image contributes); the slice scores are still computed.
     """
 
-    def __init__(self, bundle: Bundle, device: str = "auto", n_threads: int | None = None, n_ctx: int = 2048) -> None:
+    def __init__(
+        self,
+        bundle: Bundle,
+        device: str = "auto",
+        n_threads: int | None = None,
+        n_ctx: int = 2048,
+        zero_image: bool = False,
+    ) -> None:
         from ..vision.runtime import VisionRuntime
         from ..vision.text_vector import TextVectorizer
 
@@ -81,7 +90,7 @@ class ChatSession:
                 f"{self.llm.path.name} has hidden size {self.llm.n_embd}"
             )
         self.text_vectors = TextVectorizer.from_gguf(bundle.llm_path)
-        self.scale = np.float32(bundle.prompt.scale_for(self.llm.n_embd))
+        self.scale = np.float32(0.0 if zero_image else bundle.prompt.scale_for(self.llm.n_embd))
         self.model_input: ModelInput | None = None
         self.history: list[Answer] = []
         self._scan: dict[str, np.ndarray] | None = None

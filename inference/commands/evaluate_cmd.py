@@ -1,0 +1,66 @@
+"""``ctchat eval --bundle NAME``: the papers' metrics on held-out cases, with two baselines.
+
+Columns: the bundle; the same bundle with its image tokens zeroed (what the image adds); and
+the same architecture with its initial, untrained weights (what training adds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+
+from ..resources import shared_ct_dir
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``eval`` sub-command."""
+    p = subparsers.add_parser("eval", help="metrics of a bundle on held-out cases, against baselines")
+    p.add_argument("--bundle", default="default")
+    p.add_argument("--cases", type=int, default=4, help="cases per held-out scan (half with a lesion)")
+    p.add_argument("--max-tokens", type=int, default=40)
+    p.add_argument("--no-bertscore", action="store_true", help="skip BERTScore (slower on the CPU)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate the bundle and its baselines, print a table (or JSON)."""
+    from ..bundle import load_bundle, write_bundle
+    from ..chat import ChatSession
+    from ..training.evaluate import EVAL_SCANS, EVAL_SEED_BASE, evaluate, synthetic_cases
+    from ..vision.config import VisionConfig
+    from ..vision.vision_model import build_vision_model
+
+    bundle = load_bundle(args.bundle)
+    cases = list(synthetic_cases(shared_ct_dir(), EVAL_SCANS, args.cases, EVAL_SEED_BASE))
+    bertscore = not args.no_bertscore
+    columns = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = VisionConfig.from_dict(bundle.manifest["vision"]["config"])
+        untrained = write_bundle(tmp, build_vision_model(cfg, seed=bundle.manifest["training"].get("seed", 0)),
+                                 "untrained", "0", {"trained": False, "note": "evaluation baseline"})
+        runs = [("bundle", bundle, False), ("zeroed image", bundle, True), ("untrained perceiver", untrained, False)]
+        for name, b, zero in runs:
+            session = ChatSession(b, zero_image=zero)
+            columns[name] = evaluate(session, cases, args.max_tokens, bertscore)
+            session.close()
+    if args.json:
+        print(json.dumps({"bundle": bundle.summary(), "held_out_scans": list(EVAL_SCANS), "results": columns}, indent=2))
+        return 0
+    print(f"{bundle.name} on {len(cases)} held-out cases ({', '.join(EVAL_SCANS)}); "
+          f"{'trained' if bundle.trained else 'UNTRAINED weights'}")
+    rows = [("closed accuracy, macro", lambda r: r["closed_accuracy"]["macro"]),
+            ("closed accuracy, micro", lambda r: r["closed_accuracy"]["micro"]),
+            ("yes/no balanced accuracy", lambda r: r["yes_no"]["balanced_accuracy"]),
+            ("yes/no F1", lambda r: r["yes_no"]["f1"]),
+            ("BLEU-1", lambda r: r["text"]["bleu1"]), ("ROUGE-1", lambda r: r["text"]["rouge1"]),
+            ("METEOR (exact+stem)", lambda r: r["text"]["meteor"])]
+    if bertscore:
+        rows.append(("BERTScore F1 (MiniLM-L6)", lambda r: r["text"]["bertscore_f1"]))
+    rows += [("TG-IS mass on lesion slices", lambda r: r["tgis_lesion_mass"]),
+             ("  uniform would give", lambda r: r["tgis_uniform_mass"])]
+    print(f"  {'metric':<30}" + "".join(f"{name:>22}" for name in columns))
+    for label, get in rows:
+        print(f"  {label:<30}" + "".join(f"{get(r):>22.3f}" for r in columns.values()))
+    return 0

@@ -1,0 +1,87 @@
+"""Evaluate a bundle on held-out synthetic cases with the papers' metrics, through the app's
+own runtime (ONNX Runtime + llama.cpp), so what is measured is what users run.
+
+Held out: the evaluation scans are never used in training (:data:`TRAIN_SCANS` vs
+:data:`EVAL_SCANS`), and insertions come from a seed range training never draws from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from ..io import load_volume
+from ..io.volume import Volume
+from . import metrics as M
+from .synthetic import QA, Lesion, analyse_anatomy, insert_lesion, questions_for
+
+TRAIN_SCANS = ("dicom/chest_lungdx_A0001_5mm", "nifti/chest_cta_aorta_crop_totalseg_1p5mm.nii.gz")
+EVAL_SCANS = ("dicom/chest_lungdx_A0002_8mm", "nifti/chest_cta_heart_crop_totalseg_1p5mm.nii.gz")
+EVAL_SEED_BASE = 1_000_000  # training draws seeds below this
+
+
+@dataclass
+class Case:
+    """One evaluation scan (with or without an inserted lesion) and its questions."""
+
+    volume: Volume
+    lesion: Lesion | None
+    qas: list[QA]
+
+
+def synthetic_cases(ct_dir: Path, scans: tuple[str, ...], per_scan: int, seed_base: int) -> Iterator[Case]:
+    """Alternating positive (lesion) and negative cases for each scan, drawn from seeds."""
+    for rel in scans:
+        base = load_volume(ct_dir / rel)
+        anatomy = analyse_anatomy(base)
+        for n in range(per_scan):
+            seed = seed_base + n
+            volume, lesion = insert_lesion(base, seed, anatomy) if n % 2 == 0 else (base, None)
+            yield Case(volume, lesion, questions_for(volume, lesion, np.random.default_rng(seed)))
+
+
+def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool = True) -> dict:
+    """Ask every question of every case; the papers' metrics over the answers."""
+    closed: dict[str, list[float]] = {}
+    said, truth = [], []
+    predictions, references = [], []
+    mass, uniform = [], []
+    for case in cases:
+        session.load_scan(case.volume)
+        for qa in case.qas:
+            disease = _disease(qa.question) if qa.task == "yes_no" else ""
+            answer = session.ask(qa.question, qa.task, list(qa.choices) or None, disease, max_tokens)
+            if qa.task == "choice":
+                closed.setdefault(qa.kind, []).append(float(M.closed_correct(answer.text, qa.answer[0])))
+            elif qa.answer in ("yes", "no"):
+                pred = M.parse_yes_no(answer.text)
+                closed.setdefault(qa.kind, []).append(float(pred == (qa.answer == "yes")))
+                if qa.task == "yes_no":
+                    said.append(pred)
+                    truth.append(qa.answer == "yes")
+            else:
+                predictions.append(answer.text)
+                references.append(qa.answer)
+            if case.lesion is not None and qa.kind != "plane":
+                m, u = M.lesion_score_mass(answer.original_scores, case.lesion.slices)
+                mass.append(m)
+                uniform.append(u)
+    yes_no = M.binary_scores(said, truth)
+    return {
+        "n_cases": len(cases),
+        "closed_accuracy": {**M.macro_micro(closed), **{k: float(np.mean(v)) for k, v in closed.items()}},
+        "yes_no": {"balanced_accuracy": yes_no.balanced_accuracy, "precision": yes_no.precision,
+                   "recall": yes_no.recall, "f1": yes_no.f1, "n": yes_no.n},
+        "text": M.text_metrics(predictions, references, bertscore=bertscore),
+        "tgis_lesion_mass": float(np.mean(mass)) if mass else 0.0,
+        "tgis_uniform_mass": float(np.mean(uniform)) if uniform else 0.0,
+    }
+
+
+def _disease(question: str) -> str:
+    match = re.search(r"signs of (.+?)\?", question)
+    return match.group(1) if match else question

@@ -1,0 +1,44 @@
+"""Held-out evaluation through the app's runtime: split, metrics table, baselines."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from inference.bundle import load_bundle
+from inference.chat import ChatSession
+from inference.cli import main
+from inference.training.evaluate import EVAL_SCANS, EVAL_SEED_BASE, TRAIN_SCANS, evaluate, synthetic_cases
+
+
+def test_held_out_scans_and_seeds_are_never_trained_on(ct_dir):
+    assert set(TRAIN_SCANS).isdisjoint(EVAL_SCANS)
+    cases = list(synthetic_cases(ct_dir, EVAL_SCANS[:1], 2, EVAL_SEED_BASE))
+    assert [c.lesion is not None for c in cases] == [True, False]
+    positive, negative = cases
+    assert {qa.kind for qa in positive.qas} >= {"location", "size", "disease", "findings"}
+    assert "location" not in {qa.kind for qa in negative.qas}
+
+
+def test_evaluate_scores_every_question_type(ct_dir):
+    cases = list(synthetic_cases(ct_dir, EVAL_SCANS[:1], 1, EVAL_SEED_BASE))
+    session = ChatSession(load_bundle("default"), n_ctx=1024)
+    result = evaluate(session, cases, max_tokens=6, bertscore=False)
+    session.close()
+    assert result["n_cases"] == 1
+    assert set(result["closed_accuracy"]) >= {"macro", "micro", "plane", "location", "disease", "abnormality"}
+    assert all(0.0 <= v <= 1.0 for v in result["closed_accuracy"].values())
+    assert result["yes_no"]["n"] == 1
+    assert set(result["text"]) == {"bleu1", "rouge1", "meteor"}
+    lesion = cases[0].lesion
+    assert result["tgis_uniform_mass"] == pytest.approx((lesion.slices[1] - lesion.slices[0] + 1) / cases[0].volume.shape[0])
+    assert 0.0 <= result["tgis_lesion_mass"] <= 1.0
+
+
+def test_ctchat_eval_prints_the_bundle_and_both_baselines(capsys):
+    assert main(["eval", "--cases", "1", "--no-bertscore", "--max-tokens", "4", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert list(out["results"]) == ["bundle", "zeroed image", "untrained perceiver"]
+    assert out["held_out_scans"] == list(EVAL_SCANS)
+    assert out["bundle"]["trained"] is False
