@@ -8,7 +8,7 @@ import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
-from inference.resources import shared_ct_dir
+from inference.resources import data_dir, shared_ct_dir
 
 DATA = shared_ct_dir()
 A0001_DICOM = DATA / "dicom" / "chest_lungdx_A0001_5mm"
@@ -16,6 +16,21 @@ A0001_NIFTI = DATA / "nifti" / "chest_lungdx_A0001_5mm_dcm2niix.nii.gz"
 GAP_DICOM = DATA / "tiny" / "monai_CT_DICOM_16x16"
 SMALL_NIFTI = DATA / "nifti" / "abdomen_totalseg_example_ct_sm_3mm_30sl.nii.gz"
 CT5N_DICOM = DATA / "tiny" / "pydicom_dicomdirtests_CT5N"
+
+
+# The model files (the assembled GGUF, the text-vector cache) are shared with the user's data
+# folder: rebuilding them in each test's private folder costs ~20 s. Recent files stay private.
+REAL_DATA_DIR = data_dir()  # read at import, before the fixtures point it elsewhere
+
+
+def model_data_dir(tmp: Path) -> Path:
+    """A private data folder whose ``models`` and ``cache`` link to the real ones."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    for name in ("models", "cache"):
+        (REAL_DATA_DIR / name).mkdir(parents=True, exist_ok=True)
+        if not (tmp / name).exists():
+            (tmp / name).symlink_to(REAL_DATA_DIR / name, target_is_directory=True)
+    return tmp
 
 
 def need(path: Path) -> Path:

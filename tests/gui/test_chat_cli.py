@@ -9,27 +9,9 @@ from pathlib import Path
 import pytest
 from PySide6 import QtGui
 
-from inference.resources import data_dir
-
-from gui_helpers import A0001_DICOM, need
+from gui_helpers import A0001_DICOM, model_data_dir, need
 
 pytestmark = pytest.mark.gui
-
-
-# The model files (the assembled GGUF, the text-vector cache) are shared with the user's data
-# folder: rebuilding them in each test's private folder costs ~20 s. Recent files stay private.
-REAL_DATA_DIR = data_dir()  # read at import, before the fixtures point it elsewhere
-
-
-def model_data_dir(tmp: Path) -> Path:
-    """A private data folder whose ``models`` and ``cache`` link to the real ones."""
-    real = REAL_DATA_DIR
-    tmp.mkdir(parents=True, exist_ok=True)
-    for name in ("models", "cache"):
-        (real / name).mkdir(parents=True, exist_ok=True)
-        if not (tmp / name).exists():
-            (tmp / name).symlink_to(real / name, target_is_directory=True)
-    return tmp
 
 
 def _parse(register, argv: list[str]) -> argparse.Namespace:
