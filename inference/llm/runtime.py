@@ -115,7 +115,6 @@ class LlamaRuntime:
         self._adapter = None
         if lora_path is not None:
             self._load_adapter(Path(lora_path), lora_scale)
-        self._lock = threading.Lock()
 
     # --- text <-> tokens -----------------------------------------------------------------
 
@@ -261,7 +260,6 @@ class LlamaRuntime:
         finally:
             ll.llama_batch_free(batch)
             ll.llama_sampler_free(sampler)
-            self.position_after_generation = pos
 
     # --- internals -----------------------------------------------------------------------
 
