@@ -33,6 +33,17 @@ from ..llm.runtime import LlamaRuntime, SamplingParams
 from ..preprocess import ModelInput, preprocess
 
 
+def tgis_text(task: str, question: str, disease: str = "", choices: list[str] | None = None) -> str:
+    """The text whose mean token embedding is the TG-IS text vector (the question itself,
+    without prompt scaffolding); empty for the findings task, which uses its instruction.
+    Training uses the same function, so the model sees the same vectors at run time."""
+    if task == "yes_no":
+        return f"Does this image show signs of {disease}?"
+    if task == "choice":
+        return " ".join([question, *(choices or [])]).strip()
+    return question.strip()
+
+
 @dataclass
 class Answer:
     """One answered question, with where the model looked and what it cost."""
@@ -155,7 +166,7 @@ class ChatSession:
             prompt_text = self.bundle.prompt.task_prompt(task, question, choices, disease)
             shown = question.strip() or prompt_text.splitlines()[0]
             # TG-IS text vector: the mean embedding of the question's tokens (no prompt scaffolding)
-            vector_source = self._tgis_text(task, question, disease, choices) or prompt_text
+            vector_source = tgis_text(task, question, disease, choices) or prompt_text
             text_vector = self.text_vectors.vector_from_ids(self.llm.tokenize(vector_source))
             result = self.vision.ask(self._scan, text_vector)
             t1 = time.perf_counter()
@@ -203,14 +214,6 @@ class ChatSession:
             )
             self.history.append(answer)
             return answer
-
-    @staticmethod
-    def _tgis_text(task: str, question: str, disease: str, choices: list[str] | None) -> str:
-        if task == "yes_no":
-            return f"Does this image show signs of {disease}?"
-        if task == "choice":
-            return " ".join([question, *(choices or [])]).strip()
-        return question.strip()
 
     def close(self) -> None:
         """Free the LLM (the ONNX sessions go with the object)."""

@@ -1,0 +1,99 @@
+"""``ctchat train``: one training stage over the synthetic training set, optionally exported
+as a bundle.
+
+The training set is built from the training scans only (:data:`TRAIN_SCANS`) with insertion
+seeds below the evaluation range, so ``ctchat eval`` measures on scans and lesions the model
+never saw. For several GPUs or nodes, run the same command under ``accelerate launch``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``train`` sub-command."""
+    p = subparsers.add_parser("train", help="run a training stage (align or lora) and export a bundle")
+    p.add_argument("--stage", choices=["align", "lora"], required=True)
+    p.add_argument("--out", required=True, help="run folder (checkpoints; an interrupted run resumes)")
+    p.add_argument("--config", default="tiny", help="vision config preset")
+    p.add_argument("--steps", type=int, default=200)
+    p.add_argument("--lr", type=float, help="default: 1e-4 for align, 5e-5 for lora (E3D-GPT)")
+    p.add_argument("--per-scan", type=int, default=8, help="synthetic cases per training scan (half with a lesion)")
+    p.add_argument("--init", help="run folder of an earlier stage whose weights to start from")
+    p.add_argument("--checkpoint-every", type=int, default=50)
+    p.add_argument("--export", help="write a bundle here when the stage is done")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the data and the model, train, and export."""
+    import torch
+
+    from ..bundle import write_bundle
+    from ..chat.session import tgis_text
+    from ..llm.model_files import default_gguf_path
+    from ..llm.prompt import PromptFormat, default_tasks
+    from ..llm.vocab import LlamaVocab
+    from ..preprocess import preprocess
+    from ..resources import shared_ct_dir
+    from ..training.evaluate import EVAL_SEED_BASE, TRAIN_SCANS, synthetic_cases
+    from ..training.hf_llm import load_training_llm
+    from ..training.multimodal import Example, MultimodalModel
+    from ..training.trainer import CHECKPOINT, TrainConfig, train
+    from ..vision.config import get_config
+    from ..vision.inputs import recipe_for
+    from ..vision.text_vector import TextVectorizer
+    from ..vision.vision_model import build_vision_model
+
+    gguf = default_gguf_path()
+    fmt = PromptFormat(tasks=default_tasks())
+    cfg = get_config(args.config)
+    model = MultimodalModel(build_vision_model(cfg, seed=args.seed), load_training_llm(gguf), LlamaVocab(gguf), fmt)
+    if args.init:
+        state = torch.load(Path(args.init) / CHECKPOINT, map_location="cpu", weights_only=False)["trainable"]
+        vision = {k[len("vision."):]: v for k, v in state.items() if k.startswith("vision.")}
+        model.vision.load_state_dict(vision, strict=False)
+        print(f"started from {len(vision)} trained vision tensors of {args.init}")
+
+    if args.seed * 10_000 + args.per_scan > EVAL_SEED_BASE:
+        raise SystemExit("ctchat train: --seed too large, it would reach the held-out insertion seeds")
+    recipe, table = recipe_for(cfg), TextVectorizer.from_gguf(gguf)
+    examples = []
+    for case in synthetic_cases(shared_ct_dir(), TRAIN_SCANS, args.per_scan, seed_base=args.seed * 10_000):
+        array = preprocess(case.volume, recipe).array
+        for qa in case.qas:
+            disease = qa.question.split("signs of ")[-1].rstrip("?") if qa.task == "yes_no" else ""
+            prompt = fmt.task_prompt(qa.task, qa.question, list(qa.choices) or None, disease)
+            text = tgis_text(qa.task, qa.question, disease, list(qa.choices)) or prompt
+            vector = table.vector_from_ids(model.vocab.tokenize(text))
+            examples.append(Example(array, vector, prompt, qa.answer))
+    print(f"{len(examples)} training examples from {', '.join(TRAIN_SCANS)}")
+
+    lr = args.lr if args.lr is not None else (1e-4 if args.stage == "align" else 5e-5)
+    out = Path(args.out)
+    losses = train(model, examples, TrainConfig(args.stage, args.steps, lr, out, args.checkpoint_every, args.seed))
+    if losses:
+        print(f"stage {args.stage}: {len(losses)} steps, loss {losses[0]:.3f} -> {losses[-1]:.3f}")
+    if args.export:
+        pairs = None
+        if args.stage == "lora":
+            from peft import get_peft_model_state_dict
+
+            from ..training.lora_gguf import peft_to_gguf
+
+            pairs = peft_to_gguf(get_peft_model_state_dict(model.llm))
+        training = {
+            "trained": True,
+            "stage": args.stage,
+            "steps": args.steps,
+            "learning_rate": lr,
+            "data": f"synthetic lesions in {', '.join(TRAIN_SCANS)}, {args.per_scan} cases per scan",
+            "note": "demonstration model trained on synthetic lesions in a few real scans; not a medical device",
+        }
+        bundle = write_bundle(args.export, model.vision.eval(), f"ctchat-{args.config}-{args.stage}", "0.1.0",
+                              training, pairs, lora_alpha=32)
+        print(f"wrote {bundle.name} to {args.export}")
+    return 0
