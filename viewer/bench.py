@@ -51,9 +51,9 @@ def run_bench(args: argparse.Namespace) -> int:
     from .cli import ensure_display
 
     path = Path(args.path) if args.path else (a0001_dicom if a0001_dicom.exists() else DEMO_CT)
-    ensure_display(["viewer", "--path", str(path.resolve()), "--steps", str(args.steps),
+    ensure_display(["bench", "viewer", "--path", str(path.resolve()), "--steps", str(args.steps),
                     "--frames", str(args.frames), "--size", args.size, "--chat-tokens", str(args.chat_tokens),
-                    "--chat-threads", str(args.chat_threads)], module="viewer.bench")
+                    "--chat-threads", str(args.chat_threads)])
 
     from PySide6 import QtCore, QtGui, QtWidgets
     from PySide6.QtCore import Qt
@@ -239,15 +239,3 @@ def _chat_stalls(win) -> dict | None:
     return {"max": gaps[-1], "p99": _p99(gaps),
             "median": statistics.median(gaps), "ticks": len(ticks), "tokens": done[0].answer.n_tokens,
             "seconds": seconds, "threads": (panel.model_info or {}).get("threads", "?")}
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m viewer.bench viewer ...``: the same as ``ctchat bench viewer ...``."""
-    parser = argparse.ArgumentParser(prog="python -m viewer.bench")
-    register(parser.add_subparsers(dest="target", required=True))
-    args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

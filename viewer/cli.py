@@ -37,9 +37,9 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or sys.platform != "linux"
 
 
-def ensure_display(argv_tail: list[str], module: str = "viewer.cli") -> None:
+def ensure_display(ctchat_argv: list[str]) -> None:
     """Without an X display, re-run this command under ``xvfb-run`` (for headless use):
-    ``python -m <module> <argv_tail>``.
+    ``python -m inference.cli <ctchat_argv>``.
 
     Returns normally when a display exists; otherwise replaces the process or exits.
     """
@@ -49,7 +49,7 @@ def ensure_display(argv_tail: list[str], module: str = "viewer.cli") -> None:
         print("ctchat: no display; install xvfb (xvfb-run) or set DISPLAY", file=sys.stderr)
         raise SystemExit(2)
     os.environ[XVFB_GUARD] = "1"
-    cmd = ["xvfb-run", "-a", "-s", f"-screen 0 {SCREEN}", sys.executable, "-m", module, *argv_tail]
+    cmd = ["xvfb-run", "-a", "-s", f"-screen 0 {SCREEN}", sys.executable, "-m", "inference.cli", *ctchat_argv]
     os.execvp(cmd[0], cmd)
 
 
@@ -143,15 +143,3 @@ def _ask_when_ready(panel, question: str) -> None:
             panel.ask(question)
 
     panel.stateChanged.connect(on_state)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m viewer.cli view ...``: the same command without the ``ctchat`` entry point."""
-    parser = argparse.ArgumentParser(prog="python -m viewer.cli")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from ..llm.vocab import LlamaVocab
     from ..preprocess import preprocess
     from ..resources import shared_ct_dir
-    from ..training.evaluate import EVAL_SEED_BASE, TRAIN_SCANS, synthetic_cases
+    from ..training.evaluate import EVAL_SEED_BASE, TRAIN_SCANS, disease_of, synthetic_cases
     from ..training.hf_llm import load_training_llm
     from ..training.multimodal import Example, MultimodalModel
     from ..training.trainer import CHECKPOINT, TrainConfig, train
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     for case in synthetic_cases(shared_ct_dir(), TRAIN_SCANS, args.per_scan, seed_base=args.seed * 10_000):
         array = preprocess(case.volume, recipe).array
         for qa in case.qas:
-            disease = qa.question.split("signs of ")[-1].rstrip("?") if qa.task == "yes_no" else ""
+            disease = disease_of(qa.question) if qa.task == "yes_no" else ""
             prompt = fmt.task_prompt(qa.task, qa.question, list(qa.choices) or None, disease)
             text = tgis_text(qa.task, qa.question, disease, list(qa.choices)) or prompt
             vector = table.vector_from_ids(model.vocab.tokenize(text))

@@ -53,7 +53,7 @@ def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool =
     for case in cases:
         session.load_scan(case.volume)
         for qa in case.qas:
-            disease = _disease(qa.question) if qa.task == "yes_no" else ""
+            disease = disease_of(qa.question) if qa.task == "yes_no" else ""
             answer = session.ask(qa.question, qa.task, list(qa.choices) or None, disease, max_tokens)
             if qa.task == "choice":
                 closed.setdefault(qa.kind, []).append(float(M.closed_correct(answer.text, qa.answer[0])))
@@ -82,6 +82,7 @@ def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool =
     }
 
 
-def _disease(question: str) -> str:
+def disease_of(question: str) -> str:
+    """The disease named by the yes/no template "Does this image show signs of <disease>?"."""
     match = re.search(r"signs of (.+?)\?", question)
     return match.group(1) if match else question
