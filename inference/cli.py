@@ -32,7 +32,7 @@ def _unavailable(name: str, exc: Exception) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, built-in commands and plugins."""
-    from .commands import ask, bench_io, bundle_cmd, evaluate_cmd, info, train_cmd
+    from .commands import ask, bench_io, bundle_cmd, evaluate_cmd, info, pretrain_cmd, train_cmd
 
     parser = argparse.ArgumentParser(prog="ctchat", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.register(commands)
     bundle_cmd.register(commands)
     evaluate_cmd.register(commands)
+    pretrain_cmd.register(commands)
     train_cmd.register(commands)
     bench = commands.add_parser("bench", help="benchmarks, each against a baseline in the same run")
     targets = bench.add_subparsers(dest="target", metavar="TARGET", required=True)

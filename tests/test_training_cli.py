@@ -1,29 +1,44 @@
-"""``ctchat train`` end to end on the tiny configuration: two stages, resume, bundle export."""
+"""``ctchat pretrain`` and ``ctchat train`` end to end on the tiny configuration: MAE, two
+stages, resume, the stage history, and the bundle export."""
 
 from __future__ import annotations
 
 import json
 
+import torch
+
 from inference.bundle import load_bundle
 from inference.chat import ChatSession
 from inference.cli import main
+from inference.training.pretrain import encoder_state
+from inference.training.trainer import CHECKPOINT
 
 
-def test_train_align_then_lora_and_export(tmp_path, a0001_volume, capsys):
-    align, lora = tmp_path / "align", tmp_path / "lora"
-    assert main(["train", "--stage", "align", "--out", str(align), "--steps", "3", "--per-scan", "1",
-                 "--checkpoint-every", "2"]) == 0
+def test_pretrain_align_lora_and_export(tmp_path, a0001_volume, capsys):
+    mae, align, lora = tmp_path / "mae", tmp_path / "align", tmp_path / "lora"
+    assert main(["pretrain", "--out", str(mae), "--steps", "3", "--per-scan", "1"]) == 0
+    assert "stage mae: 3 steps" in capsys.readouterr().out
+    encoder = encoder_state(torch.load(mae / CHECKPOINT, weights_only=False)["trainable"])
+
+    assert main(["train", "--stage", "align", "--out", str(align), "--mae", str(mae), "--steps", "3",
+                 "--per-scan", "1", "--checkpoint-every", "2"]) == 0
     assert "stage align: 3 steps" in capsys.readouterr().out
+    vision = torch.load(align / CHECKPOINT, weights_only=False)["vision"]
+    assert all(torch.equal(vision[f"scan.vit3d.{k}"], v) for k, v in encoder.items()), \
+        "align starts from the MAE encoder and keeps it frozen"
     # the same command again resumes at the end: nothing more to run
-    assert main(["train", "--stage", "align", "--out", str(align), "--steps", "3", "--per-scan", "1"]) == 0
+    assert main(["train", "--stage", "align", "--out", str(align), "--mae", str(mae), "--steps", "3",
+                 "--per-scan", "1"]) == 0
     assert "stage align" not in capsys.readouterr().out
+
     assert main(["train", "--stage", "lora", "--out", str(lora), "--init", str(align), "--steps", "2",
                  "--per-scan", "1", "--export", str(tmp_path / "bundle")]) == 0
     out = capsys.readouterr().out
-    assert "started from" in out and "wrote ctchat-tiny-lora" in out
+    assert "started from the vision weights" in out and "wrote ctchat-tiny-lora" in out
     bundle = load_bundle(tmp_path / "bundle")
-    manifest = json.loads((bundle.root / "manifest.json").read_text())
-    assert manifest["training"]["trained"] is True and "synthetic lesions" in manifest["training"]["data"]
+    training = json.loads((bundle.root / "manifest.json").read_text())["training"]
+    assert training["trained"] is True and "synthetic lesions" in training["data"]
+    assert [s["stage"] for s in training["stages"]] == ["mae", "align", "lora"]
     assert bundle.lora_path is not None
     chat = ChatSession(bundle, n_ctx=512)
     chat.load_scan(a0001_volume)

@@ -15,7 +15,7 @@ from inference.llm.vocab import LlamaVocab
 from inference.preprocess import preprocess
 from inference.training.hf_llm import load_training_llm
 from inference.training.lora_gguf import peft_to_gguf
-from inference.training.multimodal import Example, MultimodalModel
+from inference.training.multimodal import Example, MultimodalModel, model_slice_target
 from inference.training.synthetic import analyse_anatomy, insert_lesion
 from inference.training.trainer import CHECKPOINT, TrainConfig, train
 from inference.vision.config import get_config
@@ -39,11 +39,43 @@ def examples(a0001_volume, model):
     vocab, table = model.vocab, TextVectorizer.from_gguf(default_gguf_path())
     vector = table.vector_from_ids(vocab.tokenize(QUESTION))
     prompt = model.prompt.task_prompt("yes_no", disease="lung nodule")
-    with_lesion, _ = insert_lesion(a0001_volume, seed=4, anatomy=analyse_anatomy(a0001_volume))
+    with_lesion, lesion = insert_lesion(a0001_volume, seed=4, anatomy=analyse_anatomy(a0001_volume))
+    positive = preprocess(with_lesion, recipe)
+    target = model_slice_target(positive.slice_map.model_to_original, *lesion.slices)
     return [
-        Example(preprocess(with_lesion, recipe).array, vector, prompt, "yes"),
+        Example(positive.array, vector, prompt, "yes", target),
         Example(preprocess(a0001_volume, recipe).array, vector, prompt, "no"),
     ]
+
+
+def test_model_slice_target_marks_the_lesion_slices():
+    centres = np.array([np.nan, 0.0, 3.0, 6.0, 9.0, np.nan])  # 3 original slices per model slice
+    assert model_slice_target(centres, 2, 7).tolist() == [0, 0, 1, 1, 0, 0]
+    # a lesion on one original slice between two model slice centres still marks the nearest
+    assert model_slice_target(centres, 5, 5).tolist() == [0, 0, 0, 1, 0, 0]
+
+
+def test_answer_loss_is_the_full_models_loss_on_the_answer(model, examples):
+    embeds, labels, _ = model.embed_sequence(examples[0])
+    with torch.no_grad():
+        full = model.llm(inputs_embeds=embeds, labels=labels).loss
+        ours = model.answer_loss(embeds, labels)
+    assert float(ours) == pytest.approx(float(full), rel=1e-4)
+
+
+def test_tgis_auxiliary_loss_moves_scores_onto_the_lesion(examples, tmp_path):
+    gguf = default_gguf_path()
+    aux = MultimodalModel(build_vision_model(get_config("tiny"), seed=1), load_training_llm(gguf), LlamaVocab(gguf),
+                          PromptFormat(tasks=default_tasks()), tgis_weight=1.0)
+    positive = examples[0]
+
+    def lesion_mass() -> float:
+        with torch.no_grad():
+            return float((aux.embed_sequence(positive)[2][0].numpy() * positive.lesion_slices).sum())
+
+    before = lesion_mass()
+    train(aux, [positive], TrainConfig("align", steps=8, lr=1e-3, out_dir=tmp_path), progress=False)
+    assert lesion_mass() > 2 * before, (before, lesion_mass())
 
 
 def test_stage_one_aligns_and_loss_goes_down(model, examples, tmp_path):

@@ -22,6 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, help="default: 1e-4 for align, 5e-5 for lora (E3D-GPT)")
     p.add_argument("--per-scan", type=int, default=8, help="synthetic cases per training scan (half with a lesion)")
     p.add_argument("--init", help="run folder of an earlier stage whose weights to start from")
+    p.add_argument("--mae", help="run folder of `ctchat pretrain` whose 3D encoder to start from")
+    p.add_argument("--tgis-weight", type=float, default=1.0,
+                   help="weight of the auxiliary TG-IS loss on the lesion's slices (0: answer loss only)")
     p.add_argument("--checkpoint-every", type=int, default=50)
     p.add_argument("--export", help="write a bundle here when the stage is done")
     p.add_argument("--seed", type=int, default=0)
@@ -33,43 +36,38 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..bundle import write_bundle
-    from ..chat.session import tgis_text
     from ..llm.model_files import default_gguf_path
     from ..llm.prompt import PromptFormat, default_tasks
     from ..llm.vocab import LlamaVocab
-    from ..preprocess import preprocess
     from ..resources import shared_ct_dir
-    from ..training.evaluate import EVAL_SEED_BASE, TRAIN_SCANS, disease_of, synthetic_cases
+    from ..training.evaluate import EVAL_SCANS, EVAL_SEED_BASE, TRAIN_SCANS, synthetic_cases
+    from ..training.examples import training_examples
     from ..training.hf_llm import load_training_llm
-    from ..training.multimodal import Example, MultimodalModel
-    from ..training.trainer import CHECKPOINT, TrainConfig, train
+    from ..training.multimodal import MultimodalModel
+    from ..training.pretrain import encoder_state
+    from ..training.trainer import CHECKPOINT, TrainConfig, read_stages, train, write_stages
     from ..vision.config import get_config
-    from ..vision.inputs import recipe_for
     from ..vision.text_vector import TextVectorizer
     from ..vision.vision_model import build_vision_model
 
     gguf = default_gguf_path()
     fmt = PromptFormat(tasks=default_tasks())
     cfg = get_config(args.config)
-    model = MultimodalModel(build_vision_model(cfg, seed=args.seed), load_training_llm(gguf), LlamaVocab(gguf), fmt)
+    model = MultimodalModel(build_vision_model(cfg, seed=args.seed), load_training_llm(gguf), LlamaVocab(gguf), fmt,
+                            tgis_weight=args.tgis_weight)
+    if args.mae:
+        state = torch.load(Path(args.mae) / CHECKPOINT, map_location="cpu", weights_only=False)["trainable"]
+        model.vision.scan.vit3d.load_state_dict(encoder_state(state))
+        print(f"3D encoder pretrained by MAE in {args.mae}")
     if args.init:
-        state = torch.load(Path(args.init) / CHECKPOINT, map_location="cpu", weights_only=False)["trainable"]
-        vision = {k[len("vision."):]: v for k, v in state.items() if k.startswith("vision.")}
-        model.vision.load_state_dict(vision, strict=False)
-        print(f"started from {len(vision)} trained vision tensors of {args.init}")
+        state = torch.load(Path(args.init) / CHECKPOINT, map_location="cpu", weights_only=False)
+        model.vision.load_state_dict(state["vision"])
+        print(f"started from the vision weights of {args.init} (stage {state['stage']}, step {state['step']})")
 
     if args.seed * 10_000 + args.per_scan > EVAL_SEED_BASE:
         raise SystemExit("ctchat train: --seed too large, it would reach the held-out insertion seeds")
-    recipe, table = recipe_for(cfg), TextVectorizer.from_gguf(gguf)
-    examples = []
-    for case in synthetic_cases(shared_ct_dir(), TRAIN_SCANS, args.per_scan, seed_base=args.seed * 10_000):
-        array = preprocess(case.volume, recipe).array
-        for qa in case.qas:
-            disease = disease_of(qa.question) if qa.task == "yes_no" else ""
-            prompt = fmt.task_prompt(qa.task, qa.question, list(qa.choices) or None, disease)
-            text = tgis_text(qa.task, qa.question, disease, list(qa.choices)) or prompt
-            vector = table.vector_from_ids(model.vocab.tokenize(text))
-            examples.append(Example(array, vector, prompt, qa.answer))
+    cases = synthetic_cases(shared_ct_dir(), TRAIN_SCANS, args.per_scan, seed_base=args.seed * 10_000)
+    examples = training_examples(model, cases, TextVectorizer.from_gguf(gguf))
     print(f"{len(examples)} training examples from {', '.join(TRAIN_SCANS)}")
 
     lr = args.lr if args.lr is not None else (1e-4 if args.stage == "align" else 5e-5)
@@ -77,6 +75,10 @@ def run(args: argparse.Namespace) -> int:
     losses = train(model, examples, TrainConfig(args.stage, args.steps, lr, out, args.checkpoint_every, args.seed))
     if losses:
         print(f"stage {args.stage}: {len(losses)} steps, loss {losses[0]:.3f} -> {losses[-1]:.3f}")
+    stages = [s for run_dir in (args.mae, args.init) if run_dir for s in read_stages(run_dir)]
+    stages.append({"stage": args.stage, "steps": args.steps, "learning_rate": lr, "cases_per_scan": args.per_scan,
+                   "examples": len(examples), "tgis_aux_weight": args.tgis_weight, "seed": args.seed})
+    write_stages(out, stages)
     if args.export:
         pairs = None
         if args.stage == "lora":
@@ -87,10 +89,9 @@ def run(args: argparse.Namespace) -> int:
             pairs = peft_to_gguf(get_peft_model_state_dict(model.llm))
         training = {
             "trained": True,
-            "stage": args.stage,
-            "steps": args.steps,
-            "learning_rate": lr,
-            "data": f"synthetic lesions in {', '.join(TRAIN_SCANS)}, {args.per_scan} cases per scan",
+            "stages": stages,
+            "data": f"synthetic lesions in {', '.join(TRAIN_SCANS)}, {args.per_scan} cases per scan; "
+                    f"held out for evaluation: {', '.join(EVAL_SCANS)}",
             "note": "demonstration model trained on synthetic lesions in a few real scans; not a medical device",
         }
         bundle = write_bundle(args.export, model.vision.eval(), f"ctchat-{args.config}-{args.stage}", "0.1.0",

@@ -22,6 +22,8 @@ from .synthetic import QA, Lesion, analyse_anatomy, insert_lesion, questions_for
 TRAIN_SCANS = ("dicom/chest_lungdx_A0001_5mm", "nifti/chest_cta_aorta_crop_totalseg_1p5mm.nii.gz")
 EVAL_SCANS = ("dicom/chest_lungdx_A0002_8mm", "nifti/chest_cta_heart_crop_totalseg_1p5mm.nii.gz")
 EVAL_SEED_BASE = 1_000_000  # training draws seeds below this
+# questions about the lesion: TG-IS should look at its slices (plane, phase, organ are not)
+LESION_KINDS = ("abnormality", "disease", "location", "size", "findings")
 
 
 @dataclass
@@ -66,7 +68,7 @@ def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool =
             else:
                 predictions.append(answer.text)
                 references.append(qa.answer)
-            if case.lesion is not None and qa.kind != "plane":
+            if case.lesion is not None and qa.kind in LESION_KINDS:
                 m, u = M.lesion_score_mass(answer.original_scores, case.lesion.slices)
                 mass.append(m)
                 uniform.append(u)

@@ -4,13 +4,19 @@ The sequence is laid out exactly as the app's runtime feeds llama.cpp (the bundl
 format): scan prefix text, 3D image tokens, TG-IS-aggregated 2D tokens, the question text, then
 the answer and EOS. Image tokens are multiplied by the same scale as at run time (sqrt(hidden)
 for Gemma, whose embedding layer scales text tokens inside). Text is tokenized by llama.cpp's
-tokenizer, so training and the runtime see the same ids. Only the answer is in the loss.
+tokenizer, so training and the runtime see the same ids. Only the answer is in the loss, and
+only the answer's positions go through the LM head (the 262k-word head is most of the cost).
+
+TG-IS trains end to end through the answer loss, as in Med-2E3. Where an example knows which
+model slices hold its subject (a synthetic lesion), ``tgis_weight`` adds an auxiliary term,
+``-log`` of the score mass on those slices: our addition, possible because the synthetic set has
+ground truth that the papers' data lacks.
 
 Stages (E3D-GPT, Med-2E3):
 * ``"align"`` (stage 1): the perceiver, the 2D connector and the TG-IS head train; the 3D and 2D
   encoders and the LLM are frozen.
 * ``"lora"`` (stage 2): the same plus LoRA on every linear layer of the LLM (r 16, alpha 32,
-  dropout 0.1).
+  dropout 0.1) and the whole 2D slice encoder (Med-2E3 fine-tunes its 2D encoder on 3D data).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..llm.prompt import PromptFormat
@@ -35,13 +42,28 @@ class Example:
     text_vector: np.ndarray  # (hidden,)
     prompt: str  # the task prompt (e.g. "Question: ...\nAnswer:")
     answer: str
+    lesion_slices: np.ndarray | None = None  # (D,) 1 on the model slices that hold the lesion
+
+
+def model_slice_target(model_to_original: np.ndarray, first: int, last: int) -> np.ndarray:
+    """1 on the model slices whose centre lies on original slices ``first..last`` (inclusive).
+
+    A lesion thinner than the model's slice spacing still marks the model slice nearest to it.
+    """
+    centres = np.asarray(model_to_original, dtype=np.float64)
+    target = ((centres >= first - 0.5) & (centres <= last + 0.5)).astype(np.float32)
+    if not target.any():
+        target[int(np.nanargmin(np.abs(centres - (first + last) / 2)))] = 1.0
+    return target
 
 
 class MultimodalModel(nn.Module):
     """``VisionModel`` + causal LM; ``forward(example)`` returns the answer's mean token loss."""
 
-    def __init__(self, vision: nn.Module, llm: nn.Module, vocab: LlamaVocab, prompt: PromptFormat) -> None:
+    def __init__(self, vision: nn.Module, llm: nn.Module, vocab: LlamaVocab, prompt: PromptFormat,
+                 tgis_weight: float = 0.0) -> None:
         super().__init__()
+        self.tgis_weight = tgis_weight
         self.vision = vision
         self.llm = llm
         self.vocab = vocab
@@ -58,6 +80,8 @@ class MultimodalModel(nn.Module):
         for p in self.parameters():
             p.requires_grad_(False)
         trainable = [self.vision.scan.perceiver, self.vision.scan.slice_encoder.connector, self.vision.question]
+        if stage == "lora":
+            trainable.append(self.vision.scan.slice_encoder)
         for module in trainable:
             for p in module.parameters():
                 p.requires_grad_(True)
@@ -91,6 +115,17 @@ class MultimodalModel(nn.Module):
         labels[0, -len(answer_ids):] = torch.tensor(answer_ids)
         return embeds, labels, scores
 
+    def answer_loss(self, embeds: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Mean cross-entropy of the answer tokens (the labelled tail of the sequence)."""
+        n = int((labels[0] != -100).sum())
+        # logits of positions T-n-1 .. T-1; those before the last predict the n answer tokens
+        logits = self.llm(inputs_embeds=embeds, logits_to_keep=n + 1).logits[:, :-1]
+        return F.cross_entropy(logits.reshape(n, -1).float(), labels[0, -n:])
+
     def forward(self, ex: Example) -> torch.Tensor:
-        embeds, labels, _ = self.embed_sequence(ex)
-        return self.llm(inputs_embeds=embeds, labels=labels).loss
+        embeds, labels, scores = self.embed_sequence(ex)
+        loss = self.answer_loss(embeds, labels)
+        if self.tgis_weight > 0 and ex.lesion_slices is not None:
+            mass = (scores[0] * torch.as_tensor(ex.lesion_slices, dtype=scores.dtype)).sum()
+            loss = loss - self.tgis_weight * torch.log(mass.clamp_min(1e-6))
+        return loss

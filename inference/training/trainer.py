@@ -8,15 +8,16 @@ the step and the losses so far; a run pointed at the same folder resumes where i
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import torch
 
-from .multimodal import Example, MultimodalModel
-
 CHECKPOINT = "checkpoint.pt"
+STAGES = "stages.json"  # what a run folder's weights went through, earlier stages first
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,13 @@ class TrainConfig:
     seed: int = 0
 
 
-def train(model: MultimodalModel, examples: Sequence[Example], cfg: TrainConfig, progress: bool = True) -> list[float]:
-    """Run (or resume) a stage; returns the losses of the steps run now."""
+def train(model: torch.nn.Module, examples: Sequence, cfg: TrainConfig, progress: bool = True) -> list[float]:
+    """Run (or resume) a stage; returns the losses of the steps run now.
+
+    ``model`` has ``configure_stage(stage) -> parameters`` and ``model(example) -> loss``
+    (:class:`MultimodalModel`, :class:`~inference.training.pretrain.MAEPretrainer`). Examples are
+    visited in a fresh seeded permutation each epoch, so a resumed run sees the same order.
+    """
     from accelerate import Accelerator
     from tqdm.auto import tqdm
 
@@ -46,7 +52,7 @@ def train(model: MultimodalModel, examples: Sequence[Example], cfg: TrainConfig,
     losses: list[float] = []
     bar = tqdm(range(start, cfg.steps), desc=f"stage {cfg.stage}", disable=not progress or start >= cfg.steps)
     for step in bar:
-        loss = model(examples[step % len(examples)])
+        loss = model(examples[_order(len(examples), step, cfg.seed)])
         accelerator.backward(loss)
         optimizer.step()
         optimizer.zero_grad()
@@ -58,20 +64,29 @@ def train(model: MultimodalModel, examples: Sequence[Example], cfg: TrainConfig,
     return losses
 
 
+def _order(n: int, step: int, seed: int) -> int:
+    """Index of the example for ``step``: epoch ``step // n`` is a permutation seeded by (seed, epoch)."""
+    epoch, i = divmod(step, n)
+    return int(np.random.default_rng([seed, epoch]).permutation(n)[i])
+
+
 def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """The parameters that train in the current stage, by name."""
     return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
 
 
-def _save(model: MultimodalModel, optimizer, cfg: TrainConfig, step: int, losses: list[float]) -> None:
+def _save(model: torch.nn.Module, optimizer, cfg: TrainConfig, step: int, losses: list[float]) -> None:
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     tmp = cfg.out_dir / (CHECKPOINT + ".tmp")
-    torch.save({"stage": cfg.stage, "step": step, "trainable": trainable_state(model),
-                "optimizer": optimizer.state_dict(), "losses": losses}, tmp)
+    state = {"stage": cfg.stage, "step": step, "trainable": trainable_state(model),
+             "optimizer": optimizer.state_dict(), "losses": losses}
+    if hasattr(model, "vision"):  # all vision weights, frozen ones too, for the next stage's --init
+        state["vision"] = {k: v.detach().clone() for k, v in model.vision.state_dict().items()}
+    torch.save(state, tmp)
     tmp.replace(cfg.out_dir / CHECKPOINT)  # a crash never leaves a half-written checkpoint
 
 
-def _resume(model: MultimodalModel, optimizer, cfg: TrainConfig) -> tuple[int, list[float]]:
+def _resume(model: torch.nn.Module, optimizer, cfg: TrainConfig) -> tuple[int, list[float]]:
     path = cfg.out_dir / CHECKPOINT
     if not path.exists():
         return 0, []
@@ -87,3 +102,15 @@ def _resume(model: MultimodalModel, optimizer, cfg: TrainConfig) -> tuple[int, l
             named[name].copy_(value)
     optimizer.load_state_dict(state["optimizer"])
     return int(state["step"]), list(state["losses"])
+
+
+def write_stages(out_dir: Path, stages: list[dict]) -> None:
+    """Record the stages behind a run folder's weights (read by the next stage and the export)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / STAGES).write_text(json.dumps(stages, indent=2) + "\n")
+
+
+def read_stages(run_dir: str | Path) -> list[dict]:
+    """The stages recorded in a run folder (empty for a folder without a record)."""
+    path = Path(run_dir) / STAGES
+    return json.loads(path.read_text()) if path.exists() else []
