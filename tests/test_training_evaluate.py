@@ -9,20 +9,32 @@ import pytest
 from inference.bundle import load_bundle
 from inference.chat import ChatSession
 from inference.cli import main
-from inference.training.evaluate import EVAL_SCANS, EVAL_SEED_BASE, TRAIN_SCANS, evaluate, synthetic_cases
+from inference.training.evaluate import (EVAL_SCANS, EVAL_SEED_BASE, SCAN_FACTS, TRAIN_SCANS, evaluate,
+                                         synthetic_cases)
+
+
+HEART = "nifti/chest_cta_heart_crop_totalseg_1p5mm.nii.gz"
 
 
 def test_held_out_scans_and_seeds_are_never_trained_on(ct_dir):
     assert set(TRAIN_SCANS).isdisjoint(EVAL_SCANS)
-    cases = list(synthetic_cases(ct_dir, EVAL_SCANS[:1], 2, EVAL_SEED_BASE))
+    cases = list(synthetic_cases(ct_dir, (HEART,), 2, EVAL_SEED_BASE))
     assert [c.lesion is not None for c in cases] == [True, False]
     positive, negative = cases
     assert {qa.kind for qa in positive.qas} >= {"location", "size", "disease", "findings"}
     assert "location" not in {qa.kind for qa in negative.qas}
+    assert {qa.answer.split(". ")[1] for qa in positive.qas if qa.kind == "phase"} == {"contrast-enhanced"}
+
+
+def test_scans_with_real_lung_lesions_are_asked_nothing_about_lesions(ct_dir):
+    assert SCAN_FACTS[EVAL_SCANS[0]].known_lung_lesion  # A0002: a real perihilar mass
+    cases = list(synthetic_cases(ct_dir, EVAL_SCANS[:1], 2, EVAL_SEED_BASE))
+    assert all(c.lesion is None for c in cases)
+    assert {qa.kind for c in cases for qa in c.qas} == {"plane", "organ"}  # its phase is not recorded
 
 
 def test_evaluate_scores_every_question_type(ct_dir):
-    cases = list(synthetic_cases(ct_dir, EVAL_SCANS[:1], 1, EVAL_SEED_BASE))
+    cases = list(synthetic_cases(ct_dir, (HEART,), 1, EVAL_SEED_BASE))
     session = ChatSession(load_bundle("default"), n_ctx=1024)
     result = evaluate(session, cases, max_tokens=6, bertscore=False)
     session.close()

@@ -59,7 +59,7 @@ def test_lesion_has_its_declared_size_density_and_place(a0001_volume, anatomy):
 
 def test_questions_are_answered_from_the_truth(a0001_volume, anatomy):
     vol, lesion = insert_lesion(a0001_volume, seed=5, anatomy=anatomy)
-    qas = {qa.kind: qa for qa in questions_for(vol, lesion, np.random.default_rng(0))}
+    qas = {qa.kind: qa for qa in questions_for(vol, lesion, np.random.default_rng(0), phase="non-contrast")}
     assert qas["abnormality"].answer == "yes" and qas["disease"].answer == "yes"
     assert qas["disease"].question == "Does this image show signs of lung nodule?"
     location = qas["location"]
@@ -67,11 +67,21 @@ def test_questions_are_answered_from_the_truth(a0001_volume, anatomy):
     assert text == f"{lesion.side} {lesion.zone}" and location.choices["ABCD".index(letter)] == text
     assert qas["size"].answer == f"{lesion.diameter_mm:.0f} mm"
     assert f"{lesion.side} {lesion.zone}" in qas["findings"].answer
-    assert qas["phase"].answer.endswith("non-contrast")  # A0001 is a non-contrast scan
+    assert qas["phase"].answer.endswith("non-contrast")  # as given
 
     negative = {qa.kind: qa for qa in questions_for(a0001_volume, None, np.random.default_rng(0))}
     assert negative["abnormality"].answer == "no" and "location" not in negative
     assert "No nodule or mass" in negative["findings"].answer
+    assert "phase" not in negative  # no contrast agent recorded and no phase given: not asked
+
+
+def test_scans_with_real_lesions_get_no_lesion_questions(a0001_volume, anatomy):
+    kinds = [qa.kind for qa in questions_for(a0001_volume, None, np.random.default_rng(0), "non-contrast",
+                                             about_lesions=False)]
+    assert kinds == ["plane", "phase", "organ"]
+    vol, lesion = insert_lesion(a0001_volume, seed=5, anatomy=anatomy)
+    with pytest.raises(ValueError, match="lesion was inserted"):
+        questions_for(vol, lesion, np.random.default_rng(0), about_lesions=False)
 
 
 def test_a_scan_without_lungs_is_refused(a0001_volume):

@@ -17,6 +17,8 @@ from PySide6.QtCore import Signal
 from .chat_worker import ChatThread, Question
 
 UNTRAINED = "Demonstration model with untrained weights: answers are not meaningful"
+DEMONSTRATION = ("Demonstration model trained on synthetic lesions in a few scans: "
+                 "not a medical device, not for diagnosis")
 
 
 @dataclass
@@ -178,7 +180,11 @@ class ChatPanel(QtWidgets.QWidget):
 
     def _on_ready(self, info: dict) -> None:
         self.model_info = info
-        self.banner.setVisible(not info["trained"])
+        # always on: red for untrained weights, amber for the trained demonstration model
+        self.banner.setText(DEMONSTRATION if info["trained"] else UNTRAINED)
+        self.banner.setStyleSheet(f"background:{'#6a4a10' if info['trained'] else '#6a1d1d'}; color:#fff0d6;"
+                                  " padding:4px; font-weight:bold;")
+        self.banner.setVisible(True)
         lo, hi = info["hu_window"]
         grid = " × ".join(str(n) for n in info["grid"])
         self.model_label.setText(

@@ -51,11 +51,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"{bundle.name} on {len(cases)} held-out cases ({', '.join(EVAL_SCANS)}); "
           f"{'trained' if bundle.trained else 'UNTRAINED weights'}")
     rows = [("closed accuracy, macro", lambda r: r["closed_accuracy"]["macro"]),
-            ("closed accuracy, micro", lambda r: r["closed_accuracy"]["micro"]),
-            ("yes/no balanced accuracy", lambda r: r["yes_no"]["balanced_accuracy"]),
-            ("yes/no F1", lambda r: r["yes_no"]["f1"]),
-            ("BLEU-1", lambda r: r["text"]["bleu1"]), ("ROUGE-1", lambda r: r["text"]["rouge1"]),
-            ("METEOR (exact+stem)", lambda r: r["text"]["meteor"])]
+            ("closed accuracy, micro", lambda r: r["closed_accuracy"]["micro"])]
+    first = next(iter(columns.values()))["closed_accuracy"]
+    rows += [(f"  {kind}", lambda r, k=kind: r["closed_accuracy"][k]) for kind in first if kind not in ("macro", "micro")]
+    rows += [("yes/no balanced accuracy", lambda r: r["yes_no"]["balanced_accuracy"]),
+             ("yes/no F1", lambda r: r["yes_no"]["f1"]),
+             ("BLEU-1", lambda r: r["text"]["bleu1"]), ("ROUGE-1", lambda r: r["text"]["rouge1"]),
+             ("METEOR (exact+stem)", lambda r: r["text"]["meteor"])]
     if bertscore:
         rows.append(("BERTScore F1 (MiniLM-L6)", lambda r: r["text"]["bertscore_f1"]))
     rows += [("TG-IS mass on lesion slices", lambda r: r["tgis_lesion_mass"]),

@@ -20,6 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--config", default="tiny", help="vision config preset")
     p.add_argument("--steps", type=int, default=200)
     p.add_argument("--lr", type=float, help="default: 1e-4 for align, 5e-5 for lora (E3D-GPT)")
+    p.add_argument("--vision-lr", type=float, help="a separate rate for the vision side (default: --lr)")
     p.add_argument("--per-scan", type=int, default=8, help="synthetic cases per training scan (half with a lesion)")
     p.add_argument("--init", help="run folder of an earlier stage whose weights to start from")
     p.add_argument("--mae", help="run folder of `ctchat pretrain` whose 3D encoder to start from")
@@ -27,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="weight of the auxiliary TG-IS loss on the lesion's slices (0: answer loss only)")
     p.add_argument("--checkpoint-every", type=int, default=50)
     p.add_argument("--export", help="write a bundle here when the stage is done")
+    p.add_argument("--name", help="the exported bundle's name (default: ctchat-CONFIG-STAGE)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run)
 
@@ -72,11 +74,12 @@ def run(args: argparse.Namespace) -> int:
 
     lr = args.lr if args.lr is not None else (1e-4 if args.stage == "align" else 5e-5)
     out = Path(args.out)
-    losses = train(model, examples, TrainConfig(args.stage, args.steps, lr, out, args.checkpoint_every, args.seed))
+    losses = train(model, examples, TrainConfig(args.stage, args.steps, lr, out, args.checkpoint_every, args.seed,
+                                                   args.vision_lr))
     if losses:
         print(f"stage {args.stage}: {len(losses)} steps, loss {losses[0]:.3f} -> {losses[-1]:.3f}")
     stages = [s for run_dir in (args.mae, args.init) if run_dir for s in read_stages(run_dir)]
-    stages.append({"stage": args.stage, "steps": args.steps, "learning_rate": lr, "cases_per_scan": args.per_scan,
+    stages.append({"stage": args.stage, "steps": args.steps, "learning_rate": lr, "vision_learning_rate": args.vision_lr or lr, "cases_per_scan": args.per_scan,
                    "examples": len(examples), "tgis_aux_weight": args.tgis_weight, "seed": args.seed})
     write_stages(out, stages)
     if args.export:
@@ -94,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
                     f"held out for evaluation: {', '.join(EVAL_SCANS)}",
             "note": "demonstration model trained on synthetic lesions in a few real scans; not a medical device",
         }
-        bundle = write_bundle(args.export, model.vision.eval(), f"ctchat-{args.config}-{args.stage}", "0.1.0",
+        bundle = write_bundle(args.export, model.vision.eval(), args.name or f"ctchat-{args.config}-{args.stage}", "0.2.0",
                               training, pairs, lora_alpha=32)
         print(f"wrote {bundle.name} to {args.export}")
     return 0

@@ -19,6 +19,30 @@ from ..io.volume import Volume
 from . import metrics as M
 from .synthetic import QA, Lesion, analyse_anatomy, insert_lesion, questions_for
 
+@dataclass(frozen=True)
+class ScanFacts:
+    """What is known of a real scan beyond its pixels, and where that comes from."""
+
+    phase: str | None  # "non-contrast", "contrast-enhanced", or None when not recorded
+    known_lung_lesion: bool  # a real nodule or mass: its cases carry no lesion questions
+    source: str
+
+
+# From the data's provenance (../shared/data/ct/README.md) and the DICOM headers. The lung-cancer
+# scans have real tumours that no ground truth here describes, so questions about nodules and
+# masses are asked only of the scans without a known lung lesion; they still teach and test
+# plane, phase and organ.
+SCAN_FACTS = {
+    "dicom/chest_lungdx_A0001_5mm": ScanFacts(
+        "non-contrast", True, "Lung-PET-CT-Dx A0001, adenocarcinoma; protocol 'Chest C-'"),
+    "nifti/chest_cta_aorta_crop_totalseg_1p5mm.nii.gz": ScanFacts(
+        "contrast-enhanced", False, "TotalSegmentator example, CT angiogram of the aortic arch and heart"),
+    "dicom/chest_lungdx_A0002_8mm": ScanFacts(
+        None, True, "Lung-PET-CT-Dx A0002, right perihilar mass; contrast not recorded"),
+    "nifti/chest_cta_heart_crop_totalseg_1p5mm.nii.gz": ScanFacts(
+        "contrast-enhanced", False, "TotalSegmentator example, CT angiogram cropped around the heart"),
+}
+UNKNOWN_SCAN = ScanFacts(None, True, "not described")  # nothing is assumed of other scans
 TRAIN_SCANS = ("dicom/chest_lungdx_A0001_5mm", "nifti/chest_cta_aorta_crop_totalseg_1p5mm.nii.gz")
 EVAL_SCANS = ("dicom/chest_lungdx_A0002_8mm", "nifti/chest_cta_heart_crop_totalseg_1p5mm.nii.gz")
 EVAL_SEED_BASE = 1_000_000  # training draws seeds below this
@@ -36,14 +60,23 @@ class Case:
 
 
 def synthetic_cases(ct_dir: Path, scans: tuple[str, ...], per_scan: int, seed_base: int) -> Iterator[Case]:
-    """Alternating positive (lesion) and negative cases for each scan, drawn from seeds."""
+    """``per_scan`` cases of each scan, drawn from seeds.
+
+    Scans without a known lung lesion alternate positive (an inserted lesion) and negative cases
+    with every question type; the others give their unmodified volume with the questions that
+    do not concern lesions (:data:`SCAN_FACTS`).
+    """
     for rel in scans:
+        facts = SCAN_FACTS.get(rel, UNKNOWN_SCAN)
         base = load_volume(ct_dir / rel)
-        anatomy = analyse_anatomy(base)
+        anatomy = None if facts.known_lung_lesion else analyse_anatomy(base)
         for n in range(per_scan):
             seed = seed_base + n
-            volume, lesion = insert_lesion(base, seed, anatomy) if n % 2 == 0 else (base, None)
-            yield Case(volume, lesion, questions_for(volume, lesion, np.random.default_rng(seed)))
+            positive = anatomy is not None and n % 2 == 0
+            volume, lesion = insert_lesion(base, seed, anatomy) if positive else (base, None)
+            qas = questions_for(volume, lesion, np.random.default_rng(seed), facts.phase,
+                                about_lesions=not facts.known_lung_lesion)
+            yield Case(volume, lesion, qas)
 
 
 def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool = True) -> dict:

@@ -165,21 +165,34 @@ class QA:
     choices: tuple[str, ...] = ()
 
 
-def questions_for(volume: Volume, lesion: Lesion | None, rng: np.random.Generator) -> list[QA]:
-    """The question types of the papers, answered from the scan's metadata and ``lesion``."""
-    contrast = volume.metadata.get("contrast_agent")
-    phase = "contrast-enhanced" if contrast else "non-contrast"
-    qas = [
-        _choice("plane", "In which plane is this CT shown?", "axial", ["axial", "coronal", "sagittal"], rng),
-        _choice("phase", "What is the contrast phase of this CT?", phase,
-                ["non-contrast", "contrast-enhanced"], rng),
-        _choice("organ", "Which organ system is the focus of this chest CT?", "lungs",
-                ["lungs", "liver", "brain", "kidneys"], rng),
+def questions_for(volume: Volume, lesion: Lesion | None, rng: np.random.Generator,
+                  phase: str | None = None, about_lesions: bool = True) -> list[QA]:
+    """The question types of the papers, answered from what is known of the scan and ``lesion``.
+
+    ``phase`` is the scan's contrast phase when it is known ("non-contrast" or
+    "contrast-enhanced"); without it, only a recorded contrast agent answers the question, and
+    an unknown phase is not asked. ``about_lesions=False`` leaves out every question about
+    nodules and masses: for scans with real lesions of their own, which no ground truth here
+    describes.
+    """
+    if phase is None and volume.metadata.get("contrast_agent"):
+        phase = "contrast-enhanced"
+    qas = [_choice("plane", "In which plane is this CT shown?", "axial", ["axial", "coronal", "sagittal"], rng)]
+    if phase is not None:
+        qas.append(_choice("phase", "What is the contrast phase of this CT?", phase,
+                           ["non-contrast", "contrast-enhanced"], rng))
+    qas.append(_choice("organ", "Which organ system is the focus of this chest CT?", "lungs",
+                       ["lungs", "liver", "brain", "kidneys"], rng))
+    if not about_lesions:
+        if lesion is not None:
+            raise ValueError("a lesion was inserted but questions about lesions were left out")
+        return qas
+    qas += [
         QA("abnormality", "open", "Is there a nodule or mass in the lungs?", "yes" if lesion else "no"),
         QA("disease", "yes_no", "Does this image show signs of lung nodule?", "yes" if lesion else "no"),
     ]
     if lesion is None:
-        qas.append(QA("findings", "report", "", "The lungs are clear. No nodule or mass is seen."))
+        qas.append(QA("findings", "report", "", "No nodule or mass is seen in the lungs."))
         return qas
     where = f"{lesion.side} {lesion.zone}"
     places = [f"{s} {z}" for s in ("right", "left") for z in ("upper", "middle", "lower")]

@@ -30,6 +30,7 @@ class TrainConfig:
     out_dir: Path
     checkpoint_every: int = 50
     seed: int = 0
+    vision_lr: float | None = None  # a separate rate for the vision parameters (default: lr)
 
 
 def train(model: torch.nn.Module, examples: Sequence, cfg: TrainConfig, progress: bool = True) -> list[float]:
@@ -44,8 +45,7 @@ def train(model: torch.nn.Module, examples: Sequence, cfg: TrainConfig, progress
 
     torch.manual_seed(cfg.seed)
     accelerator = Accelerator()
-    params = model.configure_stage(cfg.stage)
-    optimizer = torch.optim.AdamW(params, lr=cfg.lr)
+    optimizer = torch.optim.AdamW(_param_groups(model, model.configure_stage(cfg.stage), cfg), lr=cfg.lr)
     start, history = _resume(model, optimizer, cfg)
     model, optimizer = accelerator.prepare(model, optimizer)
     model.train()
@@ -62,6 +62,15 @@ def train(model: torch.nn.Module, examples: Sequence, cfg: TrainConfig, progress
             _save(accelerator.unwrap_model(model), optimizer, cfg, step + 1, history + losses)
     model.eval()
     return losses
+
+
+def _param_groups(model: torch.nn.Module, params: list, cfg: TrainConfig) -> list[dict]:
+    """One group at ``lr``, or, with ``vision_lr``, the vision parameters in a group of their own."""
+    if cfg.vision_lr is None or not hasattr(model, "vision"):
+        return [{"params": params}]
+    vision = {id(p) for p in model.vision.parameters()}
+    return [{"params": [p for p in params if id(p) not in vision]},
+            {"params": [p for p in params if id(p) in vision], "lr": cfg.vision_lr}]
 
 
 def _order(n: int, step: int, seed: int) -> int:
