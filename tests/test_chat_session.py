@@ -36,7 +36,10 @@ def copy_bundle(bundle, tmp_path):
 def test_default_bundle_declares_what_it_is(bundle):
     m = bundle.manifest
     assert "not a medical device" in m["intended_use"].lower()
-    assert m["training"]["trained"] is False and "not meaningful" in m["training"]["note"]
+    training = m["training"]
+    assert training["trained"] is True and "not a medical device" in training["note"]
+    assert [s["stage"] for s in training["stages"]] == ["mae", "align", "lora"]
+    assert "held out for evaluation" in training["data"] and bundle.lora_path is not None
     assert bundle.layout.hidden == 640 and bundle.layout.n_model_slices == bundle.recipe.target_shape_zyx[0]
     assert bundle.llm_path.name == "gemma-3-270m-Q4_K_M.gguf"
 
@@ -112,7 +115,7 @@ def test_ctchat_ask_json(ct_dir, capsys):
     path = ct_dir / "nifti" / "chest_cta_heart_crop_totalseg_1p5mm.nii.gz"
     assert main(["ask", str(path), "Is the heart enlarged?", "--json", "--max-tokens", "6"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["bundle"]["name"] == "ctchat-default" and out["bundle"]["trained"] is False
+    assert out["bundle"]["name"] == "ctchat-default" and out["bundle"]["trained"] is True
     assert len(out["slice_scores"]["original_slices"]) == 112
     assert sum(out["slice_scores"]["model_slices"]) == pytest.approx(1.0, abs=1e-4)
     assert {"encode_vision", "time_to_first_token", "tokens_per_second"} <= set(out["timings_s"])

@@ -52,5 +52,5 @@ def test_ctchat_eval_prints_the_bundle_and_both_baselines(capsys):
     assert main(["eval", "--cases", "1", "--no-bertscore", "--max-tokens", "4", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert list(out["results"]) == ["bundle", "zeroed image", "untrained perceiver"]
-    assert out["held_out_scans"] == list(EVAL_SCANS)
-    assert out["bundle"]["trained"] is False
+    assert out["scans"] == "held-out" and out["scan_paths"] == list(EVAL_SCANS)
+    assert out["bundle"]["trained"] is True

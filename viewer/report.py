@@ -68,6 +68,9 @@ def report_html(entries: Sequence, volume: Any, model_info: dict | None,
         if not model_info.get("trained", False):
             out.append("<p class='warn'>Demonstration model with untrained weights: answers are not "
                        "meaningful.</p>")
+        else:
+            out.append("<p class='warn'>Demonstration model trained on synthetic lesions in a few scans: "
+                       "not a medical device, not for diagnosis.</p>")
         lo, hi = model_info["hu_window"]
         out.append("<h2>Model</h2><table>")
         rows = {"bundle": model_info["name"], "input recipe": model_info["recipe"],

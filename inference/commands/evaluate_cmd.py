@@ -17,7 +17,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``eval`` sub-command."""
     p = subparsers.add_parser("eval", help="metrics of a bundle on held-out cases, against baselines")
     p.add_argument("--bundle", default="default")
-    p.add_argument("--cases", type=int, default=4, help="cases per held-out scan (half with a lesion)")
+    p.add_argument("--cases", type=int, default=16,
+                   help="cases per held-out scan (half with a lesion where lesions are asked about)")
+    p.add_argument("--scans", choices=["held-out", "training"], default="held-out",
+                   help="held-out scans (the evaluation), or the training scans with insertions never "
+                        "trained on (tells new lesions apart from new scans)")
     p.add_argument("--max-tokens", type=int, default=40)
     p.add_argument("--no-bertscore", action="store_true", help="skip BERTScore (slower on the CPU)")
     p.add_argument("--json", action="store_true")
@@ -28,12 +32,14 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate the bundle and its baselines, print a table (or JSON)."""
     from ..bundle import load_bundle, write_bundle
     from ..chat import ChatSession
-    from ..training.evaluate import EVAL_SCANS, EVAL_SEED_BASE, evaluate, synthetic_cases
+    from ..training.evaluate import EVAL_SCANS, EVAL_SEED_BASE, TRAIN_SCANS, evaluate, synthetic_cases
     from ..vision.config import VisionConfig
     from ..vision.vision_model import build_vision_model
 
     bundle = load_bundle(args.bundle)
-    cases = list(synthetic_cases(shared_ct_dir(), EVAL_SCANS, args.cases, EVAL_SEED_BASE))
+    scans = EVAL_SCANS if args.scans == "held-out" else TRAIN_SCANS
+    # insertions always come from the evaluation seeds, which training never draws
+    cases = list(synthetic_cases(shared_ct_dir(), scans, args.cases, EVAL_SEED_BASE))
     bertscore = not args.no_bertscore
     columns = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -46,14 +52,16 @@ def run(args: argparse.Namespace) -> int:
             columns[name] = evaluate(session, cases, args.max_tokens, bertscore)
             session.close()
     if args.json:
-        print(json.dumps({"bundle": bundle.summary(), "held_out_scans": list(EVAL_SCANS), "results": columns}, indent=2))
+        print(json.dumps({"bundle": bundle.summary(), "scans": args.scans, "scan_paths": list(scans),
+                          "results": columns}, indent=2))
         return 0
-    print(f"{bundle.name} on {len(cases)} held-out cases ({', '.join(EVAL_SCANS)}); "
+    what = "held-out cases" if args.scans == "held-out" else "cases with held-out insertions in the training scans"
+    print(f"{bundle.name} on {len(cases)} {what} ({', '.join(scans)}); "
           f"{'trained' if bundle.trained else 'UNTRAINED weights'}")
     rows = [("closed accuracy, macro", lambda r: r["closed_accuracy"]["macro"]),
             ("closed accuracy, micro", lambda r: r["closed_accuracy"]["micro"])]
-    first = next(iter(columns.values()))["closed_accuracy"]
-    rows += [(f"  {kind}", lambda r, k=kind: r["closed_accuracy"][k]) for kind in first if kind not in ("macro", "micro")]
+    counts = next(iter(columns.values()))["closed_n"]
+    rows += [(f"  {kind} (n={n})", lambda r, k=kind: r["closed_accuracy"][k]) for kind, n in counts.items()]
     rows += [("yes/no balanced accuracy", lambda r: r["yes_no"]["balanced_accuracy"]),
              ("yes/no F1", lambda r: r["yes_no"]["f1"]),
              ("BLEU-1", lambda r: r["text"]["bleu1"]), ("ROUGE-1", lambda r: r["text"]["rouge1"]),

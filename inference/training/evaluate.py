@@ -109,6 +109,7 @@ def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool =
     return {
         "n_cases": len(cases),
         "closed_accuracy": {**M.macro_micro(closed), **{k: float(np.mean(v)) for k, v in closed.items()}},
+        "closed_n": {k: len(v) for k, v in closed.items()},
         "yes_no": {"balanced_accuracy": yes_no.balanced_accuracy, "precision": yes_no.precision,
                    "recall": yes_no.recall, "f1": yes_no.f1, "n": yes_no.n},
         "text": M.text_metrics(predictions, references, bertscore=bertscore),

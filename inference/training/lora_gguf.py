@@ -61,8 +61,13 @@ def peft_to_gguf(state: Mapping[str, object]) -> dict[str, tuple[np.ndarray, np.
     return {n: (p["a"], p["b"]) for n, p in parts.items()}
 
 
-def write_lora_gguf(path: str | Path, pairs: Mapping[str, tuple[np.ndarray, np.ndarray]], alpha: float, arch: str) -> Path:
-    """Write ``pairs`` (base tensor name -> (A (r, n_in), B (n_out, r))) as a llama.cpp adapter."""
+def write_lora_gguf(path: str | Path, pairs: Mapping[str, tuple[np.ndarray, np.ndarray]], alpha: float, arch: str,
+                    dtype: type = np.float16) -> Path:
+    """Write ``pairs`` (base tensor name -> (A (r, n_in), B (n_out, r))) as a llama.cpp adapter.
+
+    Stored as float16 by default, as llama.cpp's own ``convert_lora_to_gguf.py`` does: half the
+    size of float32 (7.6 MB instead of 15 MB for r 16 on every linear layer of Gemma 3 270M).
+    """
     import gguf
 
     path = Path(path)
@@ -73,8 +78,8 @@ def write_lora_gguf(path: str | Path, pairs: Mapping[str, tuple[np.ndarray, np.n
     for name, (a, b) in sorted(pairs.items()):
         if a.ndim != 2 or b.ndim != 2 or a.shape[0] != b.shape[1]:
             raise ValueError(f"{name}: A {a.shape} and B {b.shape} are not a rank-r pair")
-        writer.add_tensor(f"{name}.lora_a", np.ascontiguousarray(a, dtype=np.float32))
-        writer.add_tensor(f"{name}.lora_b", np.ascontiguousarray(b, dtype=np.float32))
+        writer.add_tensor(f"{name}.lora_a", np.ascontiguousarray(a, dtype=dtype))
+        writer.add_tensor(f"{name}.lora_b", np.ascontiguousarray(b, dtype=dtype))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()

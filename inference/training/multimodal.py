@@ -73,6 +73,11 @@ class MultimodalModel(nn.Module):
         self._between_ids = vocab.tokenize(prompt.between_images(), parse_special=True)
         self._eos = eos_token(vocab)
 
+    @property
+    def device(self) -> torch.device:
+        """Where the model's weights are (inputs are moved there)."""
+        return next(self.vision.parameters()).device
+
     def configure_stage(self, stage: str, lora_rank: int = 16, lora_alpha: int = 32, lora_dropout: float = 0.1) -> list[nn.Parameter]:
         """Freeze and unfreeze for ``"align"`` or ``"lora"``; returns the trainable parameters."""
         if stage not in ("align", "lora"):
@@ -95,8 +100,9 @@ class MultimodalModel(nn.Module):
 
     def embed_sequence(self, ex: Example) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(inputs_embeds (1, T, hidden), labels (1, T), slice_scores (1, D))`` of one example."""
-        volume = torch.as_tensor(ex.volume, dtype=torch.float32)
-        text_vector = torch.as_tensor(ex.text_vector, dtype=torch.float32).reshape(1, -1)
+        device = self.device
+        volume = torch.as_tensor(ex.volume, dtype=torch.float32, device=device)
+        text_vector = torch.as_tensor(ex.text_vector, dtype=torch.float32, device=device).reshape(1, -1)
         scores, image_tokens = self.vision(volume, text_vector)
         n3 = self.vision.cfg.n_tokens_3d
         embed = self.llm.get_input_embeddings()
@@ -104,15 +110,15 @@ class MultimodalModel(nn.Module):
         answer_ids = self.vocab.tokenize(" " + ex.answer.strip()) + [self._eos]
 
         def text(ids: list[int]) -> torch.Tensor:
-            return embed(torch.tensor([ids], dtype=torch.long))
+            return embed(torch.tensor([ids], dtype=torch.long, device=device))
 
         parts = [text(self._prefix_ids), image_tokens[:, :n3] * self.scale]
         if self._between_ids:
             parts.append(text(self._between_ids))
         parts += [image_tokens[:, n3:] * self.scale, text(question_ids), text(answer_ids)]
         embeds = torch.cat(parts, dim=1)
-        labels = torch.full((1, embeds.shape[1]), -100, dtype=torch.long)
-        labels[0, -len(answer_ids):] = torch.tensor(answer_ids)
+        labels = torch.full((1, embeds.shape[1]), -100, dtype=torch.long, device=device)
+        labels[0, -len(answer_ids):] = torch.tensor(answer_ids, device=device)
         return embeds, labels, scores
 
     def answer_loss(self, embeds: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -126,6 +132,6 @@ class MultimodalModel(nn.Module):
         embeds, labels, scores = self.embed_sequence(ex)
         loss = self.answer_loss(embeds, labels)
         if self.tgis_weight > 0 and ex.lesion_slices is not None:
-            mass = (scores[0] * torch.as_tensor(ex.lesion_slices, dtype=scores.dtype)).sum()
+            mass = (scores[0] * torch.as_tensor(ex.lesion_slices, dtype=scores.dtype, device=scores.device)).sum()
             loss = loss - self.tgis_weight * torch.log(mass.clamp_min(1e-6))
         return loss

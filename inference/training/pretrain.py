@@ -58,7 +58,7 @@ class MAEPretrainer(nn.Module):
 
     def forward(self, volume: np.ndarray) -> torch.Tensor:
         x = self.augment(volume) if self.training else np.asarray(volume, dtype=np.float32)
-        loss, _, _ = self.mae(torch.from_numpy(x))
+        loss, _, _ = self.mae(torch.from_numpy(x).to(self.mae.mask_token.device))
         return loss
 
 

@@ -52,14 +52,18 @@ def train(model: torch.nn.Module, examples: Sequence, cfg: TrainConfig, progress
     losses: list[float] = []
     bar = tqdm(range(start, cfg.steps), desc=f"stage {cfg.stage}", disable=not progress or start >= cfg.steps)
     for step in bar:
-        loss = model(examples[_order(len(examples), step, cfg.seed)])
+        # each process takes its own example of the step (data parallel under accelerate launch)
+        index = step * accelerator.num_processes + accelerator.process_index
+        loss = model(examples[_order(len(examples), index, cfg.seed)])
         accelerator.backward(loss)
         optimizer.step()
         optimizer.zero_grad()
         losses.append(float(loss.detach()))
         bar.set_postfix(loss=f"{losses[-1]:.3f}")
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
-            _save(accelerator.unwrap_model(model), optimizer, cfg, step + 1, history + losses)
+            if accelerator.is_main_process:
+                _save(accelerator.unwrap_model(model), optimizer, cfg, step + 1, history + losses)
+            accelerator.wait_for_everyone()
     model.eval()
     return losses
 

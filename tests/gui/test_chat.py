@@ -1,7 +1,7 @@
 """The chat panel in the viewer: ask, stream, stop, history, the TG-IS heat strip, export.
 
-One window with the A0001 chest and one ChatSession for the whole module (the default,
-untrained bundle: answers are gibberish, the mechanism is what is tested).
+One window with the A0001 chest and one ChatSession for the whole module (the default
+bundle, a demonstration model: the mechanism is what is tested, not the answers).
 """
 
 from __future__ import annotations
@@ -218,7 +218,7 @@ def test_export_report_and_scores_csv(chat_win, tmp_path):
     answered = [e for e in panel.entries if e.answer is not None]
     assert text.count("data:image/png;base64,") == 2 * len(answered) + 1
     assert f"axial slice {answered[0].answer.top_slices[0] + 1}, the highest-scored" in text
-    assert "untrained weights" in text and "CPUExecutionProvider" in text and "[-1000, 1000]" in text
+    assert "Demonstration model" in text and "CPUExecutionProvider" in text and "[-1000, 1000]" in text
     assert "Philips" in text and "512 × 512 × 64" in text
     for identifying in ("PatientName", "patient_name", "PatientID", "birth"):
         assert identifying not in text
