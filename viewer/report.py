@@ -14,6 +14,8 @@ from typing import Any, Sequence
 
 from PySide6 import QtCore, QtGui
 
+from inference.bundle import model_notice
+
 from .heat_strip import strip_image
 
 # Volume.metadata fields that describe the acquisition, not the patient.
@@ -65,12 +67,7 @@ def report_html(entries: Sequence, volume: Any, model_info: dict | None,
            f"<p>Written {e(datetime.datetime.now().strftime('%Y-%m-%d %H:%M'))}. Research tool, not a medical "
            "device; not for diagnosis.</p>"]
     if model_info is not None:
-        if not model_info.get("trained", False):
-            out.append("<p class='warn'>Demonstration model with untrained weights: answers are not "
-                       "meaningful.</p>")
-        else:
-            out.append("<p class='warn'>Demonstration model trained on synthetic lesions in a few scans: "
-                       "not a medical device, not for diagnosis.</p>")
+        out.append(f"<p class='warn'>{e(model_notice(model_info.get('trained', False)))}.</p>")
         lo, hi = model_info["hu_window"]
         out.append("<h2>Model</h2><table>")
         rows = {"bundle": model_info["name"], "input recipe": model_info["recipe"],

@@ -35,14 +35,14 @@ def run(args: argparse.Namespace) -> int:
     from ..vision.config import get_config
     from ..vision.inputs import recipe_for
 
+    if set(EVAL_SCANS) & set(TRAIN_SCANS + PRETRAIN_EXTRA_SCANS):
+        raise SystemExit("ctchat pretrain: an evaluation scan is among the pretraining scans")
     cfg = get_config(args.config)
     recipe, ct = recipe_for(cfg), shared_ct_dir()
     cases = synthetic_cases(ct, TRAIN_SCANS, args.per_scan, seed_base=args.seed * 10_000)
     distinct = {id(c.volume): c.volume for c in cases}  # negatives share their scan's volume
     volumes = [preprocess(v, recipe).array for v in distinct.values()]
     volumes += [preprocess(load_volume(ct / rel), recipe).array for rel in PRETRAIN_EXTRA_SCANS]
-    if set(EVAL_SCANS) & set(TRAIN_SCANS + PRETRAIN_EXTRA_SCANS):
-        raise SystemExit("ctchat pretrain: an evaluation scan is among the pretraining scans")
     print(f"{len(volumes)} volumes from {', '.join(TRAIN_SCANS + PRETRAIN_EXTRA_SCANS)}")
 
     out = Path(args.out)

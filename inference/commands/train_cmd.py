@@ -79,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
     if losses:
         print(f"stage {args.stage}: {len(losses)} steps, loss {losses[0]:.3f} -> {losses[-1]:.3f}")
     stages = [s for run_dir in (args.mae, args.init) if run_dir for s in read_stages(run_dir)]
-    stages.append({"stage": args.stage, "steps": args.steps, "learning_rate": lr, "vision_learning_rate": args.vision_lr or lr, "cases_per_scan": args.per_scan,
+    stages.append({"stage": args.stage, "steps": args.steps, "learning_rate": lr,
+                   "vision_learning_rate": args.vision_lr or lr, "cases_per_scan": args.per_scan,
                    "examples": len(examples), "tgis_aux_weight": args.tgis_weight, "seed": args.seed})
     write_stages(out, stages)
     if args.export:
