@@ -30,7 +30,21 @@ def test_scans_with_real_lung_lesions_are_asked_nothing_about_lesions(ct_dir):
     assert SCAN_FACTS[EVAL_SCANS[0]].known_lung_lesion  # A0002: a real perihilar mass
     cases = list(synthetic_cases(ct_dir, EVAL_SCANS[:1], 2, EVAL_SEED_BASE))
     assert all(c.lesion is None for c in cases)
-    assert {qa.kind for c in cases for qa in c.qas} == {"plane", "organ"}  # its phase is not recorded
+    assert {qa.kind for qa in cases[1].qas} == {"plane", "organ"}  # its phase is not recorded
+    # its documented mass is asked about once, answered from the source, not from an insertion
+    assert [(qa.question, qa.answer) for qa in cases[0].qas if qa.kind == "real_lesion"] == [
+        ("Is there a nodule or mass in the lungs?", "yes")]
+
+
+def test_training_crops_vary_the_field_of_view_but_not_the_answers(ct_dir):
+    whole = list(synthetic_cases(ct_dir, TRAIN_SCANS, 4, 0))
+    cropped = list(synthetic_cases(ct_dir, TRAIN_SCANS, 4, 0, crops=True))
+    assert [[qa.answer for qa in c.qas] for c in whole] == [[qa.answer for qa in c.qas] for c in cropped]
+    assert whole[0].volume.shape == cropped[0].volume.shape, "A0001's real-lesion case keeps its whole scan"
+    assert any(a.volume.shape != b.volume.shape for a, b in zip(whole[1:], cropped[1:]))
+    for c in cropped:
+        if c.lesion is not None:
+            assert 0 <= c.lesion.slices[0] <= c.lesion.slices[1] < c.volume.shape[0]
 
 
 def test_evaluate_scores_every_question_type(ct_dir):

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from inference.training.synthetic import analyse_anatomy, insert_lesion, lung_mask, questions_for
+from inference.training.synthetic import DIAMETER_MM, analyse_anatomy, insert_lesion, lung_mask, questions_for
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +90,45 @@ def test_a_scan_without_lungs_is_refused(a0001_volume):
     assert not lung_mask(soft).any()
     with pytest.raises(ValueError, match="no lung region"):
         insert_lesion(soft, seed=0)
+
+
+def test_lungs_of_a_scan_cropped_to_the_chest(ct_dir):
+    """The CTA crops have their lungs on the image border: the lungs are still found, the
+    stomach's gas is not taken for them, and no lesion is placed in the trachea."""
+    from inference.io import load_volume
+
+    heart = load_volume(ct_dir / "nifti/chest_cta_heart_crop_totalseg_1p5mm.nii.gz")
+    mask = lung_mask(heart)
+    assert mask.sum() * np.prod(heart.spacing_zyx) / 1000 > 800, "about a litre of lung in the crop"
+    stomach_gas = heart.voxels[5, 28:42, 80:90]
+    assert (stomach_gas < -400).mean() > 0.5 and not mask[5, 28:42, 80:90].any()
+
+    aorta = load_volume(ct_dir / "nifti/chest_cta_aorta_crop_totalseg_1p5mm.nii.gz")
+    anatomy = analyse_anatomy(aorta)
+    trachea = (slice(146, 149), slice(63, 67), slice(41, 46))
+    assert np.all(aorta.voxels[trachea] < -900) and anatomy.mask[trachea].all()
+    assert anatomy.depth_mm[trachea].max() < DIAMETER_MM[0] / 2, "no lesion fits in the airway lumen"
+    for seed in range(6):
+        _, lesion = insert_lesion(aorta, seed, anatomy)
+        assert anatomy.mask[lesion.center_kji] and aorta.voxels[lesion.center_kji] < -400
+
+
+def test_random_crops_keep_the_lesion_and_the_geometry(a0001_volume, anatomy):
+    from inference.training.synthetic import random_crop
+
+    vol, lesion = insert_lesion(a0001_volume, seed=5, anatomy=anatomy)
+    sizes = set()
+    for seed in range(8):
+        part, moved = random_crop(vol, lesion, np.random.default_rng(seed))
+        sizes.add(part.shape)
+        assert all(0.5 * n <= c <= n for c, n in zip(part.shape, vol.shape))
+        k, j, i = moved.center_kji
+        assert part.voxels[k, j, i] == vol.voxels[lesion.center_kji]
+        assert np.allclose(part.index_to_world(k, j, i), vol.index_to_world(*lesion.center_kji))
+        assert moved.slices[1] - moved.slices[0] == lesion.slices[1] - lesion.slices[0]
+        assert 0 <= moved.slices[0] and moved.slices[1] < part.shape[0]
+        assert (moved.side, moved.zone, moved.diameter_mm) == (lesion.side, lesion.zone, lesion.diameter_mm)
+        assert np.array_equal(part.slice_positions, vol.slice_positions[lesion.slices[0] - moved.slices[0]:][:part.shape[0]])
+    assert len(sizes) > 4, "the field of view varies"
+    empty, none = random_crop(a0001_volume, None, np.random.default_rng(0))
+    assert none is None and empty.shape[0] >= 32

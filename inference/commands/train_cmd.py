@@ -26,6 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--mae", help="run folder of `ctchat pretrain` whose 3D encoder to start from")
     p.add_argument("--tgis-weight", type=float, default=1.0,
                    help="weight of the auxiliary TG-IS loss on the lesion's slices (0: answer loss only)")
+    p.add_argument("--no-crops", dest="crops", action="store_false",
+                   help="train on each scan's whole field of view (default: a random crop per case)")
     p.add_argument("--checkpoint-every", type=int, default=50)
     p.add_argument("--export", help="write a bundle here when the stage is done")
     p.add_argument("--name", help="the exported bundle's name (default: ctchat-CONFIG-STAGE)")
@@ -68,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.seed * 10_000 + args.per_scan > EVAL_SEED_BASE:
         raise SystemExit("ctchat train: --seed too large, it would reach the held-out insertion seeds")
-    cases = synthetic_cases(shared_ct_dir(), TRAIN_SCANS, args.per_scan, seed_base=args.seed * 10_000)
+    cases = synthetic_cases(shared_ct_dir(), TRAIN_SCANS, args.per_scan, seed_base=args.seed * 10_000, crops=args.crops)
     examples = training_examples(model, cases, TextVectorizer.from_gguf(gguf))
     print(f"{len(examples)} training examples from {', '.join(TRAIN_SCANS)}")
 
@@ -81,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     stages = [s for run_dir in (args.mae, args.init) if run_dir for s in read_stages(run_dir)]
     stages.append({"stage": args.stage, "steps": args.steps, "learning_rate": lr,
                    "vision_learning_rate": args.vision_lr or lr, "cases_per_scan": args.per_scan,
-                   "examples": len(examples), "tgis_aux_weight": args.tgis_weight, "seed": args.seed})
+                   "examples": len(examples), "random_crops": args.crops, "tgis_aux_weight": args.tgis_weight,
+                   "seed": args.seed})
     write_stages(out, stages)
     if args.export:
         pairs = None
@@ -94,8 +97,9 @@ def run(args: argparse.Namespace) -> int:
         training = {
             "trained": True,
             "stages": stages,
-            "data": f"synthetic lesions in {', '.join(TRAIN_SCANS)}, {args.per_scan} cases per scan; "
-                    f"held out for evaluation: {', '.join(EVAL_SCANS)}",
+            "data": f"synthetic lesions in {', '.join(TRAIN_SCANS)}, {args.per_scan} cases per scan"
+                    f"{', each a random crop' if args.crops else ''}; held out for evaluation: {', '.join(EVAL_SCANS)} "
+                    "(the heart crop is another crop of the aorta crop's CT angiogram)",
             "note": "demonstration model trained on synthetic lesions in a few real scans; not a medical device",
         }
         bundle = write_bundle(args.export, model.vision.eval(), args.name or f"ctchat-{args.config}-{args.stage}", "0.2.0",

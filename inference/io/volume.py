@@ -89,6 +89,22 @@ class Volume:
         ijk = (np.linalg.inv(self.affine) @ np.append(np.asarray(point_lps, float), 1.0))[:3]
         return ijk[::-1]
 
+    def cropped(self, lo_kji: tuple[int, int, int], hi_kji: tuple[int, int, int]) -> "Volume":
+        """The box ``lo_kji <= index < hi_kji`` as a new volume, at the same world position.
+
+        Example:
+            >>> part = vol.cropped((10, 0, 0), (40, 256, 256))   # doctest: +SKIP
+            >>> np.allclose(part.index_to_world(0, 0, 0), vol.index_to_world(10, 0, 0))  # doctest: +SKIP
+            True
+        """
+        (k0, j0, i0), (k1, j1, i1) = lo_kji, hi_kji
+        if not (0 <= k0 < k1 <= self.shape[0] and 0 <= j0 < j1 <= self.shape[1] and 0 <= i0 < i1 <= self.shape[2]):
+            raise ValueError(f"crop {lo_kji}..{hi_kji} is empty or outside the volume {self.shape}")
+        affine = self.affine.copy()
+        affine[:3, 3] = self.index_to_world(k0, j0, i0)
+        return Volume(self.voxels[k0:k1, j0:j1, i0:i1].copy(), affine, self.slice_positions[k0:k1].copy(),
+                      dict(self.metadata), list(self.warnings), self.source)
+
     def has_warning(self, code: str) -> bool:
         """True when a warning with this code was raised while loading."""
         return any(w.code == code for w in self.warnings)

@@ -2,7 +2,10 @@
 own runtime (ONNX Runtime + llama.cpp), so what is measured is what users run.
 
 Held out: the evaluation scans are never used in training (:data:`TRAIN_SCANS` vs
-:data:`EVAL_SCANS`), and insertions come from a seed range training never draws from.
+:data:`EVAL_SCANS`), and insertions come from a seed range training never draws from. The data
+has one lung without a known lesion, so the held-out scan for lesion questions is another crop
+of the training patient's CT angiogram (see :data:`SCAN_FACTS`); A0002 is a new patient, with
+its documented real mass asked about once (``real_lesion``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import numpy as np
 from ..io import load_volume
 from ..io.volume import Volume
 from . import metrics as M
-from .synthetic import QA, Lesion, analyse_anatomy, insert_lesion, questions_for
+from .synthetic import QA, Lesion, analyse_anatomy, insert_lesion, questions_for, random_crop
 
 @dataclass(frozen=True)
 class ScanFacts:
@@ -26,6 +29,7 @@ class ScanFacts:
     phase: str | None  # "non-contrast", "contrast-enhanced", or None when not recorded
     known_lung_lesion: bool  # a real nodule or mass: its cases carry no lesion questions
     source: str
+    real_lesion: str = ""  # a lung lesion the source documents: asked about once per scan
 
 
 # From the data's provenance (../shared/data/ct/README.md) and the DICOM headers. The lung-cancer
@@ -34,13 +38,16 @@ class ScanFacts:
 # plane, phase and organ.
 SCAN_FACTS = {
     "dicom/chest_lungdx_A0001_5mm": ScanFacts(
-        "non-contrast", True, "Lung-PET-CT-Dx A0001, adenocarcinoma; protocol 'Chest C-'"),
+        "non-contrast", True, "Lung-PET-CT-Dx A0001, adenocarcinoma; protocol 'Chest C-'", "adenocarcinoma"),
     "nifti/chest_cta_aorta_crop_totalseg_1p5mm.nii.gz": ScanFacts(
         "contrast-enhanced", False, "TotalSegmentator example, CT angiogram of the aortic arch and heart"),
     "dicom/chest_lungdx_A0002_8mm": ScanFacts(
-        None, True, "Lung-PET-CT-Dx A0002, right perihilar mass; contrast not recorded"),
+        None, True, "Lung-PET-CT-Dx A0002; contrast not recorded", "right perihilar mass"),
+    # the same CT angiogram as the aorta crop (same patient, same x-y origin; 112 of its slices
+    # lie inside the aorta crop's), cropped around the heart: lesion questions are evaluated
+    # on new lesions in a new field of view of the training patient, not on a new patient
     "nifti/chest_cta_heart_crop_totalseg_1p5mm.nii.gz": ScanFacts(
-        "contrast-enhanced", False, "TotalSegmentator example, CT angiogram cropped around the heart"),
+        "contrast-enhanced", False, "TotalSegmentator example, the aorta crop's CT angiogram cropped around the heart"),
 }
 UNKNOWN_SCAN = ScanFacts(None, True, "not described")  # nothing is assumed of other scans
 TRAIN_SCANS = ("dicom/chest_lungdx_A0001_5mm", "nifti/chest_cta_aorta_crop_totalseg_1p5mm.nii.gz")
@@ -59,12 +66,14 @@ class Case:
     qas: list[QA]
 
 
-def synthetic_cases(ct_dir: Path, scans: tuple[str, ...], per_scan: int, seed_base: int) -> Iterator[Case]:
+def synthetic_cases(ct_dir: Path, scans: tuple[str, ...], per_scan: int, seed_base: int,
+                    crops: bool = False) -> Iterator[Case]:
     """``per_scan`` cases of each scan, drawn from seeds.
 
     Scans without a known lung lesion alternate positive (an inserted lesion) and negative cases
     with every question type; the others give their unmodified volume with the questions that
-    do not concern lesions (:data:`SCAN_FACTS`).
+    do not concern lesions (:data:`SCAN_FACTS`). ``crops`` gives each case a random field of
+    view of its scan (:func:`random_crop`, for training).
     """
     for rel in scans:
         facts = SCAN_FACTS.get(rel, UNKNOWN_SCAN)
@@ -74,8 +83,13 @@ def synthetic_cases(ct_dir: Path, scans: tuple[str, ...], per_scan: int, seed_ba
             seed = seed_base + n
             positive = anatomy is not None and n % 2 == 0
             volume, lesion = insert_lesion(base, seed, anatomy) if positive else (base, None)
+            ask_real = bool(facts.real_lesion) and n == 0  # the same answer in every case: ask once
+            if crops and not ask_real:  # (a crop could leave the real lesion out)
+                volume, lesion = random_crop(volume, lesion, np.random.default_rng([seed, 1]))
             qas = questions_for(volume, lesion, np.random.default_rng(seed), facts.phase,
                                 about_lesions=not facts.known_lung_lesion)
+            if ask_real:
+                qas.append(QA("real_lesion", "open", "Is there a nodule or mass in the lungs?", "yes"))
             yield Case(volume, lesion, qas)
 
 

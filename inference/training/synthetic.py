@@ -24,10 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
+from scipy.spatial import ConvexHull
 
 from ..io.volume import Volume
 
 AIR_HU = -400.0  # below this, inside the body: lung (or bowel gas, removed by size)
+AIRWAY_HU = -960.0  # lung parenchyma averages -950..-750 HU over 3 voxels; airway lumen is below
 EDGE_MM = 1.5  # width of the lesion's soft edge
 DIAMETER_MM = (6.0, 40.0)  # nodules (< 30 mm) and masses (>= 30 mm)
 LESION_HU = (-20.0, 60.0)  # solid soft-tissue density
@@ -52,18 +54,36 @@ class Lesion:
 
 def lung_mask(volume: Volume) -> np.ndarray:
     """Boolean mask of the lungs: air-density voxels inside the body, in the two largest
-    connected regions (outside air touches the image border and is removed)."""
-    air = volume.voxels < AIR_HU
+    connected regions (the lungs; smaller ones, such as bowel gas, are left out).
+
+    "Inside the body" is the convex hull of the body on each slice, not "away from the image
+    border": a scan cropped to the chest has its lungs on the border, and a border rule would
+    take the stomach's gas for the lungs.
+    """
+    air = (volume.voxels < AIR_HU) & np.stack([_body_hull(s) for s in volume.voxels])
     labels, n = ndimage.label(air)
     if n == 0:
         return np.zeros_like(air)
-    border = np.unique(np.concatenate([labels[:, 0, :].ravel(), labels[:, -1, :].ravel(),
-                                       labels[:, :, 0].ravel(), labels[:, :, -1].ravel()]))
     sizes = ndimage.sum_labels(air, labels, index=np.arange(1, n + 1))
-    sizes[border[border > 0] - 1] = 0  # air outside the body
     keep = np.argsort(sizes)[::-1][:2]
-    keep = keep[sizes[keep] > 0.1 * sizes[keep].max()] + 1 if sizes.max() > 0 else []
+    keep = keep[sizes[keep] > 0.1 * sizes[keep].max()] + 1
     return np.isin(labels, keep)
+
+
+def _body_hull(hu: np.ndarray) -> np.ndarray:
+    """Convex hull of the largest connected body region (> -500 HU) of one slice."""
+    body = hu > -500
+    labels, n = ndimage.label(body)
+    if n == 0:
+        return body
+    body = labels == 1 + int(np.argmax(ndimage.sum_labels(body, labels, index=np.arange(1, n + 1))))
+    edge = np.argwhere(body & ~ndimage.binary_erosion(body))
+    if len(edge) < 3 or np.linalg.matrix_rank(edge - edge.mean(axis=0)) < 2:
+        return body
+    facets = ConvexHull(edge).equations  # normal . point + offset <= 0 inside
+    rows, cols = np.indices(hu.shape)
+    points = np.stack([rows.ravel(), cols.ravel(), np.ones(rows.size)])
+    return ((facets @ points).max(axis=0) <= 0.5).reshape(hu.shape)
 
 
 @dataclass
@@ -78,7 +98,9 @@ class Anatomy:
 def analyse_anatomy(volume: Volume) -> Anatomy:
     """Lung mask, depth inside the lung, and soft-tissue noise of a scan (a second or two)."""
     mask = lung_mask(volume)
-    depth = ndimage.distance_transform_edt(mask, sampling=volume.spacing_zyx).astype(np.float32)
+    # depth is measured in the parenchyma, so no lesion is placed in the trachea or a bronchus
+    parenchyma = mask & (ndimage.uniform_filter(volume.voxels.astype(np.float32), 3) > AIRWAY_HU)
+    depth = ndimage.distance_transform_edt(parenchyma, sampling=volume.spacing_zyx).astype(np.float32)
     return Anatomy(mask, depth, _soft_tissue_noise(volume))
 
 
@@ -135,6 +157,34 @@ def insert_lesion(volume: Volume, seed: int, anatomy: Anatomy | None = None) -> 
         slices=(int(touched.min()), int(touched.max())),
     )
     return dataclasses.replace(volume, voxels=voxels, warnings=list(volume.warnings)), lesion
+
+
+def random_crop(volume: Volume, lesion: Lesion | None, rng: np.random.Generator,
+                min_fraction: tuple[float, float, float] = (0.5, 0.7, 0.7)) -> tuple[Volume, Lesion | None]:
+    """A random box of ``volume`` (at least ``min_fraction`` of each axis) that holds all of
+    ``lesion``, with the lesion's indices moved into the box; its side and zone still describe
+    the patient's anatomy.
+
+    Training on such crops keeps the model from learning one scan's layout by heart: a lesion
+    has to be recognised wherever the field of view puts it.
+    """
+    shape = np.array(volume.shape)
+    size = np.maximum(np.round(shape * rng.uniform(min_fraction, 1.0)).astype(int), 1)
+    if lesion is None:
+        lo = np.array([rng.integers(0, n - s + 1) for n, s in zip(shape, size)])
+        return volume.cropped(tuple(lo), tuple(lo + size)), None
+    reach = np.ceil((lesion.diameter_mm / 2 + EDGE_MM) / np.array(volume.spacing_zyx)).astype(int)
+    need_lo = np.maximum(np.array(lesion.center_kji) - reach, 0)
+    need_lo[0] = min(need_lo[0], lesion.slices[0])
+    need_hi = np.minimum(np.array(lesion.center_kji) + reach + 1, shape)
+    need_hi[0] = max(need_hi[0], lesion.slices[1] + 1)
+    size = np.maximum(size, need_hi - need_lo)
+    # the box starts where it still holds the lesion and stays inside the volume
+    lo = np.array([rng.integers(max(0, h - s), min(l, n - s) + 1)
+                   for l, h, s, n in zip(need_lo, need_hi, size, shape)])
+    moved = dataclasses.replace(lesion, center_kji=tuple(int(c) for c in np.array(lesion.center_kji) - lo),
+                                slices=(lesion.slices[0] - int(lo[0]), lesion.slices[1] - int(lo[0])))
+    return volume.cropped(tuple(lo), tuple(lo + size)), moved
 
 
 def _side(volume: Volume, center: np.ndarray) -> str:
