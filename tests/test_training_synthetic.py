@@ -117,7 +117,7 @@ def test_random_crops_keep_the_lesion_and_the_geometry(a0001_volume, anatomy):
     from inference.training.synthetic import random_crop
 
     vol, lesion = insert_lesion(a0001_volume, seed=5, anatomy=anatomy)
-    sizes = set()
+    sizes, zones = set(), set()
     for seed in range(8):
         part, moved = random_crop(vol, lesion, np.random.default_rng(seed))
         sizes.add(part.shape)
@@ -128,7 +128,11 @@ def test_random_crops_keep_the_lesion_and_the_geometry(a0001_volume, anatomy):
         assert moved.slices[1] - moved.slices[0] == lesion.slices[1] - lesion.slices[0]
         assert 0 <= moved.slices[0] and moved.slices[1] < part.shape[0]
         assert (moved.side, moved.zone, moved.diameter_mm) == (lesion.side, lesion.zone, lesion.diameter_mm)
+        _, rezoned = random_crop(vol, lesion, np.random.default_rng(seed), lungs=anatomy.mask)
+        assert rezoned.slices == moved.slices and rezoned.zone in ("upper", "middle", "lower")
+        zones.add(rezoned.zone)
         assert np.array_equal(part.slice_positions, vol.slice_positions[lesion.slices[0] - moved.slices[0]:][:part.shape[0]])
     assert len(sizes) > 4, "the field of view varies"
+    assert len(zones) > 1, "the zone is that of the lungs in view"
     empty, none = random_crop(a0001_volume, None, np.random.default_rng(0))
     assert none is None and empty.shape[0] >= 32

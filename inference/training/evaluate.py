@@ -85,7 +85,8 @@ def synthetic_cases(ct_dir: Path, scans: tuple[str, ...], per_scan: int, seed_ba
             volume, lesion = insert_lesion(base, seed, anatomy) if positive else (base, None)
             ask_real = bool(facts.real_lesion) and n == 0  # the same answer in every case: ask once
             if crops and not ask_real:  # (a crop could leave the real lesion out)
-                volume, lesion = random_crop(volume, lesion, np.random.default_rng([seed, 1]))
+                volume, lesion = random_crop(volume, lesion, np.random.default_rng([seed, 1]),
+                                             lungs=None if anatomy is None else anatomy.mask)
             qas = questions_for(volume, lesion, np.random.default_rng(seed), facts.phase,
                                 about_lesions=not facts.known_lung_lesion)
             if ask_real:

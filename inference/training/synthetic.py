@@ -160,10 +160,12 @@ def insert_lesion(volume: Volume, seed: int, anatomy: Anatomy | None = None) -> 
 
 
 def random_crop(volume: Volume, lesion: Lesion | None, rng: np.random.Generator,
-                min_fraction: tuple[float, float, float] = (0.5, 0.7, 0.7)) -> tuple[Volume, Lesion | None]:
+                min_fraction: tuple[float, float, float] = (0.5, 0.7, 0.7),
+                lungs: np.ndarray | None = None) -> tuple[Volume, Lesion | None]:
     """A random box of ``volume`` (at least ``min_fraction`` of each axis) that holds all of
-    ``lesion``, with the lesion's indices moved into the box; its side and zone still describe
-    the patient's anatomy.
+    ``lesion``, with the lesion's indices moved into the box. Its side stays the patient's;
+    given the scan's ``lungs`` mask, its zone is taken again in the lungs the box shows, as it
+    is for any scan (:func:`insert_lesion`).
 
     Training on such crops keeps the model from learning one scan's layout by heart: a lesion
     has to be recognised wherever the field of view puts it.
@@ -182,7 +184,11 @@ def random_crop(volume: Volume, lesion: Lesion | None, rng: np.random.Generator,
     # the box starts where it still holds the lesion and stays inside the volume
     lo = np.array([rng.integers(max(0, h - s), min(l, n - s) + 1)
                    for l, h, s, n in zip(need_lo, need_hi, size, shape)])
-    moved = dataclasses.replace(lesion, center_kji=tuple(int(c) for c in np.array(lesion.center_kji) - lo),
+    center = tuple(int(c) for c in np.array(lesion.center_kji) - lo)
+    zone = lesion.zone
+    if lungs is not None:
+        zone = _zone(lungs[lo[0]:lo[0] + size[0], lo[1]:lo[1] + size[1], lo[2]:lo[2] + size[2]], center[0])
+    moved = dataclasses.replace(lesion, center_kji=center, zone=zone,
                                 slices=(lesion.slices[0] - int(lo[0]), lesion.slices[1] - int(lo[0])))
     return volume.cropped(tuple(lo), tuple(lo + size)), moved
 
