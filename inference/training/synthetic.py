@@ -29,6 +29,7 @@ from scipy.spatial import ConvexHull
 from ..io.volume import Volume
 
 AIR_HU = -400.0  # below this, inside the body: lung (or bowel gas, removed by size)
+VESSEL_MM2 = 400.0  # holes in a lung slice up to this area are vessels, filled for lesion depth
 AIRWAY_HU = -960.0  # lung parenchyma averages -950..-750 HU over 3 voxels; airway lumen is below
 EDGE_MM = 1.5  # width of the lesion's soft edge
 DIAMETER_MM = (6.0, 40.0)  # nodules (< 30 mm) and masses (>= 30 mm)
@@ -98,10 +99,25 @@ class Anatomy:
 def analyse_anatomy(volume: Volume) -> Anatomy:
     """Lung mask, depth inside the lung, and soft-tissue noise of a scan (a second or two)."""
     mask = lung_mask(volume)
-    # depth is measured in the parenchyma, so no lesion is placed in the trachea or a bronchus
-    parenchyma = mask & (ndimage.uniform_filter(volume.voxels.astype(np.float32), 3) > AIRWAY_HU)
-    depth = ndimage.distance_transform_edt(parenchyma, sampling=volume.spacing_zyx).astype(np.float32)
-    return Anatomy(mask, depth, _soft_tissue_noise(volume))
+    # depth is measured in the parenchyma with its vessels (a nodule or mass engulfs vessels;
+    # measured to the nearest vessel, no lesion would exceed ~2 cm), and without the airway
+    # lumen, so no lesion is placed in the trachea or a bronchus
+    pixel_mm2 = volume.spacing_zyx[1] * volume.spacing_zyx[2]
+    with_vessels = np.stack([_fill_small_holes(m, int(VESSEL_MM2 / pixel_mm2)) for m in mask])
+    parenchyma = with_vessels & (ndimage.uniform_filter(volume.voxels.astype(np.float32), 3) > AIRWAY_HU)
+    # the image border counts as the lung's edge, so a lesion is never cut by the field of view
+    depth = ndimage.distance_transform_edt(np.pad(parenchyma, 1), sampling=volume.spacing_zyx)[1:-1, 1:-1, 1:-1]
+    return Anatomy(mask, depth.astype(np.float32), _soft_tissue_noise(volume))
+
+
+def _fill_small_holes(mask: np.ndarray, max_pixels: int) -> np.ndarray:
+    """``mask`` with its holes of up to ``max_pixels`` filled (vessels in a lung slice, not the
+    mediastinum that two touching lungs might enclose)."""
+    holes, n = ndimage.label(ndimage.binary_fill_holes(mask) & ~mask)
+    if n == 0:
+        return mask
+    sizes = ndimage.sum_labels(np.ones_like(mask), holes, index=np.arange(1, n + 1))
+    return mask | np.isin(holes, np.flatnonzero(sizes <= max_pixels) + 1)
 
 
 def _soft_tissue_noise(volume: Volume) -> float:
