@@ -108,9 +108,15 @@ def test_lungs_of_a_scan_cropped_to_the_chest(ct_dir):
     trachea = (slice(146, 149), slice(63, 67), slice(41, 46))
     assert np.all(aorta.voxels[trachea] < -900) and anatomy.mask[trachea].all()
     assert anatomy.depth_mm[trachea].max() < DIAMETER_MM[0] / 2, "no lesion fits in the airway lumen"
+    kinds = set()
     for seed in range(6):
         _, lesion = insert_lesion(aorta, seed, anatomy)
-        assert anatomy.mask[lesion.center_kji] and aorta.voxels[lesion.center_kji] < -400
+        kinds.add(lesion.kind)
+        reach = lesion.diameter_mm / 2 / np.array(aorta.spacing_zyx)
+        assert np.all(np.array(lesion.center_kji) - reach >= -1), "whole lesion in the field of view"
+        assert np.all(np.array(lesion.center_kji) + reach <= np.array(aorta.shape))
+    # depth is measured with the vessels filled: masses (>= 30 mm) fit, not only small nodules
+    assert kinds == {"nodule", "mass"}
 
 
 def test_random_crops_keep_the_lesion_and_the_geometry(a0001_volume, anatomy):
