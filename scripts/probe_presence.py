@@ -21,14 +21,14 @@ from inference.chat.session import ChatSession
 from inference.preprocess import preprocess
 from inference.resources import shared_ct_dir
 from inference.training.evaluate import synthetic_cases
+from inference.training.synthetic import PRESENCE_QUESTION
 
 TRAIN_SCAN = "nifti/chest_cta_aorta_crop_totalseg_1p5mm.nii.gz"
-QUESTION = "Is there a nodule or mass in the lungs?"
 
 
 def token_features(session: ChatSession, scan: str, n: int, seed_base: int) -> tuple[np.ndarray, np.ndarray]:
     """Features of the image tokens and presence labels of ``n`` cases (half with a lesion)."""
-    vector = session.text_vectors.vector_from_ids(session.llm.tokenize(QUESTION))
+    vector = session.text_vectors.vector_from_ids(session.llm.tokenize(PRESENCE_QUESTION))
     n3 = session.bundle.layout.n_tokens_3d
     features, labels = [], []
     for case in synthetic_cases(shared_ct_dir(), (scan,), n, seed_base):

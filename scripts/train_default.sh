@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # How the default bundle (resources/bundles/default) is trained, start to end, on the CPU
-# (2 cores: about 1 hour). Run folders go to $RUNS (default: runs/); each stage resumes
+# (2 cores: about 50 minutes). Run folders go to $RUNS (default: runs/); each stage resumes
 # if interrupted. Add `accelerate launch` in front of a stage for GPUs (config by
 # `accelerate config`), e.g.: accelerate launch -m inference.cli train --stage lora ...
 set -euo pipefail

@@ -40,8 +40,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = get_config(args.config)
     recipe, ct = recipe_for(cfg), shared_ct_dir()
     cases = synthetic_cases(ct, TRAIN_SCANS, args.per_scan, seed_base=args.seed * 10_000, crops=True)
-    distinct = {id(c.volume): c.volume for c in cases}  # negatives share their scan's volume
-    volumes = [preprocess(v, recipe).array for v in distinct.values()]
+    volumes = [preprocess(c.volume, recipe).array for c in cases]  # each case its own crop
     volumes += [preprocess(load_volume(ct / rel), recipe).array for rel in PRETRAIN_EXTRA_SCANS]
     print(f"{len(volumes)} volumes from {', '.join(TRAIN_SCANS + PRETRAIN_EXTRA_SCANS)}")
 

@@ -20,7 +20,8 @@ import numpy as np
 from ..io import load_volume
 from ..io.volume import Volume
 from . import metrics as M
-from .synthetic import QA, Lesion, analyse_anatomy, insert_lesion, questions_for, random_crop
+from .synthetic import (PRESENCE_QUESTION, QA, Lesion, analyse_anatomy, insert_lesion, questions_for,
+                        random_crop)
 
 @dataclass(frozen=True)
 class ScanFacts:
@@ -90,7 +91,7 @@ def synthetic_cases(ct_dir: Path, scans: tuple[str, ...], per_scan: int, seed_ba
             qas = questions_for(volume, lesion, np.random.default_rng(seed), facts.phase,
                                 about_lesions=not facts.known_lung_lesion)
             if ask_real:
-                qas.append(QA("real_lesion", "open", "Is there a nodule or mass in the lungs?", "yes"))
+                qas.append(QA("real_lesion", "open", PRESENCE_QUESTION, "yes"))
             yield Case(volume, lesion, qas)
 
 

@@ -34,6 +34,7 @@ AIRWAY_HU = -960.0  # lung parenchyma averages -950..-750 HU over 3 voxels; airw
 EDGE_MM = 1.5  # width of the lesion's soft edge
 DIAMETER_MM = (6.0, 40.0)  # nodules (< 30 mm) and masses (>= 30 mm)
 LESION_HU = (-20.0, 60.0)  # solid soft-tissue density
+PRESENCE_QUESTION = "Is there a nodule or mass in the lungs?"
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,9 @@ def lung_mask(volume: Volume) -> np.ndarray:
     border": a scan cropped to the chest has its lungs on the border, and a border rule would
     take the stomach's gas for the lungs.
     """
-    air = (volume.voxels < AIR_HU) & np.stack([_body_hull(s) for s in volume.voxels])
+    rows, cols = np.indices(volume.shape[1:])  # every pixel of a slice, (row, col, 1), for the hull test
+    pixels = np.stack([rows.ravel(), cols.ravel(), np.ones(rows.size)])
+    air = (volume.voxels < AIR_HU) & np.stack([_body_hull(s, pixels) for s in volume.voxels])
     labels, n = ndimage.label(air)
     if n == 0:
         return np.zeros_like(air)
@@ -71,8 +74,9 @@ def lung_mask(volume: Volume) -> np.ndarray:
     return np.isin(labels, keep)
 
 
-def _body_hull(hu: np.ndarray) -> np.ndarray:
-    """Convex hull of the largest connected body region (> -500 HU) of one slice."""
+def _body_hull(hu: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+    """Convex hull of the largest connected body region (> -500 HU) of one slice; ``pixels``
+    holds the slice's pixel coordinates as rows ``(row, col, 1)``."""
     body = hu > -500
     labels, n = ndimage.label(body)
     if n == 0:
@@ -82,9 +86,7 @@ def _body_hull(hu: np.ndarray) -> np.ndarray:
     if len(edge) < 3 or np.linalg.matrix_rank(edge - edge.mean(axis=0)) < 2:
         return body
     facets = ConvexHull(edge).equations  # normal . point + offset <= 0 inside
-    rows, cols = np.indices(hu.shape)
-    points = np.stack([rows.ravel(), cols.ravel(), np.ones(rows.size)])
-    return ((facets @ points).max(axis=0) <= 0.5).reshape(hu.shape)
+    return ((facets @ pixels).max(axis=0) <= 0.5).reshape(hu.shape)
 
 
 @dataclass
@@ -203,7 +205,7 @@ def random_crop(volume: Volume, lesion: Lesion | None, rng: np.random.Generator,
     center = tuple(int(c) for c in np.array(lesion.center_kji) - lo)
     zone = lesion.zone
     if lungs is not None:
-        zone = _zone(lungs[lo[0]:lo[0] + size[0], lo[1]:lo[1] + size[1], lo[2]:lo[2] + size[2]], center[0])
+        zone = _zone(lungs[tuple(slice(l, l + s) for l, s in zip(lo, size))], center[0])
     moved = dataclasses.replace(lesion, center_kji=center, zone=zone,
                                 slices=(lesion.slices[0] - int(lo[0]), lesion.slices[1] - int(lo[0])))
     return volume.cropped(tuple(lo), tuple(lo + size)), moved
@@ -260,7 +262,7 @@ def questions_for(volume: Volume, lesion: Lesion | None, rng: np.random.Generato
             raise ValueError("a lesion was inserted but questions about lesions were left out")
         return qas
     qas += [
-        QA("abnormality", "open", "Is there a nodule or mass in the lungs?", "yes" if lesion else "no"),
+        QA("abnormality", "open", PRESENCE_QUESTION, "yes" if lesion else "no"),
         QA("disease", "yes_no", "Does this image show signs of lung nodule?", "yes" if lesion else "no"),
     ]
     if lesion is None:
