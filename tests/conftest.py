@@ -34,3 +34,23 @@ def a0001_volume(a0001_dicom: Path):
     from inference.io import load_volume
 
     return load_volume(a0001_dicom)
+
+
+@pytest.fixture(scope="session")
+def adapter_logit_shift():
+    """A function: the largest change a bundle's LoRA adapter makes to the LLM's next-token
+    logits after a short prompt (0.0 when the adapter does nothing)."""
+    import numpy as np
+
+    from inference.llm.runtime import LlamaRuntime
+
+    def shift(bundle, prompt: str = "<bos>The chest CT shows") -> float:
+        logits = []
+        for lora in (None, bundle.lora_path):
+            llm = LlamaRuntime(bundle.llm_path, n_ctx=128, lora_path=lora)
+            llm.decode_tokens(llm.tokenize(prompt), 0)
+            logits.append(llm.last_logits().copy())
+            llm.close()
+        return float(np.abs(logits[1] - logits[0]).max())
+
+    return shift

@@ -14,7 +14,7 @@ from inference.training.pretrain import encoder_state
 from inference.training.trainer import CHECKPOINT
 
 
-def test_pretrain_align_lora_and_export(tmp_path, a0001_volume, capsys):
+def test_pretrain_align_lora_and_export(tmp_path, a0001_volume, capsys, adapter_logit_shift):
     mae, align, lora = tmp_path / "mae", tmp_path / "align", tmp_path / "lora"
     assert main(["pretrain", "--out", str(mae), "--steps", "3", "--per-scan", "1"]) == 0
     assert "stage mae: 3 steps" in capsys.readouterr().out
@@ -39,8 +39,10 @@ def test_pretrain_align_lora_and_export(tmp_path, a0001_volume, capsys):
     training = json.loads((bundle.root / "manifest.json").read_text())["training"]
     assert training["trained"] is True and "synthetic lesions" in training["data"]
     assert [s["stage"] for s in training["stages"]] == ["mae", "align", "lora"]
-    assert bundle.lora_path is not None
+    assert bundle.lora_path is not None and adapter_logit_shift(bundle) > 0, "the adapter is trained and applied"
     chat = ChatSession(bundle, n_ctx=512)
     chat.load_scan(a0001_volume)
-    assert chat.ask("Is there a nodule or mass in the lungs?", max_tokens=3).n_tokens >= 1
+    # two steps may already make the end token the likeliest first one: an empty answer is valid
+    answer = chat.ask("Is there a nodule or mass in the lungs?", max_tokens=3)
+    assert not answer.cancelled and answer.n_tokens <= 3 and len(answer.original_scores) == 64
     chat.close()

@@ -103,7 +103,7 @@ def test_checkpoints_resume_where_they_stopped(model, examples, tmp_path):
         train(model, examples, TrainConfig("lora", steps=8, lr=1e-4, out_dir=tmp_path), progress=False)
 
 
-def test_stage_two_lora_exports_a_bundle_the_app_runs(model, examples, a0001_volume, tmp_path):
+def test_stage_two_lora_exports_a_bundle_the_app_runs(model, examples, a0001_volume, tmp_path, adapter_logit_shift):
     from peft import get_peft_model_state_dict
 
     losses = train(model, examples, TrainConfig("lora", steps=2, lr=5e-5, out_dir=tmp_path / "lora"), progress=False)
@@ -113,8 +113,10 @@ def test_stage_two_lora_exports_a_bundle_the_app_runs(model, examples, a0001_vol
     bundle = write_bundle(tmp_path / "bundle", model.vision.eval(), "ctchat-test", "0.0.1",
                           {"trained": True, "note": "2 steps of a test run"}, pairs, lora_alpha=32)
     assert bundle.lora_path is not None and bundle.trained
+    assert adapter_logit_shift(bundle) > 0, "the exported adapter is trained and applied"
     chat = ChatSession(load_bundle(bundle.root), n_ctx=512)
     chat.load_scan(a0001_volume)
     answer = chat.ask(task="yes_no", disease="lung nodule", max_tokens=3)
-    assert answer.n_tokens >= 1 and answer.slice_scores.sum() == pytest.approx(1.0, abs=1e-5)
+    # an empty answer (end token first) is valid after two steps; a finished one is required
+    assert not answer.cancelled and answer.n_tokens <= 3 and answer.slice_scores.sum() == pytest.approx(1.0, abs=1e-5)
     chat.close()
