@@ -120,3 +120,19 @@ def test_stage_two_lora_exports_a_bundle_the_app_runs(model, examples, a0001_vol
     # an empty answer (end token first) is valid after two steps; a finished one is required
     assert not answer.cancelled and answer.n_tokens <= 3 and answer.slice_scores.sum() == pytest.approx(1.0, abs=1e-5)
     chat.close()
+
+
+def test_stage_two_tunes_the_3d_encoder_only_when_asked(model, examples, tmp_path):
+    encoder = model.vision.scan.vit3d
+    model.configure_stage("align")
+    assert not any(p.requires_grad for n, p in model.llm.named_parameters()), "align: the LLM is frozen"
+    model.configure_stage("lora")  # again, on the adapter the model already has
+    assert all(p.requires_grad for n, p in model.llm.named_parameters() if "lora_" in n)
+    assert not any(p.requires_grad for p in encoder.parameters()), "E3D-GPT: frozen by default"
+    before = {k: v.clone() for k, v in encoder.state_dict().items()}
+    model.train_encoder = True
+    try:
+        train(model, examples, TrainConfig("lora", steps=2, lr=5e-5, out_dir=tmp_path), progress=False)
+    finally:
+        model.train_encoder = False
+    assert any(not torch.equal(before[k], v) for k, v in encoder.state_dict().items())

@@ -26,6 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--mae", help="run folder of `ctchat pretrain` whose 3D encoder to start from")
     p.add_argument("--tgis-weight", type=float, default=1.0,
                    help="weight of the auxiliary TG-IS loss on the lesion's slices (0: answer loss only)")
+    p.add_argument("--train-encoder", action="store_true",
+                   help="stage 2 tunes the 3D encoder too (E3D-GPT keeps it frozen; see multimodal.py)")
     p.add_argument("--no-crops", dest="crops", action="store_false",
                    help="train on each scan's whole field of view (default: a random crop per case)")
     p.add_argument("--checkpoint-every", type=int, default=50)
@@ -58,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     fmt = PromptFormat(tasks=default_tasks())
     cfg = get_config(args.config)
     model = MultimodalModel(build_vision_model(cfg, seed=args.seed), load_training_llm(gguf), LlamaVocab(gguf), fmt,
-                            tgis_weight=args.tgis_weight)
+                            tgis_weight=args.tgis_weight, train_encoder=args.train_encoder)
     if args.mae:
         state = torch.load(Path(args.mae) / CHECKPOINT, map_location="cpu", weights_only=False)["trainable"]
         model.vision.scan.vit3d.load_state_dict(encoder_state(state))
@@ -84,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
     stages.append({"stage": args.stage, "steps": args.steps, "learning_rate": lr,
                    "vision_learning_rate": args.vision_lr or lr, "cases_per_scan": args.per_scan,
                    "examples": len(examples), "random_crops": args.crops, "tgis_aux_weight": args.tgis_weight,
+                   "train_3d_encoder": args.stage == "lora" and args.train_encoder,
                    "seed": args.seed})
     write_stages(out, stages)
     if args.export:

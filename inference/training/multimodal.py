@@ -17,6 +17,9 @@ Stages (E3D-GPT, Med-2E3):
   encoders and the LLM are frozen.
 * ``"lora"`` (stage 2): the same plus LoRA on every linear layer of the LLM (r 16, alpha 32,
   dropout 0.1) and the whole 2D slice encoder (Med-2E3 fine-tunes its 2D encoder on 3D data).
+  ``train_encoder=True`` also tunes the 3D encoder: E3D-GPT keeps it frozen because theirs was
+  pretrained on tens of thousands of scans; an encoder pretrained on a handful of scans
+  encodes their anatomy, not small lesions, and has to learn those from the answers.
 """
 
 from __future__ import annotations
@@ -61,9 +64,10 @@ class MultimodalModel(nn.Module):
     """``VisionModel`` + causal LM; ``forward(example)`` returns the answer's mean token loss."""
 
     def __init__(self, vision: nn.Module, llm: nn.Module, vocab: LlamaVocab, prompt: PromptFormat,
-                 tgis_weight: float = 0.0) -> None:
+                 tgis_weight: float = 0.0, train_encoder: bool = False) -> None:
         super().__init__()
         self.tgis_weight = tgis_weight
+        self.train_encoder = train_encoder
         self.vision = vision
         self.llm = llm
         self.vocab = vocab
@@ -79,7 +83,8 @@ class MultimodalModel(nn.Module):
         return next(self.vision.parameters()).device
 
     def configure_stage(self, stage: str, lora_rank: int = 16, lora_alpha: int = 32, lora_dropout: float = 0.1) -> list[nn.Parameter]:
-        """Freeze and unfreeze for ``"align"`` or ``"lora"``; returns the trainable parameters."""
+        """Freeze and unfreeze for ``"align"`` or ``"lora"`` (in stage 2 the 3D encoder too, if
+        the model was built with ``train_encoder``); returns the trainable parameters."""
         if stage not in ("align", "lora"):
             raise ValueError(f"unknown stage {stage!r}")
         for p in self.parameters():
@@ -87,6 +92,8 @@ class MultimodalModel(nn.Module):
         trainable = [self.vision.scan.perceiver, self.vision.scan.slice_encoder.connector, self.vision.question]
         if stage == "lora":
             trainable.append(self.vision.scan.slice_encoder)
+            if self.train_encoder:
+                trainable.append(self.vision.scan.vit3d)
         for module in trainable:
             for p in module.parameters():
                 p.requires_grad_(True)
@@ -96,6 +103,10 @@ class MultimodalModel(nn.Module):
             config = LoraConfig(r=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
                                 target_modules=LORA_TARGETS, bias="none", task_type="CAUSAL_LM")
             self.llm = get_peft_model(self.llm, config)
+        if stage == "lora":  # also when already wrapped: the loop above froze the adapter
+            for name, p in self.llm.named_parameters():
+                if "lora_" in name:
+                    p.requires_grad_(True)
         return [p for p in self.parameters() if p.requires_grad]
 
     def embed_sequence(self, ex: Example) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
