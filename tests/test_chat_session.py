@@ -120,3 +120,21 @@ def test_ctchat_ask_json(ct_dir, capsys):
     assert sum(out["slice_scores"]["model_slices"]) == pytest.approx(1.0, abs=1e-4)
     assert {"encode_vision", "time_to_first_token", "tokens_per_second"} <= set(out["timings_s"])
     assert out["providers"][-1] == "CPUExecutionProvider"
+
+
+def test_yes_probability_reads_the_first_word(chat, bundle, a0001_volume):
+    from inference.training.metrics import parse_yes_no
+    from inference.training.synthetic import PRESENCE_QUESTION
+
+    answer = chat.ask(PRESENCE_QUESTION, max_tokens=3)
+    said = parse_yes_no(answer.text)
+    assert said is not None and 0.0 < answer.yes_probability < 1.0
+    assert (answer.yes_probability > 0.5) == said, "greedy decoding says the likelier of yes and no"
+    # with the image zeroed the probability cannot depend on the scan
+    blind = ChatSession(bundle, n_ctx=512, zero_image=True)
+    probabilities = []
+    for volume in (a0001_volume, a0001_volume.cropped((8, 0, 0), (40, 512, 512))):
+        blind.load_scan(volume)
+        probabilities.append(blind.ask(PRESENCE_QUESTION, max_tokens=1).yes_probability)
+    blind.close()
+    assert probabilities[0] == pytest.approx(probabilities[1], abs=1e-6)

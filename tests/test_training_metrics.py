@@ -68,3 +68,12 @@ def test_lesion_score_mass_against_uniform():
     scores[30] = 0.1
     mass, uniform = M.lesion_score_mass(scores, (10, 12))
     assert mass == pytest.approx(0.9) and uniform == pytest.approx(3 / 40)
+
+
+def test_roc_auc_counts_ordered_pairs():
+    assert M.roc_auc([0.9, 0.2, 0.6, 0.6], [True, False, True, False]) == pytest.approx(0.875)
+    assert M.roc_auc([0.1, 0.9], [True, False]) == 0.0
+    assert M.roc_auc([0.5] * 4, [True, False] * 2) == pytest.approx(0.5), "a constant score is chance"
+    assert np.isnan(M.roc_auc([0.3, 0.4], [True, True]))
+    with pytest.raises(ValueError):
+        M.roc_auc([0.3], [True, False])

@@ -13,6 +13,8 @@ from inference.llm.model_files import default_gguf_path
 from inference.llm.prompt import PromptFormat, default_tasks
 from inference.llm.vocab import LlamaVocab
 from inference.preprocess import preprocess
+from inference.training.evaluate import LESION_KINDS, PRESENCE_KINDS, synthetic_cases
+from inference.training.examples import oversampled, training_examples
 from inference.training.hf_llm import load_training_llm
 from inference.training.lora_gguf import peft_to_gguf
 from inference.training.multimodal import Example, MultimodalModel, model_slice_target
@@ -53,6 +55,19 @@ def test_model_slice_target_marks_the_lesion_slices():
     assert model_slice_target(centres, 2, 7).tolist() == [0, 0, 1, 1, 0, 0]
     # a lesion on one original slice between two model slice centres still marks the nearest
     assert model_slice_target(centres, 5, 5).tolist() == [0, 0, 0, 1, 0, 0]
+
+
+def test_training_examples_carry_their_kind_and_presence_can_be_oversampled(model, ct_dir):
+    cases = list(synthetic_cases(ct_dir, ("nifti/chest_cta_aorta_crop_totalseg_1p5mm.nii.gz",), 2, seed_base=0))
+    examples = training_examples(model, cases, TextVectorizer.from_gguf(default_gguf_path()))
+    kinds = [e.kind for e in examples]
+    assert kinds == [qa.kind for case in cases for qa in case.qas]
+    assert [e.lesion_slices is not None for e in examples] == \
+        [case.lesion is not None and qa.kind in LESION_KINDS for case in cases for qa in case.qas]
+    more = oversampled(examples, PRESENCE_KINDS, 3)
+    assert all(a is b for a, b in zip(more, examples))
+    assert [e.kind for e in more].count("abnormality") == 3 * kinds.count("abnormality") == 6
+    assert [e.kind for e in more].count("plane") == kinds.count("plane")
 
 
 def test_answer_loss_is_the_full_models_loss_on_the_answer(model, examples):

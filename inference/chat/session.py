@@ -57,6 +57,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     n_tokens: int = 0
     cancelled: bool = False
+    yes_probability: float = float("nan")  # P(yes) against P(no) for the first word (yes/no questions)
 
     def top_range(self, n: int = 6) -> str:
         """The highest-scored original slices as text, e.g. ``"slices 31-36"`` (1-based)."""
@@ -106,6 +107,7 @@ class ChatSession:
         self.history: list[Answer] = []
         self._scan: dict[str, np.ndarray] | None = None
         self._prefix_end = 0
+        self._yes_no_ids: tuple[list[int], list[int]] | None = None
         self._lock = threading.Lock()
         self.encode_timings: dict[str, float] = {}
 
@@ -178,6 +180,7 @@ class ChatSession:
             self.llm.truncate(self._prefix_end)
             pos = self.llm.decode_embeddings(tokens_2d, self._prefix_end)
             pos = self.llm.decode_tokens(question_ids, pos)
+            yes_probability = self._yes_probability()
 
             pieces: list[str] = []
             first: list[float] = []
@@ -211,9 +214,29 @@ class ChatSession:
                 },
                 n_tokens=n_tokens[0],
                 cancelled=bool(cancel is not None and cancel.is_set()),
+                yes_probability=yes_probability,
             )
             self.history.append(answer)
             return answer
+
+    def _yes_probability(self) -> float:
+        """P(yes) / (P(yes) + P(no)) of the first answer word, from the logits before sampling.
+
+        Each side sums the one-token spellings "yes", " yes", "Yes", " Yes" (and the same of
+        "no"); a threshold-free reading of a yes/no answer, for ROC curves.
+        """
+        if self._yes_no_ids is None:
+            def single(words: tuple[str, ...]) -> list[int]:
+                ids = [self.llm.tokenize(w, parse_special=False) for w in words]
+                return sorted({i[0] for i in ids if len(i) == 1})
+
+            self._yes_no_ids = (single(("yes", " yes", "Yes", " Yes")), single(("no", " no", "No", " No")))
+        yes_ids, no_ids = self._yes_no_ids
+        if not yes_ids or not no_ids:
+            return float("nan")
+        logits = self.llm.last_logits().astype(np.float64)
+        margin = np.logaddexp.reduce(logits[yes_ids]) - np.logaddexp.reduce(logits[no_ids])
+        return float(0.5 * (1.0 + np.tanh(margin / 2)))  # the logistic function, without overflow
 
     def close(self) -> None:
         """Free the LLM (the ONNX sessions go with the object)."""

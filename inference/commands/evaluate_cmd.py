@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     rows += [(f"  {kind} (n={n})", lambda r, k=kind: r["closed_accuracy"][k]) for kind, n in counts.items()]
     rows += [("yes/no balanced accuracy", lambda r: r["yes_no"]["balanced_accuracy"]),
              ("yes/no F1", lambda r: r["yes_no"]["f1"]),
+             ("lesion presence ROC AUC", lambda r: r["presence_auc"]),
              ("BLEU-1", lambda r: r["text"]["bleu1"]), ("ROUGE-1", lambda r: r["text"]["rouge1"]),
              ("METEOR (exact+stem)", lambda r: r["text"]["meteor"])]
     if bertscore:

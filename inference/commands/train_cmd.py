@@ -28,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="weight of the auxiliary TG-IS loss on the lesion's slices (0: answer loss only)")
     p.add_argument("--train-encoder", action="store_true",
                    help="stage 2 tunes the 3D encoder too (E3D-GPT keeps it frozen; see multimodal.py)")
+    p.add_argument("--oversample-presence", type=int, default=1, metavar="N",
+                   help="the lesion-presence questions (abnormality, disease) appear N times per epoch")
     p.add_argument("--no-crops", dest="crops", action="store_false",
                    help="train on each scan's whole field of view (default: a random crop per case)")
     p.add_argument("--checkpoint-every", type=int, default=50)
@@ -46,8 +48,8 @@ def run(args: argparse.Namespace) -> int:
     from ..llm.prompt import PromptFormat, default_tasks
     from ..llm.vocab import LlamaVocab
     from ..resources import shared_ct_dir
-    from ..training.evaluate import EVAL_SCANS, EVAL_SEED_BASE, TRAIN_SCANS, synthetic_cases
-    from ..training.examples import training_examples
+    from ..training.evaluate import EVAL_SCANS, EVAL_SEED_BASE, PRESENCE_KINDS, TRAIN_SCANS, synthetic_cases
+    from ..training.examples import oversampled, training_examples
     from ..training.hf_llm import load_training_llm
     from ..training.multimodal import MultimodalModel
     from ..training.pretrain import encoder_state
@@ -73,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     if args.seed * 10_000 + args.per_scan > EVAL_SEED_BASE:
         raise SystemExit("ctchat train: --seed too large, it would reach the held-out insertion seeds")
     cases = synthetic_cases(shared_ct_dir(), TRAIN_SCANS, args.per_scan, seed_base=args.seed * 10_000, crops=args.crops)
-    examples = training_examples(model, cases, TextVectorizer.from_gguf(gguf))
+    examples = oversampled(training_examples(model, cases, TextVectorizer.from_gguf(gguf)), PRESENCE_KINDS,
+                           args.oversample_presence)
     print(f"{len(examples)} training examples from {', '.join(TRAIN_SCANS)}")
 
     lr = args.lr if args.lr is not None else (1e-4 if args.stage == "align" else 5e-5)
@@ -87,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
                    "vision_learning_rate": args.vision_lr or lr, "cases_per_scan": args.per_scan,
                    "examples": len(examples), "random_crops": args.crops, "tgis_aux_weight": args.tgis_weight,
                    "train_3d_encoder": args.stage == "lora" and args.train_encoder,
+                   "presence_questions_oversampled": args.oversample_presence,
                    "seed": args.seed})
     write_stages(out, stages)
     if args.export:

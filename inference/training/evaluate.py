@@ -54,6 +54,7 @@ UNKNOWN_SCAN = ScanFacts(None, True, "not described")  # nothing is assumed of o
 TRAIN_SCANS = ("dicom/chest_lungdx_A0001_5mm", "nifti/chest_cta_aorta_crop_totalseg_1p5mm.nii.gz")
 EVAL_SCANS = ("dicom/chest_lungdx_A0002_8mm", "nifti/chest_cta_heart_crop_totalseg_1p5mm.nii.gz")
 EVAL_SEED_BASE = 1_000_000  # training draws seeds below this
+PRESENCE_KINDS = ("abnormality", "disease")  # the yes/no questions on whether a lesion is there
 # questions about the lesion: TG-IS should look at its slices (plane, phase, organ are not)
 LESION_KINDS = ("abnormality", "disease", "location", "size", "findings")
 
@@ -101,6 +102,7 @@ def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool =
     said, truth = [], []
     predictions, references = [], []
     mass, uniform = [], []
+    yes_probability, present = [], []
     for case in cases:
         session.load_scan(case.volume)
         for qa in case.qas:
@@ -114,6 +116,9 @@ def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool =
                 if qa.task == "yes_no":
                     said.append(pred)
                     truth.append(qa.answer == "yes")
+                if qa.kind in PRESENCE_KINDS:
+                    yes_probability.append(answer.yes_probability)
+                    present.append(qa.answer == "yes")
             else:
                 predictions.append(answer.text)
                 references.append(qa.answer)
@@ -128,6 +133,7 @@ def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool =
         "closed_n": {k: len(v) for k, v in closed.items()},
         "yes_no": {"balanced_accuracy": yes_no.balanced_accuracy, "precision": yes_no.precision,
                    "recall": yes_no.recall, "f1": yes_no.f1, "n": yes_no.n},
+        "presence_auc": M.roc_auc(yes_probability, present),
         "text": M.text_metrics(predictions, references, bertscore=bertscore),
         "tgis_lesion_mass": float(np.mean(mass)) if mass else 0.0,
         "tgis_uniform_mass": float(np.mean(uniform)) if uniform else 0.0,

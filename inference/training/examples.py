@@ -9,7 +9,7 @@ from ..chat.session import tgis_text
 from ..preprocess import preprocess
 from ..vision.inputs import recipe_for
 from ..vision.text_vector import TextVectorizer
-from .evaluate import LESION_KINDS, Case, disease_of
+from .evaluate import LESION_KINDS, PRESENCE_KINDS, Case, disease_of
 from .multimodal import Example, MultimodalModel, model_slice_target
 
 
@@ -28,5 +28,11 @@ def training_examples(model: MultimodalModel, cases: Iterable[Case], vectorizer:
             text = tgis_text(qa.task, qa.question, disease, list(qa.choices)) or prompt
             vector = vectorizer.vector_from_ids(model.vocab.tokenize(text))
             examples.append(Example(prepared.array, vector, prompt, qa.answer,
-                                    target if qa.kind in LESION_KINDS else None))
+                                    target if qa.kind in LESION_KINDS else None, qa.kind))
     return examples
+
+
+def oversampled(examples: list[Example], kinds: tuple[str, ...], times: int) -> list[Example]:
+    """``examples`` with those of ``kinds`` appearing ``times`` times in all (an epoch then
+    visits them ``times`` times, in the trainer's shuffled order)."""
+    return examples + [e for e in examples if e.kind in kinds] * (times - 1)

@@ -155,6 +155,24 @@ def binary_scores(predicted: Iterable[bool | None], truth: Iterable[bool]) -> Bi
     )
 
 
+def roc_auc(scores: Sequence[float], truth: Sequence[bool]) -> float:
+    """Area under the ROC curve: the chance that a positive scores above a negative (ties count
+    half); NaN without both classes.
+
+    Example:
+        >>> roc_auc([0.9, 0.2, 0.6, 0.6], [True, False, True, False])
+        0.875
+    """
+    from scipy.stats import mannwhitneyu
+
+    s, t = np.asarray(scores, dtype=np.float64), np.asarray(truth, dtype=bool)
+    if len(s) != len(t):
+        raise ValueError("one truth per score")
+    if t.all() or not t.any():
+        return float("nan")
+    return float(mannwhitneyu(s[t], s[~t]).statistic / (t.sum() * (~t).sum()))
+
+
 def macro_micro(per_type: dict[str, Sequence[float]]) -> dict[str, float]:
     """Macro (mean of the per-type means) and micro (mean over all items) averages."""
     filled = {k: list(v) for k, v in per_type.items() if len(v)}

@@ -46,6 +46,7 @@ class Example:
     prompt: str  # the task prompt (e.g. "Question: ...\nAnswer:")
     answer: str
     lesion_slices: np.ndarray | None = None  # (D,) 1 on the model slices that hold the lesion
+    kind: str = ""  # the question type (synthetic.QA.kind), e.g. "abnormality"
 
 
 def model_slice_target(model_to_original: np.ndarray, first: int, last: int) -> np.ndarray:
