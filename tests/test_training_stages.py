@@ -151,3 +151,24 @@ def test_stage_two_tunes_the_3d_encoder_only_when_asked(model, examples, tmp_pat
     finally:
         model.train_encoder = False
     assert any(not torch.equal(before[k], v) for k, v in encoder.state_dict().items())
+
+
+def test_resumed_lora_run_repeats_the_uninterrupted_one(model, examples, tmp_path):
+    """LoRA dropout draws random masks: a resumed run continues the saved RNG, not a reseeded one."""
+    from inference.training.trainer import trainable_state
+
+    model.configure_stage("lora")
+    start = trainable_state(model)
+
+    def restart() -> None:
+        named = dict(model.named_parameters())
+        with torch.no_grad():
+            for name, value in start.items():
+                named[name].copy_(value)
+
+    whole = train(model, examples, TrainConfig("lora", steps=4, lr=1e-4, out_dir=tmp_path / "whole"), progress=False)
+    restart()
+    cfg = dict(lr=1e-4, out_dir=tmp_path / "parts", checkpoint_every=2)
+    parts = train(model, examples, TrainConfig("lora", steps=2, **cfg), progress=False)
+    parts += train(model, examples, TrainConfig("lora", steps=4, **cfg), progress=False)
+    assert parts == pytest.approx(whole, rel=1e-6)

@@ -3,7 +3,8 @@ checkpoints and resume.
 
 ``accelerate launch`` with a config file spreads the same loop over GPUs or nodes; nothing in
 the code changes. A checkpoint holds the trainable parameters (by name), the optimizer state,
-the step and the losses so far; a run pointed at the same folder resumes where it stopped.
+the step, the losses so far and the random state (dropout, MAE masks); a run pointed at the
+same folder resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -92,7 +93,10 @@ def _save(model: torch.nn.Module, optimizer, cfg: TrainConfig, step: int, losses
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     tmp = cfg.out_dir / (CHECKPOINT + ".tmp")
     state = {"stage": cfg.stage, "step": step, "trainable": trainable_state(model),
-             "optimizer": optimizer.state_dict(), "losses": losses}
+             "optimizer": optimizer.state_dict(), "losses": losses,
+             # the dropout masks of a resumed run continue where they stopped (LoRA dropout)
+             "torch_rng": torch.get_rng_state(),
+             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
     if hasattr(model, "vision"):  # all vision weights, frozen ones too, for the next stage's --init
         state["vision"] = {k: v.detach().clone() for k, v in model.vision.state_dict().items()}
     torch.save(state, tmp)
@@ -114,6 +118,10 @@ def _resume(model: torch.nn.Module, optimizer, cfg: TrainConfig) -> tuple[int, l
         for name, value in state["trainable"].items():
             named[name].copy_(value)
     optimizer.load_state_dict(state["optimizer"])
+    if "torch_rng" in state:  # (checkpoints written before it was saved resume reseeded)
+        torch.set_rng_state(state["torch_rng"])
+        if state.get("cuda_rng") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
     return int(state["step"]), list(state["losses"])
 
 
