@@ -21,6 +21,7 @@ from inference.chat.session import ChatSession
 from inference.preprocess import preprocess
 from inference.resources import shared_ct_dir
 from inference.training.evaluate import synthetic_cases
+from inference.training.metrics import roc_auc
 from inference.training.synthetic import PRESENCE_QUESTION
 
 TRAIN_SCAN = "nifti/chest_cta_aorta_crop_totalseg_1p5mm.nii.gz"
@@ -48,7 +49,7 @@ def main(bundle: str, test_scan: str, test_seed_base: int) -> None:
     for lam in (1, 10, 100, 1000):
         w = np.linalg.solve(a.T @ a + lam * np.eye(a.shape[1]), a.T @ (2.0 * y_train - 1))
         score = b @ w
-        auc = float((score[y_test][:, None] > score[~y_test][None, :]).mean())
+        auc = roc_auc(score, y_test)
         print(f"ridge {lam:>5}: train acc {((a @ w > 0) == y_train).mean():.3f}  "
               f"test acc {((score > 0) == y_test).mean():.3f}  test AUC {auc:.3f}", flush=True)
     session.close()

@@ -37,20 +37,29 @@ def a0001_volume(a0001_dicom: Path):
 
 
 @pytest.fixture(scope="session")
-def adapter_logit_shift():
-    """A function: the largest change a bundle's LoRA adapter makes to the LLM's next-token
-    logits after a short prompt (0.0 when the adapter does nothing)."""
-    import numpy as np
-
+def next_token_logits():
+    """A function: llama.cpp's next-token logits after a short prompt, for a GGUF with an
+    optional LoRA adapter at a scale."""
     from inference.llm.runtime import LlamaRuntime
 
-    def shift(bundle, prompt: str = "<bos>The chest CT shows") -> float:
-        logits = []
-        for lora in (None, bundle.lora_path):
-            llm = LlamaRuntime(bundle.llm_path, n_ctx=128, lora_path=lora)
-            llm.decode_tokens(llm.tokenize(prompt), 0)
-            logits.append(llm.last_logits().copy())
-            llm.close()
-        return float(np.abs(logits[1] - logits[0]).max())
+    def logits(gguf, lora=None, scale: float = 1.0, prompt: str = "<bos>The chest CT shows"):
+        llm = LlamaRuntime(gguf, n_ctx=128, lora_path=lora, lora_scale=scale)
+        llm.decode_tokens(llm.tokenize(prompt), 0)
+        out = llm.last_logits()
+        llm.close()
+        return out
+
+    return logits
+
+
+@pytest.fixture(scope="session")
+def adapter_logit_shift(next_token_logits):
+    """A function: the largest change a bundle's LoRA adapter makes to the LLM's next-token
+    logits (0.0 when the adapter does nothing)."""
+    import numpy as np
+
+    def shift(bundle) -> float:
+        base, adapted = (next_token_logits(bundle.llm_path, lora) for lora in (None, bundle.lora_path))
+        return float(np.abs(adapted - base).max())
 
     return shift

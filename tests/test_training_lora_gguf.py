@@ -10,15 +10,6 @@ from inference.llm.model_files import default_gguf_path
 from inference.training.lora_gguf import gguf_tensor_name, peft_to_gguf, write_lora_gguf
 
 HIDDEN, Q_OUT, RANK = 640, 1024, 4  # Gemma 3 270M: blk.N.attn_q is (1024, 640) in numpy terms
-PROMPT = "<bos>The chest CT shows"
-
-
-def logits(gguf, lora=None, scale=1.0):
-    llm = LlamaRuntime(gguf, n_ctx=128, lora_path=lora, lora_scale=scale)
-    llm.decode_tokens(llm.tokenize(PROMPT), 0)
-    out = llm.last_logits()
-    llm.close()
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +18,8 @@ def gguf():
 
 
 @pytest.fixture(scope="module")
-def base(gguf):
-    return logits(gguf)
+def base(gguf, next_token_logits):
+    return next_token_logits(gguf)
 
 
 def pair(seed, b_factor=1.0):
@@ -47,13 +38,13 @@ def test_peft_names_map_to_llama_cpp_tensors():
         peft_to_gguf({"base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight": np.zeros((4, 640))})
 
 
-def test_zero_b_adapter_leaves_the_model_unchanged(gguf, base, tmp_path):
+def test_zero_b_adapter_leaves_the_model_unchanged(gguf, base, tmp_path, next_token_logits):
     a, b = pair(0, b_factor=0.0)
     path = write_lora_gguf(tmp_path / "zero.gguf", {"blk.0.attn_q.weight": (a, b)}, alpha=8, arch="gemma3")
-    assert np.array_equal(logits(gguf, path), base)
+    assert np.array_equal(next_token_logits(gguf, path), base)
 
 
-def test_adapter_acts_linearly_as_lora(gguf, base, tmp_path):
+def test_adapter_acts_linearly_as_lora(gguf, base, tmp_path, next_token_logits):
     q_a, q_b = pair(1)
     up_a = pair(2)[0]
     up_b = np.random.default_rng(3).normal(0, 0.05, (2048, RANK)).astype(np.float32)  # ffn_up: (2048, 640)
@@ -61,9 +52,9 @@ def test_adapter_acts_linearly_as_lora(gguf, base, tmp_path):
                           {"blk.0.attn_q.weight": (q_a, q_b), "blk.3.ffn_up.weight": (up_a, up_b)}, alpha=8, arch="gemma3")
     two = write_lora_gguf(tmp_path / "two.gguf",
                           {"blk.0.attn_q.weight": (q_a, 2 * q_b), "blk.3.ffn_up.weight": (up_a, 2 * up_b)}, alpha=8, arch="gemma3")
-    full = logits(gguf, one, 1.0)
+    full = next_token_logits(gguf, one, 1.0)
     assert np.abs(full - base).max() > 1e-2, "the adapter changes the model"
-    np.testing.assert_allclose(logits(gguf, two, 0.5), full, atol=2e-3)  # scale x B is what counts
+    np.testing.assert_allclose(next_token_logits(gguf, two, 0.5), full, atol=2e-3)  # scale x B is what counts
 
 
 def test_wrong_base_tensor_is_refused(gguf, tmp_path):

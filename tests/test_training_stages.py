@@ -140,7 +140,7 @@ def test_stage_two_lora_exports_a_bundle_the_app_runs(model, examples, a0001_vol
 def test_stage_two_tunes_the_3d_encoder_only_when_asked(model, examples, tmp_path):
     encoder = model.vision.scan.vit3d
     model.configure_stage("align")
-    assert not any(p.requires_grad for n, p in model.llm.named_parameters()), "align: the LLM is frozen"
+    assert not any(p.requires_grad for p in model.llm.parameters()), "align: the LLM is frozen"
     model.configure_stage("lora")  # again, on the adapter the model already has
     assert all(p.requires_grad for n, p in model.llm.named_parameters() if "lora_" in n)
     assert not any(p.requires_grad for p in encoder.parameters()), "E3D-GPT: frozen by default"
