@@ -132,6 +132,9 @@ class ModelInput:
     recipe: PreprocessRecipe
     slice_map: SliceMap
     crop_box_zyx: tuple[tuple[int, int], ...] = field(default=())
+    # the (fractional) index in the original volume that each model sample was taken at, per
+    # axis (z, y, x): maps ground truth drawn in the scan (a lesion) onto the model's grid
+    sample_index_zyx: tuple[np.ndarray, ...] = field(default=())
 
 
 def preprocess(volume: Volume, recipe: PreprocessRecipe) -> ModelInput:
@@ -170,7 +173,8 @@ def preprocess(volume: Volume, recipe: PreprocessRecipe) -> ModelInput:
     np.clip(out, min(a, b), max(a, b), out=out)  # rounding must not leave the declared range
 
     slice_map = SliceMap(src_z + box[0][0], _original_to_model(volume.slice_positions, z_out))
-    return ModelInput(out[np.newaxis, np.newaxis].astype(np.float32), recipe, slice_map, tuple(box))
+    samples = tuple(src + b[0] for src, b in zip((src_z, src_y, src_x), box))
+    return ModelInput(out[np.newaxis, np.newaxis].astype(np.float32), recipe, slice_map, tuple(box), samples)
 
 
 def _foreground_box(voxels: np.ndarray, threshold: float) -> list[tuple[int, int]]:

@@ -36,11 +36,42 @@ def test_scans_with_real_lung_lesions_are_asked_nothing_about_lesions(ct_dir):
         ("Is there a nodule or mass in the lungs?", "yes")]
 
 
+def test_a0001_lesion_free_part_keeps_clear_of_the_annotated_tumour(ct_dir):
+    """The slices A0001's lesion questions use lie 15 mm and more from every slice the
+    dataset's tumour boxes mark (annotation files name the instance; its position gives k)."""
+    import pydicom
+
+    from inference.io import load_volume
+
+    series = ct_dir / "dicom/chest_lungdx_A0001_5mm"
+    volume = load_volume(series)
+    z_of_instance = {}
+    for path in series.glob("*.dcm"):
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        z_of_instance[int(ds.InstanceNumber)] = float(ds.ImagePositionPatient[2])
+    boxes = sorted((ct_dir / "dicom/chest_lungdx_A0001_5mm_annotations").glob("*.xml"))
+    annotated = {int(p.name.split("__")[0].split("-")[1]) for p in boxes}
+    positions = list(volume.slice_positions)
+    tumour_k = sorted(positions.index(z_of_instance[i]) for i in annotated)
+    first, stop = SCAN_FACTS["dicom/chest_lungdx_A0001_5mm"].lesion_free_slices
+    assert len(tumour_k) == 11 and tumour_k == list(range(41, 52))
+    gap_mm = (min(tumour_k) - (stop - 1)) * volume.spacing_zyx[0]
+    assert gap_mm >= 15 or (first - max(tumour_k)) * volume.spacing_zyx[0] >= 15
+
+    cases = list(synthetic_cases(ct_dir, ("dicom/chest_lungdx_A0001_5mm",), 4, 0))
+    assert cases[0].lesion is None and cases[0].volume.shape[0] == 64  # the real tumour, asked once
+    assert "abnormality" not in {qa.kind for qa in cases[0].qas}
+    assert cases[2].lesion is not None and cases[2].volume.shape[0] == stop - first
+    assert [qa.answer for qa in cases[2].qas if qa.kind == "abnormality"][0].endswith("yes")
+    assert [qa.answer for qa in cases[3].qas if qa.kind == "abnormality"][0].endswith("no")
+
+
 def test_training_crops_vary_the_field_of_view_but_not_the_answers(ct_dir):
     whole = list(synthetic_cases(ct_dir, TRAIN_SCANS, 4, 0))
     cropped = list(synthetic_cases(ct_dir, TRAIN_SCANS, 4, 0, crops=True))
     assert [[qa.answer for qa in c.qas] for c in whole] == [[qa.answer for qa in c.qas] for c in cropped]
     assert whole[0].volume.shape == cropped[0].volume.shape, "A0001's real-lesion case keeps its whole scan"
+    assert whole[0].volume.shape[0] == 64 and whole[1].volume.shape[0] == 38, "the others its lesion-free part"
     assert any(a.volume.shape != b.volume.shape for a, b in zip(whole[1:], cropped[1:]))
     for c in cropped:
         if c.lesion is not None:

@@ -14,10 +14,10 @@ from inference.llm.prompt import PromptFormat, default_tasks
 from inference.llm.vocab import LlamaVocab
 from inference.preprocess import preprocess
 from inference.training.evaluate import LESION_KINDS, PRESENCE_KINDS, synthetic_cases
-from inference.training.examples import oversampled, training_examples
+from inference.training.examples import lesion_token_target, oversampled, training_examples
 from inference.training.hf_llm import load_training_llm
 from inference.training.lora_gguf import peft_to_gguf
-from inference.training.multimodal import Example, MultimodalModel, model_slice_target
+from inference.training.multimodal import Example, MultimodalModel, lesion_token_loss, model_slice_target
 from inference.training.synthetic import analyse_anatomy, insert_lesion
 from inference.training.trainer import CHECKPOINT, TrainConfig, train
 from inference.vision.config import get_config
@@ -68,6 +68,53 @@ def test_training_examples_carry_their_kind_and_presence_can_be_oversampled(mode
     assert all(a is b for a, b in zip(more, examples))
     assert [e.kind for e in more].count("abnormality") == 3 * kinds.count("abnormality") == 6
     assert [e.kind for e in more].count("plane") == kinds.count("plane")
+
+
+@pytest.mark.parametrize("recipe_name", ["m3d", "e3d_gpt"])
+def test_lesion_token_target_marks_the_tokens_whose_pixels_the_lesion_changed(a0001_volume, recipe_name):
+    """Drawn from the ground truth on the model's samples, checked against what the lesion did to
+    the model input, for the resize (M3D) and the resample + centre-crop (E3D-GPT) recipes."""
+    from inference.preprocess import RECIPES
+
+    recipe = RECIPES[recipe_name]
+    grid = (4, 4, 4)
+    anatomy = analyse_anatomy(a0001_volume)
+    for seed in (4, 7):
+        with_lesion, lesion = insert_lesion(a0001_volume, seed=seed, anatomy=anatomy)
+        prepared = preprocess(with_lesion, recipe)
+        target = lesion_token_target(prepared, a0001_volume.spacing_zyx, lesion, grid)
+        change = np.abs(prepared.array - preprocess(a0001_volume, recipe).array)[0, 0]
+        d, h, w = (n // g for n, g in zip(change.shape, grid))
+        per_token = change.reshape(grid[0], d, grid[1], h, grid[2], w).max(axis=(1, 3, 5)).reshape(-1)
+        assert target.sum() >= 1
+        changed = per_token > 0.05  # clearly changed by the lesion (lung to soft tissue: ~0.4)
+        assert changed.any()
+        assert np.all(target[changed] == 1), "every token the lesion clearly changed is marked"
+        assert np.all(per_token[target == 1] > 0.01), "and every marked token was changed"
+    assert lesion_token_target(prepared, a0001_volume.spacing_zyx, None, grid).tolist() == [0.0] * 64
+
+
+def test_lesion_token_loss_teaches_the_image_tokens_where_the_lesion_is(examples, tmp_path):
+    gguf = default_gguf_path()
+    aux = MultimodalModel(build_vision_model(get_config("tiny"), seed=1), load_training_llm(gguf), LlamaVocab(gguf),
+                          PromptFormat(tasks=default_tasks()), lesion_weight=1.0)
+    target = np.zeros(64, np.float32)
+    target[[5, 6, 21]] = 1.0
+    positive = Example(*examples[0].__dict__.values())
+    positive.lesion_tokens = target
+
+    def lesion_loss_and_gap() -> tuple[float, float]:
+        with torch.no_grad():
+            logits = aux.lesion_head(aux.vision_outputs(positive)[1][0, :64])[:, 0]
+        gap = logits[target == 1].mean() - logits[target == 0].mean()
+        return float(lesion_token_loss(logits, target)), float(gap)
+
+    loss_before, gap_before = lesion_loss_and_gap()
+    params = aux.configure_stage("align")
+    assert any(p is aux.lesion_head.weight for p in params), "the head trains with the stage"
+    train(aux, [positive], TrainConfig("align", steps=15, lr=1e-3, out_dir=tmp_path), progress=False)
+    loss_after, gap_after = lesion_loss_and_gap()
+    assert loss_after < loss_before and gap_after > gap_before + 0.3, (loss_before, loss_after, gap_before, gap_after)
 
 
 def test_answer_loss_is_the_full_models_loss_on_the_answer(model, examples):

@@ -26,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--mae", help="run folder of `ctchat pretrain` whose 3D encoder to start from")
     p.add_argument("--tgis-weight", type=float, default=1.0,
                    help="weight of the auxiliary TG-IS loss on the lesion's slices (0: answer loss only)")
+    p.add_argument("--lesion-weight", type=float, default=0.0,
+                   help="weight of the auxiliary loss that teaches each 3D image token whether it holds the "
+                        "lesion (a training-only head; 0: off)")
     p.add_argument("--train-encoder", action="store_true",
                    help="stage 2 tunes the 3D encoder too (E3D-GPT keeps it frozen; see multimodal.py)")
     p.add_argument("--oversample-presence", type=int, default=1, metavar="N",
@@ -62,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     fmt = PromptFormat(tasks=default_tasks())
     cfg = get_config(args.config)
     model = MultimodalModel(build_vision_model(cfg, seed=args.seed), load_training_llm(gguf), LlamaVocab(gguf), fmt,
-                            tgis_weight=args.tgis_weight, train_encoder=args.train_encoder)
+                            tgis_weight=args.tgis_weight, train_encoder=args.train_encoder,
+                            lesion_weight=args.lesion_weight)
     if args.mae:
         state = torch.load(Path(args.mae) / CHECKPOINT, map_location="cpu", weights_only=False)["trainable"]
         model.vision.scan.vit3d.load_state_dict(encoder_state(state))
@@ -89,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     stages.append({"stage": args.stage, "steps": args.steps, "learning_rate": lr,
                    "vision_learning_rate": args.vision_lr or lr, "cases_per_scan": args.per_scan,
                    "examples": len(examples), "random_crops": args.crops, "tgis_aux_weight": args.tgis_weight,
+                   "lesion_token_aux_weight": args.lesion_weight,
                    "train_3d_encoder": args.stage == "lora" and args.train_encoder,
                    "presence_questions_oversampled": args.oversample_presence,
                    "seed": args.seed})

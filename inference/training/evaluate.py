@@ -31,6 +31,9 @@ class ScanFacts:
     known_lung_lesion: bool  # a real nodule or mass: its cases carry no lesion questions
     source: str
     real_lesion: str = ""  # a lung lesion the source documents: asked about once per scan
+    # slices [first, stop) clear of the documented lesion: lesion questions are asked of this
+    # part (with inserted lesions), the real lesion of the whole scan once
+    lesion_free_slices: tuple[int, int] | None = None
 
 
 # From the data's provenance (../shared/data/ct/README.md) and the DICOM headers. The lung-cancer
@@ -38,8 +41,12 @@ class ScanFacts:
 # masses are asked only of the scans without a known lung lesion; they still teach and test
 # plane, phase and organ.
 SCAN_FACTS = {
+    # the dataset's boxes mark the tumour on instances 13-23, slices k = 41..51 here (k = 64 -
+    # instance; the test reads the annotation files): slices 0..37, the lower and middle lungs
+    # 15 mm and more below it, are a second patient's lungs for synthetic lesions
     "dicom/chest_lungdx_A0001_5mm": ScanFacts(
-        "non-contrast", True, "Lung-PET-CT-Dx A0001, adenocarcinoma; protocol 'Chest C-'", "adenocarcinoma"),
+        "non-contrast", True, "Lung-PET-CT-Dx A0001, adenocarcinoma; protocol 'Chest C-'", "adenocarcinoma",
+        lesion_free_slices=(0, 38)),
     "nifti/chest_cta_aorta_crop_totalseg_1p5mm.nii.gz": ScanFacts(
         "contrast-enhanced", False, "TotalSegmentator example, CT angiogram of the aortic arch and heart"),
     "dicom/chest_lungdx_A0002_8mm": ScanFacts(
@@ -72,25 +79,32 @@ def synthetic_cases(ct_dir: Path, scans: tuple[str, ...], per_scan: int, seed_ba
                     crops: bool = False) -> Iterator[Case]:
     """``per_scan`` cases of each scan, drawn from seeds.
 
-    Scans without a known lung lesion alternate positive (an inserted lesion) and negative cases
-    with every question type; the others give their unmodified volume with the questions that
-    do not concern lesions (:data:`SCAN_FACTS`). ``crops`` gives each case a random field of
-    view of its scan (:func:`random_crop`, for training).
+    Scans without a known lung lesion, and the lesion-free part of the others, alternate positive
+    (an inserted lesion) and negative cases with every question type; other scans give their
+    unmodified volume with the questions that do not concern lesions (:data:`SCAN_FACTS`).
+    ``crops`` gives each case a random field of view of its scan (:func:`random_crop`, for
+    training).
     """
     for rel in scans:
         facts = SCAN_FACTS.get(rel, UNKNOWN_SCAN)
-        base = load_volume(ct_dir / rel)
-        anatomy = None if facts.known_lung_lesion else analyse_anatomy(base)
+        whole = load_volume(ct_dir / rel)
+        part = whole
+        if facts.lesion_free_slices is not None:
+            first, stop = facts.lesion_free_slices
+            part = whole.cropped((first, 0, 0), (stop, *whole.shape[1:]))
+        about_lesions = not facts.known_lung_lesion or facts.lesion_free_slices is not None
+        anatomy = analyse_anatomy(part) if about_lesions else None
         for n in range(per_scan):
             seed = seed_base + n
-            positive = anatomy is not None and n % 2 == 0
-            volume, lesion = insert_lesion(base, seed, anatomy) if positive else (base, None)
             ask_real = bool(facts.real_lesion) and n == 0  # the same answer in every case: ask once
+            base = whole if ask_real else part
+            positive = about_lesions and not ask_real and n % 2 == 0
+            volume, lesion = insert_lesion(base, seed, anatomy) if positive else (base, None)
             if crops and not ask_real:  # (a crop could leave the real lesion out)
                 volume, lesion = random_crop(volume, lesion, np.random.default_rng([seed, 1]),
                                              lungs=None if anatomy is None else anatomy.mask)
             qas = questions_for(volume, lesion, np.random.default_rng(seed), facts.phase,
-                                about_lesions=not facts.known_lung_lesion)
+                                about_lesions=about_lesions and not ask_real)
             if ask_real:
                 qas.append(QA("real_lesion", "open", PRESENCE_QUESTION, "yes"))
             yield Case(volume, lesion, qas)

@@ -1,16 +1,19 @@
-"""Training examples from synthetic cases: model input, TG-IS text vector, prompt, answer and
-the model slices that hold the lesion."""
+"""Training examples from synthetic cases: model input, TG-IS text vector, prompt, answer, the
+model slices that hold the lesion and the image tokens whose region holds it."""
 
 from __future__ import annotations
 
 from typing import Iterable
 
+import numpy as np
+
 from ..chat.session import tgis_text
-from ..preprocess import preprocess
+from ..preprocess import ModelInput, preprocess
 from ..vision.inputs import recipe_for
 from ..vision.text_vector import TextVectorizer
 from .evaluate import LESION_KINDS, PRESENCE_KINDS, Case, disease_of
 from .multimodal import Example, MultimodalModel, model_slice_target
+from .synthetic import Lesion
 
 
 def training_examples(model: MultimodalModel, cases: Iterable[Case], vectorizer: TextVectorizer) -> list[Example]:
@@ -22,14 +25,44 @@ def training_examples(model: MultimodalModel, cases: Iterable[Case], vectorizer:
         target = None
         if case.lesion is not None:
             target = model_slice_target(prepared.slice_map.model_to_original, *case.lesion.slices)
+        # whether a lesion is there is known of cases asked about it (not of scans with a real one)
+        tokens = None
+        if model.vision.cfg.perceiver_grid and any(qa.kind in PRESENCE_KINDS for qa in case.qas):
+            tokens = lesion_token_target(prepared, case.volume.spacing_zyx, case.lesion, model.vision.cfg.perceiver_grid)
         for qa in case.qas:
             disease = disease_of(qa.question) if qa.task == "yes_no" else ""
             prompt = fmt.task_prompt(qa.task, qa.question, list(qa.choices) or None, disease)
             text = tgis_text(qa.task, qa.question, disease, list(qa.choices)) or prompt
             vector = vectorizer.vector_from_ids(model.vocab.tokenize(text))
             examples.append(Example(prepared.array, vector, prompt, qa.answer,
-                                    target if qa.kind in LESION_KINDS else None, qa.kind))
+                                    target if qa.kind in LESION_KINDS else None, qa.kind, tokens))
     return examples
+
+
+def lesion_token_target(prepared: ModelInput, spacing_zyx: tuple[float, float, float], lesion: Lesion | None,
+                        grid: tuple[int, int, int]) -> np.ndarray:
+    """``(prod(grid),)``: 1 on the 3D image tokens whose part of the model input holds some of
+    ``lesion`` (all 0 without one), in the perceiver's token order (row-major ``d, h, w``).
+
+    The lesion's sphere is drawn on the model's samples (``prepared.sample_index_zyx``), so any
+    crop, resize or resampling of the recipe is followed.
+
+    Example:
+        >>> target = lesion_token_target(prepared, volume.spacing_zyx, lesion, (4, 4, 4))  # doctest: +SKIP
+        >>> target.reshape(4, 4, 4).nonzero()                                            # doctest: +SKIP
+    """
+    shape = prepared.array.shape[2:]
+    if lesion is None:
+        return np.zeros(int(np.prod(grid)), np.float32)
+    # squared distance (mm) of each model sample to the lesion's centre, axis by axis
+    axes = [((idx - c) * s) ** 2 for idx, c, s in zip(prepared.sample_index_zyx, lesion.center_kji, spacing_zyx)]
+    inside = np.nan_to_num(axes[0][:, None, None] + axes[1][None, :, None] + axes[2][None, None, :],
+                           nan=np.inf) <= (lesion.diameter_mm / 2) ** 2
+    if not inside.any():  # smaller than one sample: the nearest one
+        nearest = [int(np.nanargmin(a)) for a in axes]
+        inside[tuple(nearest)] = True
+    cells = inside.reshape(grid[0], shape[0] // grid[0], grid[1], shape[1] // grid[1], grid[2], shape[2] // grid[2])
+    return cells.any(axis=(1, 3, 5)).reshape(-1).astype(np.float32)
 
 
 def oversampled(examples: list[Example], kinds: tuple[str, ...], times: int) -> list[Example]:

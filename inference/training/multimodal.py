@@ -10,7 +10,10 @@ only the answer's positions go through the LM head (the 262k-word head is most o
 TG-IS trains end to end through the answer loss, as in Med-2E3. Where an example knows which
 model slices hold its subject (a synthetic lesion), ``tgis_weight`` adds an auxiliary term,
 ``-log`` of the score mass on those slices: our addition, possible because the synthetic set has
-ground truth that the papers' data lacks.
+ground truth that the papers' data lacks. Likewise ``lesion_weight`` adds a dense term on the 3D
+image tokens themselves: a linear head (used in training only, not exported) reads from each
+token whether its part of the scan holds the lesion, so every example of a case teaches the
+vision side where a lesion is, instead of one answer word per question.
 
 Stages (E3D-GPT, Med-2E3):
 * ``"align"`` (stage 1): the perceiver, the 2D connector and the TG-IS head train; the 3D and 2D
@@ -47,6 +50,7 @@ class Example:
     answer: str
     lesion_slices: np.ndarray | None = None  # (D,) 1 on the model slices that hold the lesion
     kind: str = ""  # the question type (synthetic.QA.kind), e.g. "abnormality"
+    lesion_tokens: np.ndarray | None = None  # (n_tokens_3d,) 1 on the tokens holding the lesion; None: unknown
 
 
 def model_slice_target(model_to_original: np.ndarray, first: int, last: int) -> np.ndarray:
@@ -65,9 +69,11 @@ class MultimodalModel(nn.Module):
     """``VisionModel`` + causal LM; ``forward(example)`` returns the answer's mean token loss."""
 
     def __init__(self, vision: nn.Module, llm: nn.Module, vocab: LlamaVocab, prompt: PromptFormat,
-                 tgis_weight: float = 0.0, train_encoder: bool = False) -> None:
+                 tgis_weight: float = 0.0, train_encoder: bool = False, lesion_weight: float = 0.0) -> None:
         super().__init__()
         self.tgis_weight = tgis_weight
+        self.lesion_weight = lesion_weight
+        self.lesion_head = nn.Linear(vision.cfg.hidden, 1) if lesion_weight > 0 else None
         self.train_encoder = train_encoder
         self.vision = vision
         self.llm = llm
@@ -91,6 +97,8 @@ class MultimodalModel(nn.Module):
         for p in self.parameters():
             p.requires_grad_(False)
         trainable = [self.vision.scan.perceiver, self.vision.scan.slice_encoder.connector, self.vision.question]
+        if self.lesion_head is not None:
+            trainable.append(self.lesion_head)
         if stage == "lora":
             trainable.append(self.vision.scan.slice_encoder)
             if self.train_encoder:
@@ -110,12 +118,19 @@ class MultimodalModel(nn.Module):
                     p.requires_grad_(True)
         return [p for p in self.parameters() if p.requires_grad]
 
-    def embed_sequence(self, ex: Example) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(inputs_embeds (1, T, hidden), labels (1, T), slice_scores (1, D))`` of one example."""
+    def vision_outputs(self, ex: Example) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(slice_scores (1, D), image_tokens (1, n_3d + n_2d, hidden))`` of one example."""
         device = self.device
         volume = torch.as_tensor(ex.volume, dtype=torch.float32, device=device)
         text_vector = torch.as_tensor(ex.text_vector, dtype=torch.float32, device=device).reshape(1, -1)
-        scores, image_tokens = self.vision(volume, text_vector)
+        return self.vision(volume, text_vector)
+
+    def embed_sequence(self, ex: Example, vision_outputs: tuple[torch.Tensor, torch.Tensor] | None = None
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(inputs_embeds (1, T, hidden), labels (1, T), slice_scores (1, D))`` of one example
+        (``vision_outputs``: those of :meth:`vision_outputs`, when already computed)."""
+        device = self.device
+        scores, image_tokens = vision_outputs if vision_outputs is not None else self.vision_outputs(ex)
         n3 = self.vision.cfg.n_tokens_3d
         embed = self.llm.get_input_embeddings()
         question_ids = self.vocab.tokenize(self.prompt.question_text(ex.prompt), parse_special=True)
@@ -141,9 +156,24 @@ class MultimodalModel(nn.Module):
         return F.cross_entropy(logits.reshape(n, -1).float(), labels[0, -n:])
 
     def forward(self, ex: Example) -> torch.Tensor:
-        embeds, labels, scores = self.embed_sequence(ex)
+        outputs = self.vision_outputs(ex)
+        embeds, labels, scores = self.embed_sequence(ex, outputs)
         loss = self.answer_loss(embeds, labels)
         if self.tgis_weight > 0 and ex.lesion_slices is not None:
             mass = (scores[0] * torch.as_tensor(ex.lesion_slices, dtype=scores.dtype, device=scores.device)).sum()
             loss = loss - self.tgis_weight * torch.log(mass.clamp_min(1e-6))
+        if self.lesion_head is not None and ex.lesion_tokens is not None:
+            tokens_3d = outputs[1][0, :self.vision.cfg.n_tokens_3d]
+            loss = loss + self.lesion_weight * lesion_token_loss(self.lesion_head(tokens_3d)[:, 0], ex.lesion_tokens)
         return loss
+
+
+def lesion_token_loss(logits: torch.Tensor, target: np.ndarray) -> torch.Tensor:
+    """Binary cross-entropy of per-token lesion logits, the lesion's few tokens weighing as much
+    as all the others together (a lesion covers 1-8 of 64 tokens)."""
+    target_t = torch.as_tensor(target, dtype=logits.dtype, device=logits.device)
+    per_token = F.binary_cross_entropy_with_logits(logits, target_t, reduction="none")
+    positive = target_t > 0.5
+    if not positive.any():
+        return per_token.mean()
+    return 0.5 * (per_token[positive].mean() + per_token[~positive].mean())
