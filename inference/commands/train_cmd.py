@@ -33,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="stage 2 tunes the 3D encoder too (E3D-GPT keeps it frozen; see multimodal.py)")
     p.add_argument("--oversample-presence", type=int, default=1, metavar="N",
                    help="the lesion-presence questions (abnormality, disease) appear N times per epoch")
+    p.add_argument("--lesion-free-parts", action="store_true",
+                   help="also insert lesions in the lesion-free part of scans with a documented tumour "
+                        "(A0001 below its tumour: a second patient's lungs)")
     p.add_argument("--no-crops", dest="crops", action="store_false",
                    help="train on each scan's whole field of view (default: a random crop per case)")
     p.add_argument("--checkpoint-every", type=int, default=50)
@@ -78,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.seed * 10_000 + args.per_scan > EVAL_SEED_BASE:
         raise SystemExit("ctchat train: --seed too large, it would reach the held-out insertion seeds")
-    cases = synthetic_cases(shared_ct_dir(), TRAIN_SCANS, args.per_scan, seed_base=args.seed * 10_000, crops=args.crops)
+    cases = synthetic_cases(shared_ct_dir(), TRAIN_SCANS, args.per_scan, seed_base=args.seed * 10_000, crops=args.crops,
+                            lesion_free_parts=args.lesion_free_parts)
     examples = oversampled(training_examples(model, cases, TextVectorizer.from_gguf(gguf)), PRESENCE_KINDS,
                            args.oversample_presence)
     print(f"{len(examples)} training examples from {', '.join(TRAIN_SCANS)}")
@@ -94,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
                    "vision_learning_rate": args.vision_lr or lr, "cases_per_scan": args.per_scan,
                    "examples": len(examples), "random_crops": args.crops, "tgis_aux_weight": args.tgis_weight,
                    "lesion_token_aux_weight": args.lesion_weight,
+                   "lesion_free_parts": args.lesion_free_parts,
                    "train_3d_encoder": args.stage == "lora" and args.train_encoder,
                    "presence_questions_oversampled": args.oversample_presence,
                    "seed": args.seed})
@@ -109,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
         training = {
             "trained": True,
             "stages": stages,
-            "data": f"synthetic lesions in {', '.join(TRAIN_SCANS)}, {args.per_scan} cases per scan"
+            "data": f"synthetic lesions in {', '.join(TRAIN_SCANS)}"
+                    f"{' (A0001 below its tumour)' if args.lesion_free_parts else ''}, {args.per_scan} cases per scan"
                     f"{', each a random crop' if args.crops else ''}; held out for evaluation: {', '.join(EVAL_SCANS)} "
                     "(the heart crop is another crop of the aorta crop's CT angiogram)",
             "note": "demonstration model trained on synthetic lesions in a few real scans; not a medical device",

@@ -31,8 +31,8 @@ class ScanFacts:
     known_lung_lesion: bool  # a real nodule or mass: its cases carry no lesion questions
     source: str
     real_lesion: str = ""  # a lung lesion the source documents: asked about once per scan
-    # slices [first, stop) clear of the documented lesion: lesion questions are asked of this
-    # part (with inserted lesions), the real lesion of the whole scan once
+    # slices [first, stop) clear of the documented lesion: with ``lesion_free_parts``, lesion
+    # questions are asked of this part (with inserted lesions), the real lesion of the whole once
     lesion_free_slices: tuple[int, int] | None = None
 
 
@@ -76,23 +76,23 @@ class Case:
 
 
 def synthetic_cases(ct_dir: Path, scans: tuple[str, ...], per_scan: int, seed_base: int,
-                    crops: bool = False) -> Iterator[Case]:
+                    crops: bool = False, lesion_free_parts: bool = False) -> Iterator[Case]:
     """``per_scan`` cases of each scan, drawn from seeds.
 
-    Scans without a known lung lesion, and the lesion-free part of the others, alternate positive
-    (an inserted lesion) and negative cases with every question type; other scans give their
-    unmodified volume with the questions that do not concern lesions (:data:`SCAN_FACTS`).
-    ``crops`` gives each case a random field of view of its scan (:func:`random_crop`, for
-    training).
+    Scans without a known lung lesion (and, with ``lesion_free_parts``, the lesion-free part of
+    the others: :attr:`ScanFacts.lesion_free_slices`) alternate positive (an inserted lesion) and
+    negative cases with every question type; other scans give their unmodified volume with the
+    questions that do not concern lesions (:data:`SCAN_FACTS`). ``crops`` gives each case a
+    random field of view of its scan (:func:`random_crop`, for training).
     """
     for rel in scans:
         facts = SCAN_FACTS.get(rel, UNKNOWN_SCAN)
         whole = load_volume(ct_dir / rel)
         part = whole
-        if facts.lesion_free_slices is not None:
-            first, stop = facts.lesion_free_slices
-            part = whole.cropped((first, 0, 0), (stop, *whole.shape[1:]))
-        about_lesions = not facts.known_lung_lesion or facts.lesion_free_slices is not None
+        free = facts.lesion_free_slices if lesion_free_parts else None
+        if free is not None:
+            part = whole.cropped((free[0], 0, 0), (free[1], *whole.shape[1:]))
+        about_lesions = not facts.known_lung_lesion or free is not None
         anatomy = analyse_anatomy(part) if about_lesions else None
         for n in range(per_scan):
             seed = seed_base + n
