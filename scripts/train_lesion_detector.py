@@ -5,13 +5,18 @@ ViT's own 8 x 8 x 8 grid), batches of 8, on the training scans' cases (random cr
 is scored as the largest token logit and reported as ROC AUC on held-out cases of the heart crop
 (evaluation seeds) and on new insertions in the training scans.
 
+``--in-plane N`` runs the tiny encoder on an N x N input instead of 64 x 64 (same patches,
+same weights: the positions are sine-cosine, computed for the grid), to see what resolution buys.
+
 Usage:
     .venv/bin/python scripts/train_lesion_detector.py --steps 3500 --init runs/align
+    .venv/bin/python scripts/train_lesion_detector.py --steps 3500 --init runs/align --in-plane 128
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
@@ -27,7 +32,7 @@ from inference.training.multimodal import lesion_token_loss
 from inference.training.trainer import CHECKPOINT
 from inference.vision.config import get_config
 from inference.vision.inputs import recipe_for
-from inference.vision.vision_model import build_vision_model
+from inference.vision.vit3d import ViT3D
 
 HEART = "nifti/chest_cta_heart_crop_totalseg_1p5mm.nii.gz"
 
@@ -50,9 +55,12 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--per-scan", type=int, default=512)
     parser.add_argument("--init", help="run folder whose vision weights to start from (e.g. runs/align)")
+    parser.add_argument("--in-plane", type=int, default=64, help="model input height and width")
     args = parser.parse_args()
     torch.manual_seed(0)
     cfg = get_config("tiny")
+    shape = (cfg.vit3d.input_shape[0], args.in_plane, args.in_plane)
+    cfg = dataclasses.replace(cfg, vit3d=dataclasses.replace(cfg.vit3d, input_shape=shape))
     recipe, grid = recipe_for(cfg), cfg.vit3d.grid
     start = time.time()
     train_set = lesion_cases(TRAIN_SCANS, args.per_scan, 0, True, recipe, grid)
@@ -60,10 +68,10 @@ def main() -> None:
     new_insertions = lesion_cases(TRAIN_SCANS, 64, 500_000, True, recipe, grid)
     print(f"{len(train_set)} training cases ({time.time() - start:.0f} s)", flush=True)
 
-    vit = build_vision_model(cfg)
+    vit = ViT3D(cfg.vit3d)
     if args.init:
-        vit.load_state_dict(torch.load(Path(args.init) / CHECKPOINT, map_location="cpu", weights_only=False)["vision"])
-    vit = vit.scan.vit3d
+        vision = torch.load(Path(args.init) / CHECKPOINT, map_location="cpu", weights_only=False)["vision"]
+        vit.load_state_dict({k[len("scan.vit3d."):]: v for k, v in vision.items() if k.startswith("scan.vit3d.")})
     head = torch.nn.Linear(cfg.vit3d.width, 1)
     optimizer = torch.optim.AdamW([*vit.parameters(), *head.parameters()], lr=args.lr)
 
