@@ -3,7 +3,8 @@ it was not trained on? No LLM: the 3D encoder (and a linear head on its tokens) 
 dense lesion-token target (:func:`inference.training.examples.lesion_token_target`, on the
 ViT's own 8 x 8 x 8 grid), batches of 8, on the training scans' cases (random crops); presence
 is scored as the largest token logit and reported as ROC AUC on held-out cases of the heart crop
-(evaluation seeds) and on new insertions in the training scans.
+(evaluation seeds) and on new insertions in the training scans (seeds from 500,000; ``--fresh``
+draws training seeds from 0 upward, below 400,000).
 
 ``--in-plane N`` runs the tiny encoder on an N x N input instead of 64 x 64 (same patches,
 same weights: the positions are sine-cosine, computed for the grid), to see what resolution buys.
@@ -19,6 +20,7 @@ import argparse
 import dataclasses
 import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -37,16 +39,22 @@ from inference.vision.vit3d import ViT3D
 HEART = "nifti/chest_cta_heart_crop_totalseg_1p5mm.nii.gz"
 
 
+def lesion_stream(scans: tuple[str, ...], n: int, seed_base: int, crops: bool, recipe, grid) -> Iterator[tuple]:
+    """``(model input, present, token target)`` of the cases asked about lesions, the scans in turn."""
+    streams = [synthetic_cases(shared_ct_dir(), (scan,), n, seed_base, crops=crops, lesion_free_parts=True)
+               for scan in scans]
+    for cases in zip(*streams):
+        for case in cases:
+            if not any(qa.kind == "abnormality" for qa in case.qas):
+                continue  # (a scan's real lesion: no ground truth for the tokens)
+            prepared = preprocess(case.volume, recipe)
+            yield (prepared.array, case.lesion is not None,
+                   lesion_token_target(prepared, case.volume.spacing_zyx, case.lesion, grid))
+
+
 def lesion_cases(scans: tuple[str, ...], n: int, seed_base: int, crops: bool, recipe, grid) -> list:
-    """``(model input, present, token target)`` of the cases asked about lesions."""
-    out = []
-    for case in synthetic_cases(shared_ct_dir(), scans, n, seed_base, crops=crops, lesion_free_parts=True):
-        if not any(qa.kind == "abnormality" for qa in case.qas):
-            continue  # (a scan's real lesion: no ground truth for the tokens)
-        prepared = preprocess(case.volume, recipe)
-        out.append((prepared.array, case.lesion is not None,
-                    lesion_token_target(prepared, case.volume.spacing_zyx, case.lesion, grid)))
-    return out
+    """:func:`lesion_stream` as a list."""
+    return list(lesion_stream(scans, n, seed_base, crops, recipe, grid))
 
 
 def main() -> None:
@@ -56,6 +64,8 @@ def main() -> None:
     parser.add_argument("--per-scan", type=int, default=512)
     parser.add_argument("--init", help="run folder whose vision weights to start from (e.g. runs/align)")
     parser.add_argument("--in-plane", type=int, default=64, help="model input height and width")
+    parser.add_argument("--fresh", action="store_true",
+                        help="every batch new insertions and crops (no case seen twice) instead of --per-scan cases")
     args = parser.parse_args()
     torch.manual_seed(0)
     cfg = get_config("tiny")
@@ -63,7 +73,8 @@ def main() -> None:
     cfg = dataclasses.replace(cfg, vit3d=dataclasses.replace(cfg.vit3d, input_shape=shape))
     recipe, grid = recipe_for(cfg), cfg.vit3d.grid
     start = time.time()
-    train_set = lesion_cases(TRAIN_SCANS, args.per_scan, 0, True, recipe, grid)
+    fresh = lesion_stream(TRAIN_SCANS, 400_000, 0, True, recipe, grid) if args.fresh else None
+    train_set = [] if args.fresh else lesion_cases(TRAIN_SCANS, args.per_scan, 0, True, recipe, grid)
     held_out = lesion_cases((HEART,), 64, EVAL_SEED_BASE, False, recipe, grid)
     new_insertions = lesion_cases(TRAIN_SCANS, 64, 500_000, True, recipe, grid)
     print(f"{len(train_set)} training cases ({time.time() - start:.0f} s)", flush=True)
@@ -85,7 +96,10 @@ def main() -> None:
     rng = np.random.default_rng(0)
     vit.train()
     for step in range(1, args.steps + 1):
-        batch = [train_set[i] for i in rng.choice(len(train_set), 8, replace=False)]
+        if fresh is not None:
+            batch = [next(fresh) for _ in range(8)]
+        else:
+            batch = [train_set[i] for i in rng.choice(len(train_set), 8, replace=False)]
         logits = head(vit(torch.as_tensor(np.concatenate([x for x, _, _ in batch]))))[..., 0]
         loss = torch.stack([lesion_token_loss(l, t) for l, (_, _, t) in zip(logits, batch)]).mean()
         optimizer.zero_grad()
