@@ -45,7 +45,7 @@ def lesion_stream(scans: tuple[str, ...], n: int, seed_base: int, crops: bool, r
                for scan in scans]
     for cases in zip(*streams):
         for case in cases:
-            if not any(qa.kind == "abnormality" for qa in case.qas):
+            if not case.lesion_known:
                 continue  # (a scan's real lesion: no ground truth for the tokens)
             prepared = preprocess(case.volume, recipe)
             yield (prepared.array, case.lesion is not None,

@@ -74,6 +74,12 @@ class Case:
     lesion: Lesion | None
     qas: list[QA]
 
+    @property
+    def lesion_known(self) -> bool:
+        """Whether it is known if a lesion is there: the case is asked about one (not a scan
+        with a real lesion that no ground truth here locates)."""
+        return any(qa.kind in PRESENCE_KINDS for qa in self.qas)
+
 
 def synthetic_cases(ct_dir: Path, scans: tuple[str, ...], per_scan: int, seed_base: int,
                     crops: bool = False, lesion_free_parts: bool = False) -> Iterator[Case]:

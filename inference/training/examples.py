@@ -11,7 +11,7 @@ from ..chat.session import tgis_text
 from ..preprocess import ModelInput, preprocess
 from ..vision.inputs import recipe_for
 from ..vision.text_vector import TextVectorizer
-from .evaluate import LESION_KINDS, PRESENCE_KINDS, Case, disease_of
+from .evaluate import LESION_KINDS, Case, disease_of
 from .multimodal import Example, MultimodalModel, model_slice_target
 from .synthetic import Lesion
 
@@ -25,9 +25,8 @@ def training_examples(model: MultimodalModel, cases: Iterable[Case], vectorizer:
         target = None
         if case.lesion is not None:
             target = model_slice_target(prepared.slice_map.model_to_original, *case.lesion.slices)
-        # whether a lesion is there is known of cases asked about it (not of scans with a real one)
         tokens = None
-        if model.vision.cfg.perceiver_grid and any(qa.kind in PRESENCE_KINDS for qa in case.qas):
+        if model.vision.cfg.perceiver_grid and case.lesion_known:
             tokens = lesion_token_target(prepared, case.volume.spacing_zyx, case.lesion, model.vision.cfg.perceiver_grid)
         for qa in case.qas:
             disease = disease_of(qa.question) if qa.task == "yes_no" else ""
