@@ -68,3 +68,24 @@ def test_import_is_light() -> None:
             "if m in sys.modules]; print(heavy); sys.exit(bool(heavy))")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_conv_stem_gives_the_patch_grid_and_old_configs_read_as_linear() -> None:
+    torch = pytest.importorskip("torch")
+    from inference.vision.config import ViT3DConfig
+    from inference.vision.vit3d import ViT3D
+
+    cfg = get_config("tiny_conv")
+    assert cfg.vit3d.stem == "conv" and cfg.vit3d.grid == get_config("tiny").vit3d.grid
+    vit = ViT3D(cfg.vit3d)
+    strides = [m.stride for m in vit.patch_embed if isinstance(m, torch.nn.Conv3d)]
+    assert strides == [(2, 2, 2), (2, 2, 2), (1, 2, 2), (1, 1, 1)]  # 4 x 8 x 8 patches, then 1 x 1 x 1
+    assert vit(torch.zeros(1, 1, 32, 64, 64)).shape == (1, 512, 96)
+    # a bundle written before stems existed has no "stem" key: it is the linear embedding
+    old = get_config("tiny").to_dict()
+    del old["vit3d"]["stem"], old["vit3d"]["stem_channels"]
+    assert VisionConfig.from_dict(old) == get_config("tiny")
+    with pytest.raises(ValueError, match="stem"):
+        ViT3DConfig(stem="resnet")
+    with pytest.raises(ValueError, match="power-of-two"):
+        ViT3DConfig(patch=(3, 16, 16), input_shape=(33, 256, 256), stem="conv")

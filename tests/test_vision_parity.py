@@ -44,9 +44,10 @@ def _close(name: str, got: np.ndarray, want: np.ndarray) -> float:
     return float(np.abs(got - want).max())
 
 
-@pytest.mark.parametrize("perceiver", ["pool_mlp", "conv3d", "mixer", "qformer"])
-def test_scan_graph_matches_torch(perceiver: str, volume: np.ndarray, tmp_path: Path) -> None:
-    cfg = get_config("tiny", perceiver=perceiver)
+@pytest.mark.parametrize("preset,perceiver", [("tiny", "pool_mlp"), ("tiny", "conv3d"), ("tiny", "mixer"),
+                                              ("tiny", "qformer"), ("tiny_conv", "pool_mlp")])
+def test_scan_graph_matches_torch(preset: str, perceiver: str, volume: np.ndarray, tmp_path: Path) -> None:
+    cfg = get_config(preset, perceiver=perceiver)
     model = build_vision_model(cfg, seed=3)
     rt = VisionRuntime.from_dir(export_vision(model, tmp_path).scan.parent)
     assert rt.providers[0] in ("CPUExecutionProvider", "CUDAExecutionProvider")

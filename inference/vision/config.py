@@ -8,6 +8,9 @@ Presets:
 * ``"e3d_gpt"``: E3D-GPT. Input 112 x 224 x 224, patch 8 x 16 x 16, width 1536
   (14^3 = 2744 tokens), Conv3d perceiver kernel = stride = 2 -> 343 tokens.
 * ``"tiny"``: CPU / test size, input 32 x 64 x 64, width 96, 2 layers.
+* ``"tiny_conv"``: ``"tiny"`` with a convolutional stem instead of the linear patch embedding
+  (three 3 x 3 x 3 convolutions, 16-32-64 channels): at 64 x 64 a nodule spans 1-3 pixels, and
+  local filters see it before a patch token mixes it with 255 other pixels.
 
 All presets project into the LLM hidden size (640, Gemma 3 270M) by default.
 
@@ -45,6 +48,20 @@ class ViT3DConfig:
     depth: int = 12
     heads: int = 12
     mlp_ratio: float = 4.0
+    # "linear": one Conv3d with kernel = stride = patch (the papers' ViT). "conv": a stack of
+    # 3 x 3 x 3 stride-2 convolutions down to the patch grid, then a 1 x 1 x 1 projection (the
+    # "early convolutions" stem of Xiao et al. 2021, in 3D): small structures such as a nodule
+    # of 2-3 voxels are seen by local filters before they are mixed into a patch token.
+    stem: str = "linear"
+    stem_channels: int = 32  # channels after the first stem convolution, doubled at each one
+
+    def __post_init__(self) -> None:
+        if self.stem not in ("linear", "conv"):
+            raise ValueError(f"3D ViT stem {self.stem!r} not in ('linear', 'conv')")
+        if self.stem == "conv":
+            for p in self.patch:
+                if p & (p - 1):
+                    raise ValueError(f"a conv stem needs power-of-two patch sizes, got {self.patch}")
 
     @property
     def grid(self) -> tuple[int, int, int]:
@@ -206,6 +223,9 @@ PRESETS: dict[str, VisionConfig] = {
         perceiver=PerceiverConfig(kind="pool_mlp", k=2),
     ),
 }
+PRESETS["tiny_conv"] = dataclasses.replace(
+    PRESETS["tiny"], name="tiny_conv",
+    vit3d=dataclasses.replace(PRESETS["tiny"].vit3d, stem="conv", stem_channels=16))
 
 
 def get_config(preset: str = "tiny", *, perceiver: str | None = None, tgis_mode: str | None = None,

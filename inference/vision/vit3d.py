@@ -9,9 +9,30 @@ from .config import ViT3DConfig
 from .layers import Block, init_weights, sincos_pos_embed
 
 
+def conv_stem(patch: tuple[int, int, int], channels: int, width: int) -> nn.Sequential:
+    """3 x 3 x 3 convolutions, each halving the axes whose patch is not yet reached, with
+    ``channels`` doubling per convolution, then a 1 x 1 x 1 projection to ``width``: the same
+    token grid as a ``patch`` embedding, from overlapping local filters.
+
+    Example:
+        >>> import torch
+        >>> conv_stem((4, 8, 8), 16, 96)(torch.zeros(1, 1, 32, 64, 64)).shape
+        torch.Size([1, 96, 8, 8, 8])
+    """
+    layers: list[nn.Module] = []
+    c_in, c_out, stage = 1, channels, 0
+    while any(p >> stage > 1 for p in patch):
+        stride = tuple(2 if p >> stage > 1 else 1 for p in patch)
+        layers += [nn.Conv3d(c_in, c_out, kernel_size=3, stride=stride, padding=1), nn.GELU()]
+        c_in, c_out, stage = c_out, c_out * 2, stage + 1
+    layers.append(nn.Conv3d(c_in, width, kernel_size=1))
+    return nn.Sequential(*layers)
+
+
 class ViT3D(nn.Module):
-    """ViT over 3D patches: Conv3d patch embedding (kernel = stride = patch), fixed 3D sine-cosine
-    positions, pre-norm transformer blocks, final LayerNorm. No class token.
+    """ViT over 3D patches: Conv3d patch embedding (kernel = stride = patch; or a convolutional
+    stem, ``cfg.stem == "conv"``), fixed 3D sine-cosine positions, pre-norm transformer blocks,
+    final LayerNorm. No class token.
 
     Example:
         >>> import torch
@@ -24,7 +45,10 @@ class ViT3D(nn.Module):
     def __init__(self, cfg: ViT3DConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.patch_embed = nn.Conv3d(1, cfg.width, kernel_size=cfg.patch, stride=cfg.patch)
+        if cfg.stem == "conv":
+            self.patch_embed = conv_stem(cfg.patch, cfg.stem_channels, cfg.width)
+        else:
+            self.patch_embed = nn.Conv3d(1, cfg.width, kernel_size=cfg.patch, stride=cfg.patch)
         self.register_buffer("pos_embed", sincos_pos_embed(cfg.grid, cfg.width), persistent=False)
         self.blocks = nn.ModuleList(Block(cfg.width, cfg.heads, cfg.mlp_ratio) for _ in range(cfg.depth))
         self.norm = nn.LayerNorm(cfg.width, eps=1e-6)
