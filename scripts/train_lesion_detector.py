@@ -6,12 +6,19 @@ is scored as the largest token logit and reported as ROC AUC on held-out cases o
 (evaluation seeds) and on new insertions in the training scans (seeds from 500,000; ``--fresh``
 draws training seeds from 0 upward, below 400,000).
 
+``--evaluate RUN`` trains nothing: it scores the encoder and head of a ``ctchat pretrain
+--objective lesion`` run folder on the same held-out sets.
+
+Held-out cases are random fields of view of the heart crop (so its lesion-free cases are not one
+image asked again).
+
 ``--in-plane N`` runs the tiny encoder on an N x N input instead of 64 x 64 (same patches,
 same weights: the positions are sine-cosine, computed for the grid), to see what resolution buys.
 
 Usage:
     .venv/bin/python scripts/train_lesion_detector.py --steps 3500 --init runs/align
     .venv/bin/python scripts/train_lesion_detector.py --steps 3500 --init runs/align --in-plane 128
+    .venv/bin/python scripts/train_lesion_detector.py --evaluate runs/lesion --config tiny_conv
 """
 
 from __future__ import annotations
@@ -64,26 +71,39 @@ def main() -> None:
     parser.add_argument("--per-scan", type=int, default=512)
     parser.add_argument("--init", help="run folder whose vision weights to start from (e.g. runs/align)")
     parser.add_argument("--in-plane", type=int, default=64, help="model input height and width")
+    parser.add_argument("--config", default="tiny", help="vision config preset (with --evaluate: the run's)")
+    parser.add_argument("--evaluate", metavar="RUN", help="score a lesion-pretrained run folder instead of training")
+    parser.add_argument("--stem", choices=("linear", "conv"), default="linear",
+                        help="3D ViT patch embedding: the papers' linear one or a convolutional stem")
+    parser.add_argument("--stem-channels", type=int, default=16)
     parser.add_argument("--fresh", action="store_true",
                         help="every batch new insertions and crops (no case seen twice) instead of --per-scan cases")
     args = parser.parse_args()
     torch.manual_seed(0)
-    cfg = get_config("tiny")
+    cfg = get_config(args.config)
     shape = (cfg.vit3d.input_shape[0], args.in_plane, args.in_plane)
-    cfg = dataclasses.replace(cfg, vit3d=dataclasses.replace(cfg.vit3d, input_shape=shape))
+    cfg = dataclasses.replace(cfg, vit3d=dataclasses.replace(
+        cfg.vit3d, input_shape=shape, stem=args.stem, stem_channels=args.stem_channels))
     recipe, grid = recipe_for(cfg), cfg.vit3d.grid
     start = time.time()
     fresh = lesion_stream(TRAIN_SCANS, 400_000, 0, True, recipe, grid) if args.fresh else None
-    train_set = [] if args.fresh else lesion_cases(TRAIN_SCANS, args.per_scan, 0, True, recipe, grid)
-    held_out = lesion_cases((HEART,), 64, EVAL_SEED_BASE, False, recipe, grid)
+    train_set = [] if args.fresh or args.evaluate else lesion_cases(TRAIN_SCANS, args.per_scan, 0, True, recipe, grid)
+    held_out = lesion_cases((HEART,), 64, EVAL_SEED_BASE, True, recipe, grid)
     new_insertions = lesion_cases(TRAIN_SCANS, 64, 500_000, True, recipe, grid)
     print(f"{len(train_set)} training cases ({time.time() - start:.0f} s)", flush=True)
 
     vit = ViT3D(cfg.vit3d)
     if args.init:
         vision = torch.load(Path(args.init) / CHECKPOINT, map_location="cpu", weights_only=False)["vision"]
-        vit.load_state_dict({k[len("scan.vit3d."):]: v for k, v in vision.items() if k.startswith("scan.vit3d.")})
+        weights = {k[len("scan.vit3d."):]: v for k, v in vision.items() if k.startswith("scan.vit3d.")}
+        if args.stem != "linear":  # the blocks only: the stem is new
+            weights = {k: v for k, v in weights.items() if not k.startswith("patch_embed.")}
+        vit.load_state_dict(weights, strict=args.stem == "linear")
     head = torch.nn.Linear(cfg.vit3d.width, 1)
+    if args.evaluate:
+        trainable = torch.load(Path(args.evaluate) / CHECKPOINT, map_location="cpu", weights_only=False)["trainable"]
+        vit.load_state_dict({k[len("encoder."):]: v for k, v in trainable.items() if k.startswith("encoder.")})
+        head.load_state_dict({k[len("head."):]: v for k, v in trainable.items() if k.startswith("head.")})
     optimizer = torch.optim.AdamW([*vit.parameters(), *head.parameters()], lr=args.lr)
 
     def auc(cases: list) -> float:
@@ -93,6 +113,11 @@ def main() -> None:
         vit.train()
         return roc_auc(scores, [present for _, present, _ in cases])
 
+    if args.evaluate:
+        large = [c for c in held_out if not c[1] or c[2].sum() >= 4]
+        print(f"{args.evaluate}: presence AUC held-out heart crop {auc(held_out):.3f} (lesions over >= 4 tokens "
+              f"{auc(large):.3f}), new insertions in the training scans {auc(new_insertions):.3f}")
+        return
     rng = np.random.default_rng(0)
     vit.train()
     for step in range(1, args.steps + 1):

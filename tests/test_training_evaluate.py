@@ -99,4 +99,5 @@ def test_ctchat_eval_prints_the_bundle_and_both_baselines(capsys):
     out = json.loads(capsys.readouterr().out)
     assert list(out["results"]) == ["bundle", "zeroed image", "untrained perceiver"]
     assert out["scans"] == "held-out" and out["scan_paths"] == list(EVAL_SCANS)
+    assert out["random_fields_of_view"] is True  # lesion-free cases are not one image asked again
     assert out["bundle"]["trained"] is True

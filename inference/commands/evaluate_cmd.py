@@ -22,6 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--scans", choices=["held-out", "training"], default="held-out",
                    help="held-out scans (the evaluation), or the training scans with insertions never "
                         "trained on (tells new lesions apart from new scans)")
+    p.add_argument("--whole-scans", action="store_true",
+                   help="every case the whole scan, not a random field of view of it (the lesion-free cases "
+                        "of a scan are then one image, asked again)")
     p.add_argument("--max-tokens", type=int, default=40)
     p.add_argument("--no-bertscore", action="store_true", help="skip BERTScore (slower on the CPU)")
     p.add_argument("--json", action="store_true")
@@ -38,8 +41,8 @@ def run(args: argparse.Namespace) -> int:
 
     bundle = load_bundle(args.bundle)
     scans = EVAL_SCANS if args.scans == "held-out" else TRAIN_SCANS
-    # insertions always come from the evaluation seeds, which training never draws
-    cases = list(synthetic_cases(shared_ct_dir(), scans, args.cases, EVAL_SEED_BASE))
+    # insertions and crops always come from the evaluation seeds, which training never draws
+    cases = list(synthetic_cases(shared_ct_dir(), scans, args.cases, EVAL_SEED_BASE, crops=not args.whole_scans))
     bertscore = not args.no_bertscore
     columns = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -53,10 +56,12 @@ def run(args: argparse.Namespace) -> int:
             session.close()
     if args.json:
         print(json.dumps({"bundle": bundle.summary(), "scans": args.scans, "scan_paths": list(scans),
+                          "random_fields_of_view": not args.whole_scans,
                           "results": columns}, indent=2))
         return 0
     what = "held-out cases" if args.scans == "held-out" else "cases with held-out insertions in the training scans"
-    print(f"{bundle.name} on {len(cases)} {what} ({', '.join(scans)}); "
+    view = "whole scans" if args.whole_scans else "each a random field of view"
+    print(f"{bundle.name} on {len(cases)} {what} ({', '.join(scans)}; {view}); "
           f"{'trained' if bundle.trained else 'UNTRAINED weights'}")
     rows = [("closed accuracy, macro", lambda r: r["closed_accuracy"]["macro"]),
             ("closed accuracy, micro", lambda r: r["closed_accuracy"]["micro"])]

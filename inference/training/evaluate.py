@@ -81,39 +81,56 @@ class Case:
         return any(qa.kind in PRESENCE_KINDS for qa in self.qas)
 
 
-def synthetic_cases(ct_dir: Path, scans: tuple[str, ...], per_scan: int, seed_base: int,
-                    crops: bool = False, lesion_free_parts: bool = False) -> Iterator[Case]:
-    """``per_scan`` cases of each scan, drawn from seeds.
+class ScanCases:
+    """The synthetic cases of one scan, any seed: the scan is loaded and its lungs found once.
 
     Scans without a known lung lesion (and, with ``lesion_free_parts``, the lesion-free part of
     the others: :attr:`ScanFacts.lesion_free_slices`) alternate positive (an inserted lesion) and
     negative cases with every question type; other scans give their unmodified volume with the
-    questions that do not concern lesions (:data:`SCAN_FACTS`). ``crops`` gives each case a
-    random field of view of its scan (:func:`random_crop`, for training).
+    questions that do not concern lesions (:data:`SCAN_FACTS`).
+
+    Example:
+        >>> source = ScanCases(shared_ct_dir(), TRAIN_SCANS[1])   # doctest: +SKIP
+        >>> source.case(0, seed=0, crops=True).lesion is not None  # doctest: +SKIP
+        True
     """
-    for rel in scans:
-        facts = SCAN_FACTS.get(rel, UNKNOWN_SCAN)
-        whole = load_volume(ct_dir / rel)
-        part = whole
-        free = facts.lesion_free_slices if lesion_free_parts else None
+
+    def __init__(self, ct_dir: Path, rel: str, lesion_free_parts: bool = False) -> None:
+        self.facts = SCAN_FACTS.get(rel, UNKNOWN_SCAN)
+        self.whole = load_volume(ct_dir / rel)
+        self.part = self.whole
+        free = self.facts.lesion_free_slices if lesion_free_parts else None
         if free is not None:
-            part = whole.cropped((free[0], 0, 0), (free[1], *whole.shape[1:]))
-        about_lesions = not facts.known_lung_lesion or free is not None
-        anatomy = analyse_anatomy(part) if about_lesions else None
+            self.part = self.whole.cropped((free[0], 0, 0), (free[1], *self.whole.shape[1:]))
+        self.about_lesions = not self.facts.known_lung_lesion or free is not None
+        self.anatomy = analyse_anatomy(self.part) if self.about_lesions else None
+
+    def case(self, n: int, seed: int, crops: bool = False) -> Case:
+        """Case number ``n`` (even: a lesion where lesions are asked about; 0: the scan's real
+        lesion, if it has one), drawn from ``seed``; ``crops`` gives it a random field of view
+        of its scan (:func:`random_crop`, for training)."""
+        facts, anatomy = self.facts, self.anatomy
+        ask_real = bool(facts.real_lesion) and n == 0  # the same answer in every case: ask once
+        base = self.whole if ask_real else self.part
+        positive = self.about_lesions and not ask_real and n % 2 == 0
+        volume, lesion = insert_lesion(base, seed, anatomy) if positive else (base, None)
+        if crops and not ask_real:  # (a crop could leave the real lesion out)
+            volume, lesion = random_crop(volume, lesion, np.random.default_rng([seed, 1]),
+                                         lungs=None if anatomy is None else anatomy.mask)
+        qas = questions_for(volume, lesion, np.random.default_rng(seed), facts.phase,
+                            about_lesions=self.about_lesions and not ask_real)
+        if ask_real:
+            qas.append(QA("real_lesion", "open", PRESENCE_QUESTION, "yes"))
+        return Case(volume, lesion, qas)
+
+
+def synthetic_cases(ct_dir: Path, scans: tuple[str, ...], per_scan: int, seed_base: int,
+                    crops: bool = False, lesion_free_parts: bool = False) -> Iterator[Case]:
+    """``per_scan`` cases of each scan (:meth:`ScanCases.case` ``n`` from seed ``seed_base + n``)."""
+    for rel in scans:
+        source = ScanCases(ct_dir, rel, lesion_free_parts)
         for n in range(per_scan):
-            seed = seed_base + n
-            ask_real = bool(facts.real_lesion) and n == 0  # the same answer in every case: ask once
-            base = whole if ask_real else part
-            positive = about_lesions and not ask_real and n % 2 == 0
-            volume, lesion = insert_lesion(base, seed, anatomy) if positive else (base, None)
-            if crops and not ask_real:  # (a crop could leave the real lesion out)
-                volume, lesion = random_crop(volume, lesion, np.random.default_rng([seed, 1]),
-                                             lungs=None if anatomy is None else anatomy.mask)
-            qas = questions_for(volume, lesion, np.random.default_rng(seed), facts.phase,
-                                about_lesions=about_lesions and not ask_real)
-            if ask_real:
-                qas.append(QA("real_lesion", "open", PRESENCE_QUESTION, "yes"))
-            yield Case(volume, lesion, qas)
+            yield source.case(n, seed_base + n, crops)
 
 
 def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool = True) -> dict:

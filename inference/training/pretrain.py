@@ -63,9 +63,10 @@ class MAEPretrainer(nn.Module):
 
 
 def encoder_state(checkpoint_trainable: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The pretrained ViT's weights from a pretraining checkpoint, named as in ``ViT3D``."""
-    prefix = "mae.encoder."
-    state = {k[len(prefix):]: v for k, v in checkpoint_trainable.items() if k.startswith(prefix)}
-    if not state:
-        raise ValueError("this checkpoint holds no MAE encoder (was it written by `ctchat pretrain`?)")
-    return state
+    """The pretrained ViT's weights from a pretraining checkpoint (MAE, or lesion pretraining
+    of :mod:`.lesion_pretrain`), named as in ``ViT3D``."""
+    for prefix in ("mae.encoder.", "encoder."):
+        state = {k[len(prefix):]: v for k, v in checkpoint_trainable.items() if k.startswith(prefix)}
+        if state:
+            return state
+    raise ValueError("this checkpoint holds no pretrained 3D encoder (was it written by `ctchat pretrain`?)")
