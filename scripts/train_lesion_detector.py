@@ -31,6 +31,7 @@ from typing import Iterator
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from inference.preprocess import preprocess
 from inference.resources import shared_ct_dir
@@ -73,9 +74,10 @@ def main() -> None:
     parser.add_argument("--in-plane", type=int, default=64, help="model input height and width")
     parser.add_argument("--config", default="tiny", help="vision config preset (with --evaluate: the run's)")
     parser.add_argument("--evaluate", metavar="RUN", help="score a lesion-pretrained run folder instead of training")
-    parser.add_argument("--stem", choices=("linear", "conv"), default="linear",
-                        help="3D ViT patch embedding: the papers' linear one or a convolutional stem")
-    parser.add_argument("--stem-channels", type=int, default=16)
+    parser.add_argument("--stem", choices=("linear", "conv"),
+                        help="3D ViT patch embedding: the papers' linear one or a convolutional stem (default: the config's)")
+    parser.add_argument("--case-weight", type=float, default=0.0,
+                        help="add the case-level loss on the largest token logit (ctchat pretrain --objective lesion: 1)")
     parser.add_argument("--fresh", action="store_true",
                         help="every batch new insertions and crops (no case seen twice) instead of --per-scan cases")
     args = parser.parse_args()
@@ -83,7 +85,7 @@ def main() -> None:
     cfg = get_config(args.config)
     shape = (cfg.vit3d.input_shape[0], args.in_plane, args.in_plane)
     cfg = dataclasses.replace(cfg, vit3d=dataclasses.replace(
-        cfg.vit3d, input_shape=shape, stem=args.stem, stem_channels=args.stem_channels))
+        cfg.vit3d, input_shape=shape, stem=args.stem or cfg.vit3d.stem))
     recipe, grid = recipe_for(cfg), cfg.vit3d.grid
     start = time.time()
     fresh = lesion_stream(TRAIN_SCANS, 400_000, 0, True, recipe, grid) if args.fresh else None
@@ -96,9 +98,9 @@ def main() -> None:
     if args.init:
         vision = torch.load(Path(args.init) / CHECKPOINT, map_location="cpu", weights_only=False)["vision"]
         weights = {k[len("scan.vit3d."):]: v for k, v in vision.items() if k.startswith("scan.vit3d.")}
-        if args.stem != "linear":  # the blocks only: the stem is new
+        if cfg.vit3d.stem != "linear":  # the blocks only: the stem is new
             weights = {k: v for k, v in weights.items() if not k.startswith("patch_embed.")}
-        vit.load_state_dict(weights, strict=args.stem == "linear")
+        vit.load_state_dict(weights, strict=cfg.vit3d.stem == "linear")
     head = torch.nn.Linear(cfg.vit3d.width, 1)
     if args.evaluate:
         trainable = torch.load(Path(args.evaluate) / CHECKPOINT, map_location="cpu", weights_only=False)["trainable"]
@@ -127,6 +129,9 @@ def main() -> None:
             batch = [train_set[i] for i in rng.choice(len(train_set), 8, replace=False)]
         logits = head(vit(torch.as_tensor(np.concatenate([x for x, _, _ in batch]))))[..., 0]
         loss = torch.stack([lesion_token_loss(l, t) for l, (_, _, t) in zip(logits, batch)]).mean()
+        if args.case_weight:
+            present = torch.tensor([float(p) for _, p, _ in batch])
+            loss = loss + args.case_weight * F.binary_cross_entropy_with_logits(logits.amax(dim=1), present)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
