@@ -31,33 +31,26 @@ from typing import Iterator
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from inference.preprocess import preprocess
 from inference.resources import shared_ct_dir
 from inference.training.evaluate import EVAL_SEED_BASE, TRAIN_SCANS, synthetic_cases
-from inference.training.examples import lesion_token_target
+from inference.training.lesion_pretrain import LesionPretrainer, collate, lesion_sample
 from inference.training.metrics import roc_auc
-from inference.training.multimodal import lesion_token_loss
 from inference.training.trainer import CHECKPOINT
 from inference.vision.config import get_config
 from inference.vision.inputs import recipe_for
-from inference.vision.vit3d import ViT3D
 
 HEART = "nifti/chest_cta_heart_crop_totalseg_1p5mm.nii.gz"
 
 
 def lesion_stream(scans: tuple[str, ...], n: int, seed_base: int, crops: bool, recipe, grid) -> Iterator[tuple]:
-    """``(model input, present, token target)`` of the cases asked about lesions, the scans in turn."""
+    """Each case asked about lesions as a batch of one (:func:`lesion_sample`), the scans in turn."""
     streams = [synthetic_cases(shared_ct_dir(), (scan,), n, seed_base, crops=crops, lesion_free_parts=True)
                for scan in scans]
     for cases in zip(*streams):
         for case in cases:
-            if not case.lesion_known:
-                continue  # (a scan's real lesion: no ground truth for the tokens)
-            prepared = preprocess(case.volume, recipe)
-            yield (prepared.array, case.lesion is not None,
-                   lesion_token_target(prepared, case.volume.spacing_zyx, case.lesion, grid))
+            if case.lesion_known:  # (not a scan's real lesion: no ground truth for the tokens)
+                yield lesion_sample(case, recipe, grid)
 
 
 def lesion_cases(scans: tuple[str, ...], n: int, seed_base: int, crops: bool, recipe, grid) -> list:
@@ -94,44 +87,38 @@ def main() -> None:
     new_insertions = lesion_cases(TRAIN_SCANS, 64, 500_000, True, recipe, grid)
     print(f"{len(train_set)} training cases ({time.time() - start:.0f} s)", flush=True)
 
-    vit = ViT3D(cfg.vit3d)
+    model = LesionPretrainer(cfg.vit3d, args.case_weight)
     if args.init:
         vision = torch.load(Path(args.init) / CHECKPOINT, map_location="cpu", weights_only=False)["vision"]
         weights = {k[len("scan.vit3d."):]: v for k, v in vision.items() if k.startswith("scan.vit3d.")}
         if cfg.vit3d.stem != "linear":  # the blocks only: the stem is new
             weights = {k: v for k, v in weights.items() if not k.startswith("patch_embed.")}
-        vit.load_state_dict(weights, strict=cfg.vit3d.stem == "linear")
-    head = torch.nn.Linear(cfg.vit3d.width, 1)
+        model.encoder.load_state_dict(weights, strict=cfg.vit3d.stem == "linear")
     if args.evaluate:
         trainable = torch.load(Path(args.evaluate) / CHECKPOINT, map_location="cpu", weights_only=False)["trainable"]
-        vit.load_state_dict({k[len("encoder."):]: v for k, v in trainable.items() if k.startswith("encoder.")})
-        head.load_state_dict({k[len("head."):]: v for k, v in trainable.items() if k.startswith("head.")})
-    optimizer = torch.optim.AdamW([*vit.parameters(), *head.parameters()], lr=args.lr)
+        model.load_state_dict(trainable)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)
 
     def auc(cases: list) -> float:
-        vit.eval()
+        model.eval()
         with torch.no_grad():
-            scores = [float(head(vit(torch.as_tensor(x))).max()) for x, _, _ in cases]
-        vit.train()
-        return roc_auc(scores, [present for _, present, _ in cases])
+            scores = [float(model.presence_scores(torch.as_tensor(x))) for x, _, _ in cases]
+        model.train()
+        return roc_auc(scores, [bool(present[0]) for _, _, present in cases])
 
     if args.evaluate:
-        large = [c for c in held_out if not c[1] or c[2].sum() >= 4]
+        large = [c for c in held_out if not c[2][0] or c[1].sum() >= 4]
         print(f"{args.evaluate}: presence AUC held-out heart crop {auc(held_out):.3f} (lesions over >= 4 tokens "
               f"{auc(large):.3f}), new insertions in the training scans {auc(new_insertions):.3f}")
         return
     rng = np.random.default_rng(0)
-    vit.train()
+    model.train()
     for step in range(1, args.steps + 1):
         if fresh is not None:
             batch = [next(fresh) for _ in range(8)]
         else:
             batch = [train_set[i] for i in rng.choice(len(train_set), 8, replace=False)]
-        logits = head(vit(torch.as_tensor(np.concatenate([x for x, _, _ in batch]))))[..., 0]
-        loss = torch.stack([lesion_token_loss(l, t) for l, (_, _, t) in zip(logits, batch)]).mean()
-        if args.case_weight:
-            present = torch.tensor([float(p) for _, p, _ in batch])
-            loss = loss + args.case_weight * F.binary_cross_entropy_with_logits(logits.amax(dim=1), present)
+        loss = model(collate(batch))  # dense token loss (+ the case-level term with --case-weight)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

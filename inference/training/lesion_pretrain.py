@@ -31,7 +31,7 @@ from torch import nn
 from ..preprocess import PreprocessRecipe, preprocess
 from ..vision.config import ViT3DConfig
 from ..vision.vit3d import ViT3D
-from .evaluate import EVAL_SEED_BASE, ScanCases
+from .evaluate import EVAL_SEED_BASE, Case, ScanCases
 from .examples import lesion_token_target
 from .multimodal import lesion_token_loss
 
@@ -64,15 +64,25 @@ class FreshLesionBatches(Sequence):
     def __getitem__(self, i: int) -> LesionBatch:
         if not 0 <= i < self.length:
             raise IndexError(i)
-        inputs, targets, present = [], [], []
+        samples = []
         for k in range(i * self.batch_size, (i + 1) * self.batch_size):
             source, n = self.sources[k % len(self.sources)], 1 + k // len(self.sources)  # (n 0: a real lesion)
-            case = source.case(n, self.seed_base + n, crops=True)
-            prepared = preprocess(case.volume, self.recipe)
-            inputs.append(prepared.array)
-            targets.append(lesion_token_target(prepared, case.volume.spacing_zyx, case.lesion, self.grid))
-            present.append(case.lesion is not None)
-        return np.concatenate(inputs), np.stack(targets), np.array(present)
+            samples.append(lesion_sample(source.case(n, self.seed_base + n, crops=True), self.recipe, self.grid))
+        return collate(samples)
+
+
+def lesion_sample(case: Case, recipe: PreprocessRecipe, grid: tuple[int, int, int]) -> LesionBatch:
+    """One case as a batch of one: its model input ``(1, 1, D, H, W)``, its token target
+    ``(1, N)`` on ``grid`` and whether it holds a lesion ``(1,)``."""
+    prepared = preprocess(case.volume, recipe)
+    target = lesion_token_target(prepared, case.volume.spacing_zyx, case.lesion, grid)
+    return prepared.array, target[None], np.array([case.lesion is not None])
+
+
+def collate(samples: list[LesionBatch]) -> LesionBatch:
+    """Batches (of one case or more) joined into one."""
+    inputs, targets, present = zip(*samples)
+    return np.concatenate(inputs), np.concatenate(targets), np.concatenate(present)
 
 
 class LesionPretrainer(nn.Module):
