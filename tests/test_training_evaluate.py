@@ -88,6 +88,10 @@ def test_evaluate_scores_every_question_type(ct_dir):
     assert set(result["closed_accuracy"]) >= {"macro", "micro", "plane", "location", "disease", "abnormality"}
     assert all(0.0 <= v <= 1.0 for v in result["closed_accuracy"].values())
     assert result["yes_no"]["n"] == 1
+    # the one location answer's side and third: both right when its letter is right
+    assert result["location_side"] in (0.0, 1.0) and result["location_third"] in (0.0, 1.0)
+    if result["closed_accuracy"]["location"] == 1.0:
+        assert result["location_side"] == result["location_third"] == 1.0
     assert set(result["text"]) == {"bleu1", "rouge1", "meteor"}
     lesion = cases[0].lesion
     assert result["tgis_uniform_mass"] == pytest.approx((lesion.slices[1] - lesion.slices[0] + 1) / cases[0].volume.shape[0])

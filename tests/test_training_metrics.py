@@ -36,6 +36,15 @@ def test_closed_question_rule():
     assert M.closed_correct("B. axial, as in the axial plane.", "B")
 
 
+def test_chosen_option_is_the_one_letter_the_answer_names():
+    choices = ["right upper", "left lower", "left middle", "right lower"]
+    assert M.chosen_option("B. left lower", choices) == "left lower"
+    assert M.chosen_option("It is D. right lower.", choices) == "right lower"
+    assert M.chosen_option("A. right upper B. left lower", choices) is None  # two letters: none
+    assert M.chosen_option("left lower", choices) is None
+    assert M.chosen_option("E. nowhere", choices) is None  # a letter with no option
+
+
 def test_yes_no_parsing_and_binary_scores():
     assert M.parse_yes_no("Yes, there is a nodule.") is True
     assert M.parse_yes_no("no") is False

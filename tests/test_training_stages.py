@@ -94,10 +94,15 @@ def test_lesion_token_target_marks_the_tokens_whose_pixels_the_lesion_changed(a0
     assert lesion_token_target(prepared, a0001_volume.spacing_zyx, None, grid).tolist() == [0.0] * 64
 
 
-def test_lesion_token_loss_teaches_the_image_tokens_where_the_lesion_is(examples, tmp_path):
+@pytest.mark.parametrize("preset", ["tiny", "tiny_loc"])
+def test_lesion_token_loss_teaches_the_image_tokens_where_the_lesion_is(examples, tmp_path, preset):
+    """With location codes (tiny_loc) the head is their gate, in the vision model; it learns the
+    same way, and the lesion's tokens then carry their cell's code."""
     gguf = default_gguf_path()
-    aux = MultimodalModel(build_vision_model(get_config("tiny"), seed=1), load_training_llm(gguf), LlamaVocab(gguf),
+    aux = MultimodalModel(build_vision_model(get_config(preset), seed=1), load_training_llm(gguf), LlamaVocab(gguf),
                           PromptFormat(tasks=default_tasks()), lesion_weight=1.0)
+    head = aux.lesion_head if preset == "tiny" else aux.vision.scan.location.head
+    assert (aux.lesion_head is None) == (preset == "tiny_loc")
     target = np.zeros(64, np.float32)
     target[[5, 6, 21]] = 1.0
     positive = Example(*examples[0].__dict__.values())
@@ -105,14 +110,14 @@ def test_lesion_token_loss_teaches_the_image_tokens_where_the_lesion_is(examples
 
     def lesion_loss_and_gap() -> tuple[float, float]:
         with torch.no_grad():
-            logits = aux.lesion_head(aux.vision_outputs(positive)[1][0, :64])[:, 0]
+            logits = aux.vision_outputs(positive)[2]
         gap = logits[target == 1].mean() - logits[target == 0].mean()
         return float(lesion_token_loss(logits, target)), float(gap)
 
     loss_before, gap_before = lesion_loss_and_gap()
     params = aux.configure_stage("align")
-    assert any(p is aux.lesion_head.weight for p in params), "the head trains with the stage"
-    train(aux, [positive], TrainConfig("align", steps=15, lr=1e-3, out_dir=tmp_path), progress=False)
+    assert any(p is head.weight for p in params), "the head trains with the stage"
+    train(aux, [positive], TrainConfig("align", steps=30, lr=1e-3, out_dir=tmp_path), progress=False)
     loss_after, gap_after = lesion_loss_and_gap()
     assert loss_after < loss_before and gap_after > gap_before + 0.3, (loss_before, loss_after, gap_before, gap_after)
 
@@ -123,6 +128,24 @@ def test_answer_loss_is_the_full_models_loss_on_the_answer(model, examples):
         full = model.llm(inputs_embeds=embeds, labels=labels).loss
         ours = model.answer_loss(embeds, labels)
     assert float(ours) == pytest.approx(float(full), rel=1e-4)
+
+
+def test_location_codes_start_as_the_llms_words_for_their_place():
+    gguf = default_gguf_path()
+    loc = MultimodalModel(build_vision_model(get_config("tiny_loc"), seed=1), load_training_llm(gguf),
+                          LlamaVocab(gguf), PromptFormat(tasks=default_tasks()), lesion_weight=1.0)
+    table = loc.llm.get_input_embeddings().weight.detach().float()
+
+    def words(*texts: str) -> torch.Tensor:
+        ids = [i for t in texts for i in loc.vocab.tokenize(" " + t)]
+        return table[ids].sum(0)
+
+    codes = loc.vision.scan.location.codes.detach().reshape(4, 4, 4, -1)
+    # columns run toward the patient's left, slice layers upward (the Volume convention)
+    torch.testing.assert_close(codes[3, 1, 0], words("right", "upper"))
+    torch.testing.assert_close(codes[0, 2, 3], words("left", "lower"))
+    torch.testing.assert_close(codes[1, 0, 2], words("left", "middle"))
+    torch.testing.assert_close(codes[2, 3, 1], words("right", "middle"))
 
 
 def test_tgis_auxiliary_loss_moves_scores_onto_the_lesion(examples, tmp_path):

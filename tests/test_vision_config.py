@@ -89,3 +89,14 @@ def test_conv_stem_gives_the_patch_grid_and_old_configs_read_as_linear() -> None
         ViT3DConfig(stem="resnet")
     with pytest.raises(ValueError, match="power-of-two"):
         ViT3DConfig(patch=(3, 16, 16), input_shape=(33, 256, 256), stem="conv")
+
+
+def test_location_codes_need_a_grid_and_old_configs_read_without_them() -> None:
+    from inference.vision.config import PerceiverConfig
+
+    assert get_config("tiny_loc").perceiver.location_codes and not get_config("tiny_conv").perceiver.location_codes
+    old = get_config("tiny_conv").to_dict()
+    del old["perceiver"]["location_codes"]
+    assert VisionConfig.from_dict(old) == get_config("tiny_conv")
+    with pytest.raises(ValueError, match="grid"):
+        PerceiverConfig(kind="qformer", location_codes=True)

@@ -45,10 +45,15 @@ def _close(name: str, got: np.ndarray, want: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize("preset,perceiver", [("tiny", "pool_mlp"), ("tiny", "conv3d"), ("tiny", "mixer"),
-                                              ("tiny", "qformer"), ("tiny_conv", "pool_mlp")])
+                                              ("tiny", "qformer"), ("tiny_conv", "pool_mlp"), ("tiny_loc", "pool_mlp")])
 def test_scan_graph_matches_torch(preset: str, perceiver: str, volume: np.ndarray, tmp_path: Path) -> None:
     cfg = get_config(preset, perceiver=perceiver)
     model = build_vision_model(cfg, seed=3)
+    if model.scan.location is not None:  # trained-like codes and gate, so the graph must carry them
+        with torch.no_grad():
+            model.scan.location.codes.normal_()
+            model.scan.location.head.weight.normal_(std=0.1)
+            model.scan.location.head.bias.zero_()
     rt = VisionRuntime.from_dir(export_vision(model, tmp_path).scan.parent)
     assert rt.providers[0] in ("CPUExecutionProvider", "CUDAExecutionProvider")
     assert rt.config == cfg  # config round-trips through the ONNX metadata

@@ -67,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
             ("closed accuracy, micro", lambda r: r["closed_accuracy"]["micro"])]
     counts = next(iter(columns.values()))["closed_n"]
     rows += [(f"  {kind} (n={n})", lambda r, k=kind: r["closed_accuracy"][k]) for kind, n in counts.items()]
+    if "location" in counts:
+        rows += [("    side right", lambda r: r["location_side"]),
+                 ("    third right", lambda r: r["location_third"])]
     rows += [("yes/no balanced accuracy", lambda r: r["yes_no"]["balanced_accuracy"]),
              ("yes/no F1", lambda r: r["yes_no"]["f1"]),
              ("lesion presence ROC AUC", lambda r: r["presence_auc"]),

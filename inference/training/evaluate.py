@@ -140,6 +140,7 @@ def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool =
     predictions, references = [], []
     mass, uniform = [], []
     yes_probability, present = [], []
+    side, third = [], []
     for case in cases:
         session.load_scan(case.volume)
         for qa in case.qas:
@@ -147,6 +148,10 @@ def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool =
             answer = session.ask(qa.question, qa.task, list(qa.choices) or None, disease, max_tokens)
             if qa.task == "choice":
                 closed.setdefault(qa.kind, []).append(float(M.closed_correct(answer.text, qa.answer[0])))
+                if qa.kind == "location":  # partial credit: the side and the third apart
+                    picked = (M.chosen_option(answer.text, qa.choices) or "? ?").split()
+                    side.append(float(picked[0] == qa.answer.split()[1]))
+                    third.append(float(picked[1] == qa.answer.split()[2]))
             elif qa.answer in ("yes", "no"):
                 pred = M.parse_yes_no(answer.text)
                 closed.setdefault(qa.kind, []).append(float(pred == (qa.answer == "yes")))
@@ -171,6 +176,9 @@ def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool =
         "yes_no": {"balanced_accuracy": yes_no.balanced_accuracy, "precision": yes_no.precision,
                    "recall": yes_no.recall, "f1": yes_no.f1, "n": yes_no.n},
         "presence_auc": M.roc_auc(yes_probability, present),
+        # of the location answers, those with the right side and those with the right third
+        "location_side": float(np.mean(side)) if side else 0.0,
+        "location_third": float(np.mean(third)) if third else 0.0,
         "text": M.text_metrics(predictions, references, bertscore=bertscore),
         "tgis_lesion_mass": float(np.mean(mass)) if mass else 0.0,
         "tgis_uniform_mass": float(np.mean(uniform)) if uniform else 0.0,

@@ -108,6 +108,21 @@ def closed_correct(answer: str, letter: str) -> bool:
     return named == {letter.strip().upper()}
 
 
+def chosen_option(answer: str, choices: Sequence[str]) -> str | None:
+    """The option a multiple-choice answer picks (by :func:`closed_correct`'s rule: exactly one
+    letter), or None.
+
+    Example:
+        >>> chosen_option("B. left lower", ["right upper", "left lower"])
+        'left lower'
+    """
+    named = set(_CHOICE_LETTER.findall(answer))
+    if len(named) != 1:
+        return None
+    index = "ABCDEFGH".find(named.pop().upper())
+    return choices[index] if 0 <= index < len(choices) else None
+
+
 def parse_yes_no(answer: str) -> bool | None:
     """True for an answer starting with "yes", False for "no", None otherwise."""
     first = words(answer)[:1]

@@ -13,7 +13,10 @@ model slices hold its subject (a synthetic lesion), ``tgis_weight`` adds an auxi
 ground truth that the papers' data lacks. Likewise ``lesion_weight`` adds a dense term on the 3D
 image tokens themselves: a linear head (used in training only, not exported) reads from each
 token whether its part of the scan holds the lesion, so every example of a case teaches the
-vision side where a lesion is, instead of one answer word per question.
+vision side where a lesion is, instead of one answer word per question. With location codes
+(:class:`~inference.vision.perceivers.LocationCodes`, preset ``tiny_loc``) that head is the codes'
+gate and is exported with the vision graphs; the codes start as the LLM's own embeddings of the
+words that name each cell's place.
 
 Stages (E3D-GPT, Med-2E3):
 * ``"align"`` (stage 1): the perceiver, the 2D connector and the TG-IS head train; the 3D and 2D
@@ -73,7 +76,9 @@ class MultimodalModel(nn.Module):
         super().__init__()
         self.tgis_weight = tgis_weight
         self.lesion_weight = lesion_weight
-        self.lesion_head = nn.Linear(vision.cfg.hidden, 1) if lesion_weight > 0 else None
+        location = vision.scan.location
+        # with location codes, their gate is the lesion head (exported); else one for training only
+        self.lesion_head = nn.Linear(vision.cfg.hidden, 1) if lesion_weight > 0 and location is None else None
         self.train_encoder = train_encoder
         self.vision = vision
         self.llm = llm
@@ -83,6 +88,26 @@ class MultimodalModel(nn.Module):
         self._prefix_ids = vocab.tokenize(prompt.scan_prefix(), parse_special=True)
         self._between_ids = vocab.tokenize(prompt.between_images(), parse_special=True)
         self._eos = eos_token(vocab)
+        if location is not None:
+            self._init_location_codes(location)
+
+    def _init_location_codes(self, location: nn.Module) -> None:
+        """Start each grid cell's code as the LLM's embedding of the words that name its place
+        ("right upper", ...: the side from the column, as the volume's columns run toward the
+        patient's left; the third from the slice layer, upward), so the LLM starts from words it
+        knows; training then moves them."""
+        weight = self.llm.get_input_embeddings().weight.detach().float()
+        d_cells, _, w_cells = location.grid
+
+        def word(text: str) -> torch.Tensor:
+            return weight[self.vocab.tokenize(" " + text)].sum(0)
+
+        def cell_code(d: int, h: int, w: int) -> torch.Tensor:
+            up = (d + 0.5) / d_cells
+            zone = "lower" if up < 1 / 3 else "middle" if up < 2 / 3 else "upper"
+            return word("right" if (w + 0.5) / w_cells < 0.5 else "left") + word(zone)
+
+        location.init_codes(cell_code)
 
     @property
     def device(self) -> torch.device:
@@ -97,8 +122,9 @@ class MultimodalModel(nn.Module):
         for p in self.parameters():
             p.requires_grad_(False)
         trainable = [self.vision.scan.perceiver, self.vision.scan.slice_encoder.connector, self.vision.question]
-        if self.lesion_head is not None:
-            trainable.append(self.lesion_head)
+        for extra in (self.lesion_head, self.vision.scan.location):
+            if extra is not None:
+                trainable.append(extra)
         if stage == "lora":
             trainable.append(self.vision.scan.slice_encoder)
             if self.train_encoder:
@@ -118,19 +144,24 @@ class MultimodalModel(nn.Module):
                     p.requires_grad_(True)
         return [p for p in self.parameters() if p.requires_grad]
 
-    def vision_outputs(self, ex: Example) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(slice_scores (1, D), image_tokens (1, n_3d + n_2d, hidden))`` of one example."""
+    def vision_outputs(self, ex: Example) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """``(slice_scores (1, D), image_tokens (1, n_3d + n_2d, hidden), lesion_logits (n_3d,))``
+        of one example; the lesion logits are ``None`` without a lesion head."""
         device = self.device
         volume = torch.as_tensor(ex.volume, dtype=torch.float32, device=device)
         text_vector = torch.as_tensor(ex.text_vector, dtype=torch.float32, device=device).reshape(1, -1)
-        return self.vision(volume, text_vector)
+        tokens_3d, tokens_2d, features, lesion_logits = self.vision.scan.encode(volume)
+        scores, image_tokens = self.vision.question(tokens_3d, tokens_2d, features, text_vector)
+        if self.lesion_head is not None:
+            lesion_logits = self.lesion_head(tokens_3d)[..., 0]
+        return scores, image_tokens, None if lesion_logits is None else lesion_logits[0]
 
-    def embed_sequence(self, ex: Example, vision_outputs: tuple[torch.Tensor, torch.Tensor] | None = None
+    def embed_sequence(self, ex: Example, vision_outputs: tuple | None = None
                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(inputs_embeds (1, T, hidden), labels (1, T), slice_scores (1, D))`` of one example
         (``vision_outputs``: those of :meth:`vision_outputs`, when already computed)."""
         device = self.device
-        scores, image_tokens = vision_outputs if vision_outputs is not None else self.vision_outputs(ex)
+        scores, image_tokens = (vision_outputs if vision_outputs is not None else self.vision_outputs(ex))[:2]
         n3 = self.vision.cfg.n_tokens_3d
         embed = self.llm.get_input_embeddings()
         question_ids = self.vocab.tokenize(self.prompt.question_text(ex.prompt), parse_special=True)
@@ -162,9 +193,9 @@ class MultimodalModel(nn.Module):
         if self.tgis_weight > 0 and ex.lesion_slices is not None:
             mass = (scores[0] * torch.as_tensor(ex.lesion_slices, dtype=scores.dtype, device=scores.device)).sum()
             loss = loss - self.tgis_weight * torch.log(mass.clamp_min(1e-6))
-        if self.lesion_head is not None and ex.lesion_tokens is not None:
-            tokens_3d = outputs[1][0, :self.vision.cfg.n_tokens_3d]
-            loss = loss + self.lesion_weight * lesion_token_loss(self.lesion_head(tokens_3d)[:, 0], ex.lesion_tokens)
+        lesion_logits = outputs[2]
+        if self.lesion_weight > 0 and lesion_logits is not None and ex.lesion_tokens is not None:
+            loss = loss + self.lesion_weight * lesion_token_loss(lesion_logits, ex.lesion_tokens)
         return loss
 
 

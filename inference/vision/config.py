@@ -11,6 +11,8 @@ Presets:
 * ``"tiny_conv"``: ``"tiny"`` with a convolutional stem instead of the linear patch embedding
   (three 3 x 3 x 3 convolutions, 16-32-64 channels): at 64 x 64 a nodule spans 1-3 pixels, and
   local filters see it before a patch token mixes it with 255 other pixels.
+* ``"tiny_loc"``: ``"tiny_conv"`` with lesion-gated location codes on its image tokens
+  (:attr:`PerceiverConfig.location_codes`).
 
 All presets project into the LLM hidden size (640, Gemma 3 270M) by default.
 
@@ -107,6 +109,11 @@ class PerceiverConfig:
     MLP-Mixer over low- and high-level tokens) or ``"qformer"`` (learnable queries with
     cross-attention, the ablation baseline). ``n_queries`` is the output token count of
     ``mixer`` and ``qformer``; ``None`` means "as many as pooling by k would give".
+
+    ``location_codes`` (spatial kinds only) adds to each image token a learned code of its grid
+    cell, gated by a learned per-token lesion probability (:class:`~.perceivers.LocationCodes`):
+    the tokens that hold a lesion then also say where they are, which a small LLM reads far more
+    easily than a token's rank among 64.
     """
 
     kind: str = "pool_mlp"
@@ -114,10 +121,13 @@ class PerceiverConfig:
     n_queries: int | None = None
     layers: int = 2  # Q-Former cross-attention layers
     heads: int = 8
+    location_codes: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in PERCEIVER_KINDS:
             raise ValueError(f"perceiver kind {self.kind!r} not in {PERCEIVER_KINDS}")
+        if self.location_codes and self.kind not in ("pool_mlp", "conv3d"):
+            raise ValueError("location codes need a perceiver whose tokens keep the grid (pool_mlp, conv3d)")
 
 
 @dataclass(frozen=True)
@@ -226,6 +236,9 @@ PRESETS: dict[str, VisionConfig] = {
 PRESETS["tiny_conv"] = dataclasses.replace(
     PRESETS["tiny"], name="tiny_conv",
     vit3d=dataclasses.replace(PRESETS["tiny"].vit3d, stem="conv", stem_channels=16))
+PRESETS["tiny_loc"] = dataclasses.replace(
+    PRESETS["tiny_conv"], name="tiny_loc",
+    perceiver=dataclasses.replace(PRESETS["tiny_conv"].perceiver, location_codes=True))
 
 
 def get_config(preset: str = "tiny", *, perceiver: str | None = None, tgis_mode: str | None = None,

@@ -11,6 +11,8 @@ the mixer only) and return ``(B, M, hidden)``. Build one with :func:`build_perce
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -111,6 +113,43 @@ class QFormerPerceiver(nn.Module):
         for layer in self.layers:
             q = layer(q, ctx)
         return self.norm(q)
+
+
+class LocationCodes(nn.Module):
+    """Adds to each image token a learned code of its grid cell, scaled by the token's learned
+    lesion probability: ``tokens + sigmoid(head(tokens)) * codes``.
+
+    The LLM reads a lesion's place from what the lesion's tokens carry, instead of having to
+    learn which of 64 sequence positions is which part of the body. The head is trained as a
+    per-token lesion detector (``MultimodalModel`` with ``lesion_weight``); its bias starts at
+    -4, so the codes stay nearly off until it has learnt (the codes start at zero). :meth:`init_codes` can start the codes
+    from word embeddings (e.g. "right" + "upper" for the cell at the patient's upper right).
+
+    Example:
+        >>> import torch
+        >>> codes = LocationCodes((4, 4, 4), 640)
+        >>> tokens, logits = codes(torch.zeros(1, 64, 640))
+        >>> tokens.shape, logits.shape
+        (torch.Size([1, 64, 640]), torch.Size([1, 64]))
+    """
+
+    def __init__(self, grid: tuple[int, int, int], hidden: int) -> None:
+        super().__init__()
+        self.grid = grid
+        self.head = nn.Linear(hidden, 1)
+        nn.init.constant_(self.head.bias, -4.0)
+        self.codes = nn.Parameter(torch.zeros(grid[0] * grid[1] * grid[2], hidden))
+
+    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(tokens with codes (B, N, hidden), lesion logits (B, N))``."""
+        logits = self.head(tokens)[..., 0]
+        return tokens + torch.sigmoid(logits)[..., None] * self.codes, logits
+
+    @torch.no_grad()
+    def init_codes(self, cell_code: Callable[[int, int, int], torch.Tensor]) -> None:
+        """Set each cell's code to ``cell_code(d, h, w)`` (grid indices, raster order)."""
+        d, h, w = self.grid
+        self.codes.copy_(torch.stack([cell_code(i, j, k) for i in range(d) for j in range(h) for k in range(w)]))
 
 
 def build_perceiver(cfg: VisionConfig) -> nn.Module:

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .config import VisionConfig
-from .perceivers import build_perceiver
+from .perceivers import LocationCodes, build_perceiver
 from .slice_encoder import SliceEncoder
 from .tgis import TGISHead, slice_features
 from .vit3d import ViT3D
@@ -33,18 +33,29 @@ class ScanEncoder(nn.Module):
         self.cfg = cfg
         self.vit3d = ViT3D(cfg.vit3d)
         self.perceiver = build_perceiver(cfg)
+        grid = cfg.perceiver_grid
+        self.location = LocationCodes(grid, cfg.hidden) if cfg.perceiver.location_codes and grid else None
         self.slice_encoder = SliceEncoder(cfg.slice_encoder, cfg.hidden)
         # the mixer's low-level stream reads the middle block's output
         self._low_layer = cfg.vit3d.depth // 2 - 1 if cfg.perceiver.kind == "mixer" else None
 
     def forward(self, volume: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        tokens_3d, tokens_2d, features, _ = self.encode(volume)
+        return tokens_3d, tokens_2d, features
+
+    def encode(self, volume: torch.Tensor
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """:meth:`forward`'s outputs and the per-token lesion logits of the location codes
+        (``None`` without them), which training needs."""
         if self._low_layer is None:
             tokens, low = self.vit3d(volume), None
         else:
             tokens, low = self.vit3d(volume, return_layer=max(self._low_layer, 0))
-        tokens_3d = self.perceiver(tokens, low)
+        tokens_3d, lesion_logits = self.perceiver(tokens, low), None
+        if self.location is not None:
+            tokens_3d, lesion_logits = self.location(tokens_3d)
         tokens_2d = self.slice_encoder(volume)
-        return tokens_3d, tokens_2d, slice_features(tokens_3d, tokens_2d, self.cfg.perceiver_grid)
+        return tokens_3d, tokens_2d, slice_features(tokens_3d, tokens_2d, self.cfg.perceiver_grid), lesion_logits
 
 
 class VisionModel(nn.Module):
