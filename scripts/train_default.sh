@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # How the default bundle (resources/bundles/default) is trained, start to end, on the CPU
-# (2 cores: about 85 minutes). Run folders go to $RUNS (default: runs/); each stage resumes
+# (2 cores: about 75 minutes). Run folders go to $RUNS (default: runs/); each stage resumes
 # if interrupted. Add `accelerate launch` in front of a stage for GPUs (config by
 # `accelerate config`), e.g.: accelerate launch -m inference.cli train --stage lora ...
 set -euo pipefail
@@ -11,12 +11,11 @@ CTCHAT=${CTCHAT:-.venv/bin/ctchat}
 # 1. the 3D encoder (tiny_conv: a convolutional stem) learns where synthetic lesions are, on new
 #    insertions and crops of the training scans' lesion-free lungs in every batch (24,000 cases)
 $CTCHAT pretrain --objective lesion --config tiny_conv --out "$RUNS/lesion" --steps 3000 --checkpoint-every 250
-# 2. stage 1: align the perceiver, its location codes, the 2D connector and TG-IS (encoders and
-#    LLM frozen). tiny_loc = tiny_conv (the same 3D encoder) + lesion-gated location codes
-$CTCHAT train --stage align --config tiny_loc --out "$RUNS/align" --mae "$RUNS/lesion" --steps 800 --lr 1e-3 \
+# 2. stage 1: align the perceiver, 2D connector and TG-IS (encoders and LLM frozen)
+$CTCHAT train --stage align --config tiny_conv --out "$RUNS/align" --mae "$RUNS/lesion" --steps 800 --lr 1e-3 \
   --per-scan 128 --lesion-free-parts --lesion-weight 1 --checkpoint-every 200
 # 3. stage 2: perceiver + 2D encoder + LoRA (r 16, alpha 32, dropout 0.1) on the LLM, then export
-$CTCHAT train --stage lora --config tiny_loc --out "$RUNS/lora" --init "$RUNS/align" --steps 2500 --lr 2e-4 \
+$CTCHAT train --stage lora --config tiny_conv --out "$RUNS/lora" --init "$RUNS/align" --steps 2500 --lr 2e-4 \
   --vision-lr 1e-3 --per-scan 128 --lesion-free-parts --lesion-weight 1 --checkpoint-every 200 \
   --name ctchat-default --export "${EXPORT:-resources/bundles/default}"
 # 4. the papers' metrics on the held-out scans, against the zeroed-image and untrained baselines
