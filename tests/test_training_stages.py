@@ -97,7 +97,7 @@ def test_lesion_token_target_marks_the_tokens_whose_pixels_the_lesion_changed(a0
 @pytest.mark.parametrize("preset", ["tiny", "tiny_loc"])
 def test_lesion_token_loss_teaches_the_image_tokens_where_the_lesion_is(examples, tmp_path, preset):
     """With location codes (tiny_loc) the head is their gate, in the vision model; it learns the
-    same way, and the lesion's tokens then carry their cell's code."""
+    same way."""
     gguf = default_gguf_path()
     aux = MultimodalModel(build_vision_model(get_config(preset), seed=1), load_training_llm(gguf), LlamaVocab(gguf),
                           PromptFormat(tasks=default_tasks()), lesion_weight=1.0)

@@ -39,6 +39,7 @@ from torch import nn
 
 from ..llm.prompt import PromptFormat
 from ..llm.vocab import LlamaVocab, eos_token
+from .synthetic import third_name
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -103,9 +104,8 @@ class MultimodalModel(nn.Module):
             return weight[self.vocab.tokenize(" " + text)].sum(0)
 
         def cell_code(d: int, h: int, w: int) -> torch.Tensor:
-            up = (d + 0.5) / d_cells
-            zone = "lower" if up < 1 / 3 else "middle" if up < 2 / 3 else "upper"
-            return word("right" if (w + 0.5) / w_cells < 0.5 else "left") + word(zone)
+            side = "right" if (w + 0.5) / w_cells < 0.5 else "left"
+            return word(side) + word(third_name((d + 0.5) / d_cells))
 
         location.init_codes(cell_code)
 

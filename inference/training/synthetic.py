@@ -224,8 +224,12 @@ def _side(volume: Volume, center: np.ndarray) -> str:
 def _zone(mask: np.ndarray, k: int) -> str:
     """Upper, middle or lower third of the lungs' extent along the slices (k grows superior)."""
     ks = np.flatnonzero(mask.any(axis=(1, 2)))
-    frac = (k - ks.min()) / max(ks.max() - ks.min(), 1)
-    return "lower" if frac < 1 / 3 else "middle" if frac < 2 / 3 else "upper"
+    return third_name((k - ks.min()) / max(ks.max() - ks.min(), 1))
+
+
+def third_name(fraction: float) -> str:
+    """"lower", "middle" or "upper": the third that ``fraction`` (0 bottom, 1 top) falls in."""
+    return "lower" if fraction < 1 / 3 else "middle" if fraction < 2 / 3 else "upper"
 
 
 @dataclass(frozen=True)

@@ -122,8 +122,9 @@ class LocationCodes(nn.Module):
     The LLM reads a lesion's place from what the lesion's tokens carry, instead of having to
     learn which of 64 sequence positions is which part of the body. The head is trained as a
     per-token lesion detector (``MultimodalModel`` with ``lesion_weight``); its bias starts at
-    -4, so the codes stay nearly off until it has learnt (the codes start at zero). :meth:`init_codes` can start the codes
-    from word embeddings (e.g. "right" + "upper" for the cell at the patient's upper right).
+    -4, so the codes stay nearly off until it has learnt. The codes start at zero;
+    :meth:`init_codes` can start them from word embeddings (e.g. "right" + "upper" for the cell
+    at the patient's upper right).
 
     Example:
         >>> import torch
