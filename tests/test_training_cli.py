@@ -34,12 +34,13 @@ def test_pretrain_align_lora_and_export(tmp_path, a0001_volume, capsys, adapter_
     assert main(["train", "--stage", "lora", "--out", str(lora), "--init", str(align), "--steps", "2",
                  "--per-scan", "1", "--lesion-weight", "1", "--lesion-free-parts", "--export", str(tmp_path / "bundle")]) == 0
     out = capsys.readouterr().out
-    assert "started from the vision weights" in out and "wrote ctchat-tiny-lora" in out
+    assert "started from: vision weights" in out and "wrote ctchat-tiny-lora" in out
     bundle = load_bundle(tmp_path / "bundle")
     training = json.loads((bundle.root / "manifest.json").read_text())["training"]
     assert training["trained"] is True and "synthetic lesions" in training["data"]
     assert [s["stage"] for s in training["stages"]] == ["mae", "align", "lora"]
     assert training["stages"][-1]["lesion_token_aux_weight"] == 1.0 and training["stages"][-1]["lesion_free_parts"]
+    assert not training["stages"][-1]["continued_lora"]  # its --init was an align run: no LoRA to carry
     assert "A0001 below its tumour" in training["data"]
     assert bundle.lora_path is not None and adapter_logit_shift(bundle) > 0, "the adapter is trained and applied"
     chat = ChatSession(bundle, n_ctx=512)

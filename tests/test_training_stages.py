@@ -117,7 +117,7 @@ def test_lesion_token_loss_teaches_the_image_tokens_where_the_lesion_is(examples
     loss_before, gap_before = lesion_loss_and_gap()
     params = aux.configure_stage("align")
     assert any(p is head.weight for p in params), "the head trains with the stage"
-    train(aux, [positive], TrainConfig("align", steps=30, lr=1e-3, out_dir=tmp_path), progress=False)
+    train(aux, [positive], TrainConfig("align", steps=40, lr=1e-3, out_dir=tmp_path), progress=False)
     loss_after, gap_after = lesion_loss_and_gap()
     assert loss_after < loss_before and gap_after > gap_before + 0.3, (loss_before, loss_after, gap_before, gap_after)
 
@@ -146,6 +146,38 @@ def test_location_codes_start_as_the_llms_words_for_their_place():
     torch.testing.assert_close(codes[0, 2, 3], words("left", "lower"))
     torch.testing.assert_close(codes[1, 0, 2], words("left", "middle"))
     torch.testing.assert_close(codes[2, 3, 1], words("right", "middle"))
+
+
+def test_a_lora_run_started_from_a_lora_run_keeps_its_adapter_and_its_lesion_head(examples, tmp_path):
+    """``ctchat train --init`` of a stage-2 run from a stage-2 run: the vision weights, the LoRA and
+    the lesion-token head carry over; a model with location codes gets that head as their gate."""
+    from inference.training.warm_start import start_from_run
+
+    gguf = default_gguf_path()
+
+    def build(preset: str, seed: int) -> MultimodalModel:
+        return MultimodalModel(build_vision_model(get_config(preset), seed=seed), load_training_llm(gguf),
+                               LlamaVocab(gguf), PromptFormat(tasks=default_tasks()), lesion_weight=1.0)
+
+    first = build("tiny_conv", 0)  # tiny_loc is tiny_conv with location codes
+    train(first, examples, TrainConfig("lora", steps=2, lr=1e-3, out_dir=tmp_path), progress=False)
+    lora = {n: p for n, p in first.named_parameters() if "lora_B" in n}
+    assert any(p.abs().sum() > 0 for p in lora.values()), "the adapter trained (lora_B starts at zero)"
+
+    second = build("tiny_loc", 1)
+    taken = start_from_run(second, tmp_path, "lora")
+    assert len(taken) == 3, taken
+    named = dict(second.named_parameters())
+    assert all(torch.equal(named[n], p) for n, p in lora.items())
+    assert torch.equal(second.vision.scan.location.head.weight, first.lesion_head.weight)
+    assert all(torch.equal(v, second.vision.state_dict()[k]) for k, v in first.vision.state_dict().items())
+    # the codes are the new model's own (the LLM's place words), not absent
+    assert second.vision.scan.location.codes.abs().sum() > 0
+
+    # an align stage takes the vision weights only; a different vision model is refused
+    assert len(start_from_run(build("tiny_conv", 2), tmp_path, "align")) == 2  # vision + lesion head
+    with pytest.raises(ValueError, match="different vision model"):
+        start_from_run(build("tiny", 0), tmp_path, "lora")
 
 
 def test_tgis_auxiliary_loss_moves_scores_onto_the_lesion(examples, tmp_path):

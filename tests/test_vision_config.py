@@ -100,3 +100,26 @@ def test_location_codes_need_a_grid_and_old_configs_read_without_them() -> None:
     assert VisionConfig.from_dict(old) == get_config("tiny_conv")
     with pytest.raises(ValueError, match="grid"):
         PerceiverConfig(kind="qformer", location_codes=True)
+
+
+def test_the_location_token_is_the_code_of_the_lesions_cell() -> None:
+    """The location token is the code of the most lesion-like cell; when no token looks like a
+    lesion, it is about nothing. The grid tokens pass unchanged."""
+    import torch
+
+    from inference.vision.perceivers import LocationCodes
+
+    codes = LocationCodes((2, 2, 2), 16)
+    tokens = torch.randn(1, 8, 16)
+    tokens[0, :, 0] = 0.0
+    tokens[0, 5, 0] = 30.0  # the head reads this feature: token 5 holds the lesion
+    with torch.no_grad():
+        codes.head.weight.zero_()
+        codes.head.weight[0, 0] = 1.0
+        codes.head.bias.zero_()
+        out, logits = codes(tokens)
+        assert out.shape == (1, 9, 16) and torch.equal(out[:, :8], tokens)
+        torch.testing.assert_close(out[0, 8], codes.codes[5])
+        codes.head.bias.fill_(-60.0)  # no token looks like a lesion
+        assert float(codes(tokens)[0][0, 8].abs().max()) < 1e-6
+    assert get_config("tiny_loc").n_tokens_3d == get_config("tiny_conv").n_tokens_3d + 1

@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, help="default: 1e-4 for align, 5e-5 for lora (E3D-GPT)")
     p.add_argument("--vision-lr", type=float, help="a separate rate for the vision side (default: --lr)")
     p.add_argument("--per-scan", type=int, default=8, help="synthetic cases per training scan (half with a lesion)")
-    p.add_argument("--init", help="run folder of an earlier stage whose weights to start from")
+    p.add_argument("--init", help="run folder of an earlier stage whose weights to start from (a stage-2 run's "
+                                  "LoRA too, when this is stage 2)")
     p.add_argument("--mae", help="run folder of `ctchat pretrain` whose 3D encoder to start from")
     p.add_argument("--tgis-weight", type=float, default=1.0,
                    help="weight of the auxiliary TG-IS loss on the lesion's slices (0: answer loss only)")
@@ -33,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="stage 2 tunes the 3D encoder too (E3D-GPT keeps it frozen; see multimodal.py)")
     p.add_argument("--oversample-presence", type=int, default=1, metavar="N",
                    help="the lesion-presence questions (abnormality, disease) appear N times per epoch")
+    p.add_argument("--oversample-location", type=int, default=1, metavar="N",
+                   help="the location questions appear N times per epoch")
     p.add_argument("--lesion-free-parts", action="store_true",
                    help="also insert lesions in the lesion-free part of scans with a documented tumour "
                         "(A0001 below its tumour: a second patient's lungs)")
@@ -60,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from ..training.multimodal import MultimodalModel
     from ..training.pretrain import encoder_state
     from ..training.trainer import CHECKPOINT, TrainConfig, read_stages, train, write_stages
+    from ..training.warm_start import start_from_run
     from ..vision.config import get_config
     from ..vision.text_vector import TextVectorizer
     from ..vision.vision_model import build_vision_model
@@ -74,10 +78,9 @@ def run(args: argparse.Namespace) -> int:
         state = torch.load(Path(args.mae) / CHECKPOINT, map_location="cpu", weights_only=False)["trainable"]
         model.vision.scan.vit3d.load_state_dict(encoder_state(state))
         print(f"3D encoder pretrained by MAE in {args.mae}")
-    if args.init:
-        state = torch.load(Path(args.init) / CHECKPOINT, map_location="cpu", weights_only=False)
-        model.vision.load_state_dict(state["vision"])
-        print(f"started from the vision weights of {args.init} (stage {state['stage']}, step {state['step']})")
+    taken = start_from_run(model, args.init, args.stage) if args.init else []
+    for part in taken:
+        print(f"started from: {part}")
 
     if args.seed * 10_000 + args.per_scan > EVAL_SEED_BASE:
         raise SystemExit("ctchat train: --seed too large, it would reach the held-out insertion seeds")
@@ -85,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
                             lesion_free_parts=args.lesion_free_parts)
     examples = oversampled(training_examples(model, cases, TextVectorizer.from_gguf(gguf)), PRESENCE_KINDS,
                            args.oversample_presence)
+    examples = oversampled(examples, ("location",), args.oversample_location)
     print(f"{len(examples)} training examples from {', '.join(TRAIN_SCANS)}")
 
     lr = args.lr if args.lr is not None else (1e-4 if args.stage == "align" else 5e-5)
@@ -101,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
                    "lesion_free_parts": args.lesion_free_parts,
                    "train_3d_encoder": args.stage == "lora" and args.train_encoder,
                    "presence_questions_oversampled": args.oversample_presence,
+                   "location_questions_oversampled": args.oversample_location,
+                   "continued_lora": any(part.startswith("LoRA") for part in taken),
                    "seed": args.seed})
     write_stages(out, stages)
     if args.export:

@@ -145,7 +145,7 @@ class MultimodalModel(nn.Module):
         return [p for p in self.parameters() if p.requires_grad]
 
     def vision_outputs(self, ex: Example) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """``(slice_scores (1, D), image_tokens (1, n_3d + n_2d, hidden), lesion_logits (n_3d,))``
+        """``(slice_scores (1, D), image_tokens (1, n_3d + n_2d, hidden), lesion_logits (grid cells,))``
         of one example; the lesion logits are ``None`` without a lesion head."""
         device = self.device
         volume = torch.as_tensor(ex.volume, dtype=torch.float32, device=device)

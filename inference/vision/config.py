@@ -110,9 +110,10 @@ class PerceiverConfig:
     cross-attention, the ablation baseline). ``n_queries`` is the output token count of
     ``mixer`` and ``qformer``; ``None`` means "as many as pooling by k would give".
 
-    ``location_codes`` (spatial kinds only) adds to each image token a learned code of its grid
-    cell, gated by a learned per-token lesion probability (:class:`~.perceivers.LocationCodes`):
-    the tokens that hold a lesion then also say where they are, which a small LLM reads far more
+    ``location_codes`` (spatial kinds only) appends a location token: the learned codes of the
+    grid cells, weighted by how lesion-like each cell's token is
+    (:class:`~.perceivers.LocationCodes`). It says where a lesion is in the LLM's own terms
+    (the codes start as its words for each cell's place), which a small LLM reads far more
     easily than a token's rank among 64.
     """
 
@@ -184,10 +185,10 @@ class VisionConfig:
 
     @property
     def n_tokens_3d(self) -> int:
-        """3D image tokens handed to the LLM."""
+        """3D image tokens handed to the LLM (with location codes: the grid's and the location token)."""
         grid = self.perceiver_grid
         if grid is not None:
-            return grid[0] * grid[1] * grid[2]
+            return grid[0] * grid[1] * grid[2] + int(self.perceiver.location_codes)
         if self.perceiver.n_queries is not None:
             return self.perceiver.n_queries
         return max(1, self.vit3d.n_tokens // self.perceiver.k**3)

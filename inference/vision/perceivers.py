@@ -116,22 +116,25 @@ class QFormerPerceiver(nn.Module):
 
 
 class LocationCodes(nn.Module):
-    """Adds to each image token a learned code of its grid cell, scaled by the token's learned
-    lesion probability: ``tokens + sigmoid(head(tokens)) * codes``.
+    """Appends to the image tokens a location token: ``sum_i weight_i * codes_i`` over the grid
+    cells, where the weight of cell ``i`` is ``softmax(logits)_i * sigmoid(max(logits))`` of the
+    per-token lesion logits ``head(tokens)``. The code of the most lesion-like cell dominates, and
+    only as far as that cell looks like a lesion at all (no lesion: about nothing).
 
-    The LLM reads a lesion's place from what the lesion's tokens carry, instead of having to
-    learn which of 64 sequence positions is which part of the body. The head is trained as a
-    per-token lesion detector (``MultimodalModel`` with ``lesion_weight``); its bias starts at
-    -4, so the codes stay nearly off until it has learnt. The codes start at zero;
-    :meth:`init_codes` can start them from word embeddings (e.g. "right" + "upper" for the cell
-    at the patient's upper right).
+    The codes start as the LLM's own embeddings of each cell's place words (:meth:`init_codes`,
+    e.g. "right" + "upper"), at the scale of its word embeddings, so for a lesion the token
+    reads to the LLM like those words: it can copy a place from its input instead of having to
+    learn which of 64 sequence positions is which part of the body. The weights are a softmax
+    because a per-token sigmoid also opens on many tokens that merely resemble a lesion, whose
+    codes (other places) would drown the lesion's. The head is trained as a per-token lesion
+    detector (``MultimodalModel`` with ``lesion_weight``); its bias starts at -4.
 
     Example:
         >>> import torch
         >>> codes = LocationCodes((4, 4, 4), 640)
-        >>> tokens, logits = codes(torch.zeros(1, 64, 640))
+        >>> tokens, logits = codes(torch.ones(1, 64, 640))
         >>> tokens.shape, logits.shape
-        (torch.Size([1, 64, 640]), torch.Size([1, 64]))
+        (torch.Size([1, 65, 640]), torch.Size([1, 64]))
     """
 
     def __init__(self, grid: tuple[int, int, int], hidden: int) -> None:
@@ -139,12 +142,14 @@ class LocationCodes(nn.Module):
         self.grid = grid
         self.head = nn.Linear(hidden, 1)
         nn.init.constant_(self.head.bias, -4.0)
-        self.codes = nn.Parameter(torch.zeros(grid[0] * grid[1] * grid[2], hidden))
+        self.codes = nn.Parameter(torch.randn(grid[0] * grid[1] * grid[2], hidden) * 0.02)
 
     def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(tokens with codes (B, N, hidden), lesion logits (B, N))``."""
+        """``(tokens and the location token (B, N + 1, hidden), lesion logits (B, N))``."""
         logits = self.head(tokens)[..., 0]
-        return tokens + torch.sigmoid(logits)[..., None] * self.codes, logits
+        weight = torch.softmax(logits, dim=-1) * torch.sigmoid(logits.max(dim=-1, keepdim=True).values)
+        location = weight @ self.codes  # (B, hidden)
+        return torch.cat([tokens, location[:, None]], dim=1), logits
 
     @torch.no_grad()
     def init_codes(self, cell_code: Callable[[int, int, int], torch.Tensor]) -> None:

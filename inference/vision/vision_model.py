@@ -51,11 +51,12 @@ class ScanEncoder(nn.Module):
             tokens, low = self.vit3d(volume), None
         else:
             tokens, low = self.vit3d(volume, return_layer=max(self._low_layer, 0))
-        tokens_3d, lesion_logits = self.perceiver(tokens, low), None
+        grid_tokens = self.perceiver(tokens, low)
+        tokens_3d, lesion_logits = grid_tokens, None
         if self.location is not None:
-            tokens_3d, lesion_logits = self.location(tokens_3d)
+            tokens_3d, lesion_logits = self.location(grid_tokens)
         tokens_2d = self.slice_encoder(volume)
-        return tokens_3d, tokens_2d, slice_features(tokens_3d, tokens_2d, self.cfg.perceiver_grid), lesion_logits
+        return tokens_3d, tokens_2d, slice_features(grid_tokens, tokens_2d, self.cfg.perceiver_grid), lesion_logits
 
 
 class VisionModel(nn.Module):
