@@ -92,6 +92,8 @@ def test_evaluate_scores_every_question_type(ct_dir):
     assert result["location_side"] in (0.0, 1.0) and result["location_third"] in (0.0, 1.0)
     if result["closed_accuracy"]["location"] == 1.0:
         assert result["location_side"] == result["location_third"] == 1.0
+    assert result["location_open_n"] == 1  # the open form: its side and third read from its words
+    assert result["location_open_side"] in (0.0, 1.0) and result["location_open_third"] in (0.0, 1.0)
     assert set(result["text"]) == {"bleu1", "rouge1", "meteor"}
     lesion = cases[0].lesion
     assert result["tgis_uniform_mass"] == pytest.approx((lesion.slices[1] - lesion.slices[0] + 1) / cases[0].volume.shape[0])

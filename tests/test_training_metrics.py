@@ -86,3 +86,10 @@ def test_roc_auc_counts_ordered_pairs():
     assert np.isnan(M.roc_auc([0.3, 0.4], [True, True]))
     with pytest.raises(ValueError):
         M.roc_auc([0.3], [True, False])
+
+
+def test_named_place_is_the_first_side_and_third_an_answer_names():
+    assert M.named_place("A nodule in the left upper lung zone.") == ("left", "upper")
+    assert M.named_place("Right lower lobe; the left lung is clear.") == ("right", "lower")
+    assert M.named_place("in the middle") == (None, "middle")
+    assert M.named_place("") == (None, None)

@@ -59,12 +59,14 @@ def test_lesion_has_its_declared_size_density_and_place(a0001_volume, anatomy):
 
 def test_questions_are_answered_from_the_truth(a0001_volume, anatomy):
     vol, lesion = insert_lesion(a0001_volume, seed=5, anatomy=anatomy)
-    qas = {qa.kind: qa for qa in questions_for(vol, lesion, np.random.default_rng(0), phase="non-contrast")}
+    qas = {(qa.kind, qa.task): qa for qa in questions_for(vol, lesion, np.random.default_rng(0), phase="non-contrast")}
+    qas = {kind if task != "open" or kind != "location" else "open location": qa for (kind, task), qa in qas.items()}
     assert qas["abnormality"].answer == "yes" and qas["disease"].answer == "yes"
     assert qas["disease"].question == "Does this image show signs of lung nodule?"
     location = qas["location"]
     letter, text = location.answer.split(". ", 1)
     assert text == f"{lesion.side} {lesion.zone}" and location.choices["ABCD".index(letter)] == text
+    assert qas["open location"].answer == f"{lesion.side} {lesion.zone} lung zone"  # asked both ways (M3D-VQA)
     assert qas["size"].answer == f"{lesion.diameter_mm:.0f} mm"
     assert f"{lesion.side} {lesion.zone}" in qas["findings"].answer
     assert qas["phase"].answer.endswith("non-contrast")  # as given

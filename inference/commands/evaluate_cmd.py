@@ -70,6 +70,10 @@ def run(args: argparse.Namespace) -> int:
     if "location" in counts:
         rows += [("    side right", lambda r: r["location_side"]),
                  ("    third right", lambda r: r["location_third"])]
+    n_open = next(iter(columns.values())).get("location_open_n", 0)
+    if n_open:
+        rows += [(f"  open location (n={n_open}): side", lambda r: r["location_open_side"]),
+                 ("    third right", lambda r: r["location_open_third"])]
     rows += [("yes/no balanced accuracy", lambda r: r["yes_no"]["balanced_accuracy"]),
              ("yes/no F1", lambda r: r["yes_no"]["f1"]),
              ("lesion presence ROC AUC", lambda r: r["presence_auc"]),

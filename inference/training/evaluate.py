@@ -141,6 +141,7 @@ def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool =
     mass, uniform = [], []
     yes_probability, present = [], []
     side, third = [], []
+    open_side, open_third = [], []  # the same for the open location question, from its words
     for case in cases:
         session.load_scan(case.volume)
         for qa in case.qas:
@@ -164,6 +165,11 @@ def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool =
             else:
                 predictions.append(answer.text)
                 references.append(qa.answer)
+                if qa.kind == "location":
+                    said_side, said_third = M.named_place(answer.text)
+                    true_side, true_third = M.named_place(qa.answer)
+                    open_side.append(float(said_side == true_side))
+                    open_third.append(float(said_third == true_third))
             if case.lesion is not None and qa.kind in LESION_KINDS:
                 m, u = M.lesion_score_mass(answer.original_scores, case.lesion.slices)
                 mass.append(m)
@@ -179,6 +185,9 @@ def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool =
         # of the location answers, those with the right side and those with the right third
         "location_side": float(np.mean(side)) if side else 0.0,
         "location_third": float(np.mean(third)) if third else 0.0,
+        "location_open_n": len(open_side),
+        "location_open_side": float(np.mean(open_side)) if open_side else 0.0,
+        "location_open_third": float(np.mean(open_third)) if open_third else 0.0,
         "text": M.text_metrics(predictions, references, bertscore=bertscore),
         "tgis_lesion_mass": float(np.mean(mass)) if mass else 0.0,
         "tgis_uniform_mass": float(np.mean(uniform)) if uniform else 0.0,

@@ -123,6 +123,20 @@ def chosen_option(answer: str, choices: Sequence[str]) -> str | None:
     return choices[index] if 0 <= index < len(choices) else None
 
 
+def named_place(answer: str) -> tuple[str | None, str | None]:
+    """The side ("right"/"left") and the third ("upper"/"middle"/"lower") an open answer names
+    first, each None when it names none.
+
+    Example:
+        >>> named_place("A nodule in the left upper lung zone.")
+        ('left', 'upper')
+    """
+    said = words(answer)
+    side = next((w for w in said if w in ("right", "left")), None)
+    third = next((w for w in said if w in ("upper", "middle", "lower")), None)
+    return side, third
+
+
 def parse_yes_no(answer: str) -> bool | None:
     """True for an answer starting with "yes", False for "no", None otherwise."""
     first = words(answer)[:1]

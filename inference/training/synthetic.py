@@ -276,6 +276,8 @@ def questions_for(volume: Volume, lesion: Lesion | None, rng: np.random.Generato
     places = [f"{s} {z}" for s in ("right", "left") for z in ("upper", "middle", "lower")]
     qas += [
         _choice("location", f"Where is the {lesion.kind}?", where, places, rng),
+        # M3D-VQA asks each question both ways; the open answer names the place in words
+        QA("location", "open", f"In which part of the lungs is the {lesion.kind}?", f"{where} lung zone"),
         QA("size", "open", f"What is the diameter of the {lesion.kind}?", f"{lesion.diameter_mm:.0f} mm"),
         QA("findings", "report", "",
            f"A solid {lesion.kind} of {lesion.diameter_mm:.0f} mm ({lesion.hu:.0f} HU) is seen in the "
