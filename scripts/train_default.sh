@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # How the default bundle (resources/bundles/default) is trained, start to end, on the CPU
-# (2 cores: about 75 minutes). Run folders go to $RUNS (default: runs/); each stage resumes
+# (2 cores: about 95 minutes). Run folders go to $RUNS (default: runs/); each stage resumes
 # if interrupted. Add `accelerate launch` in front of a stage for GPUs (config by
 # `accelerate config`), e.g.: accelerate launch -m inference.cli train --stage lora ...
 set -euo pipefail
@@ -14,9 +14,14 @@ $CTCHAT pretrain --objective lesion --config tiny_conv --out "$RUNS/lesion" --st
 # 2. stage 1: align the perceiver, 2D connector and TG-IS (encoders and LLM frozen)
 $CTCHAT train --stage align --config tiny_conv --out "$RUNS/align" --mae "$RUNS/lesion" --steps 800 --lr 1e-3 \
   --per-scan 128 --lesion-free-parts --lesion-weight 1 --checkpoint-every 200
-# 3. stage 2: perceiver + 2D encoder + LoRA (r 16, alpha 32, dropout 0.1) on the LLM, then export
+# 3. stage 2: perceiver + 2D encoder + LoRA (r 16, alpha 32, dropout 0.1) on the LLM
 $CTCHAT train --stage lora --config tiny_conv --out "$RUNS/lora" --init "$RUNS/align" --steps 2500 --lr 2e-4 \
-  --vision-lr 1e-3 --per-scan 128 --lesion-free-parts --lesion-weight 1 --checkpoint-every 200 \
-  --name ctchat-default --export "${EXPORT:-resources/bundles/default}"
-# 4. the papers' metrics on the held-out scans, against the zeroed-image and untrained baselines
+  --vision-lr 1e-3 --per-scan 128 --lesion-free-parts --lesion-weight 1 --checkpoint-every 200
+# 4. stage 2 continued with location codes (tiny_loc: tiny_conv + the location token; the codes'
+#    gate starts as step 3's lesion-token head, the LoRA carries on), location questions 4x,
+#    new insertions (--seed 1); then export
+$CTCHAT train --stage lora --config tiny_loc --out "$RUNS/lora_loc" --init "$RUNS/lora" --steps 1000 --lr 1e-4 \
+  --vision-lr 5e-4 --per-scan 128 --lesion-free-parts --lesion-weight 1 --oversample-location 4 --seed 1 \
+  --checkpoint-every 200 --name ctchat-default --export "${EXPORT:-resources/bundles/default}"
+# 5. the papers' metrics on the held-out scans, against the zeroed-image and untrained baselines
 $CTCHAT eval --bundle "${EXPORT:-resources/bundles/default}" --cases 16
