@@ -93,3 +93,9 @@ def test_named_place_is_the_first_side_and_third_an_answer_names():
     assert M.named_place("Right lower lobe; the left lung is clear.") == ("right", "lower")
     assert M.named_place("in the middle") == (None, "middle")
     assert M.named_place("") == (None, None)
+
+
+def test_same_place_compares_side_and_third_apart_for_both_answer_forms():
+    assert M.same_place("left upper lung zone", "left upper lung zone") == (True, True)
+    assert M.same_place("right upper", "C. left upper") == (False, True)  # a chosen option vs a choice answer
+    assert M.same_place("", "B. right lower") == (False, False)  # no option chosen: neither

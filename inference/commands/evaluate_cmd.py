@@ -65,12 +65,13 @@ def run(args: argparse.Namespace) -> int:
           f"{'trained' if bundle.trained else 'UNTRAINED weights'}")
     rows = [("closed accuracy, macro", lambda r: r["closed_accuracy"]["macro"]),
             ("closed accuracy, micro", lambda r: r["closed_accuracy"]["micro"])]
-    counts = next(iter(columns.values()))["closed_n"]
+    first = next(iter(columns.values()))
+    counts = first["closed_n"]
     rows += [(f"  {kind} (n={n})", lambda r, k=kind: r["closed_accuracy"][k]) for kind, n in counts.items()]
     if "location" in counts:
         rows += [("    side right", lambda r: r["location_side"]),
                  ("    third right", lambda r: r["location_third"])]
-    n_open = next(iter(columns.values())).get("location_open_n", 0)
+    n_open = first.get("location_open_n", 0)
     if n_open:
         rows += [(f"  open location (n={n_open}): side", lambda r: r["location_open_side"]),
                  ("    third right", lambda r: r["location_open_third"])]

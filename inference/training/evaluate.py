@@ -150,9 +150,9 @@ def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool =
             if qa.task == "choice":
                 closed.setdefault(qa.kind, []).append(float(M.closed_correct(answer.text, qa.answer[0])))
                 if qa.kind == "location":  # partial credit: the side and the third apart
-                    picked = (M.chosen_option(answer.text, qa.choices) or "? ?").split()
-                    side.append(float(picked[0] == qa.answer.split()[1]))
-                    third.append(float(picked[1] == qa.answer.split()[2]))
+                    right_side, right_third = M.same_place(M.chosen_option(answer.text, qa.choices) or "", qa.answer)
+                    side.append(float(right_side))
+                    third.append(float(right_third))
             elif qa.answer in ("yes", "no"):
                 pred = M.parse_yes_no(answer.text)
                 closed.setdefault(qa.kind, []).append(float(pred == (qa.answer == "yes")))
@@ -166,10 +166,9 @@ def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool =
                 predictions.append(answer.text)
                 references.append(qa.answer)
                 if qa.kind == "location":
-                    said_side, said_third = M.named_place(answer.text)
-                    true_side, true_third = M.named_place(qa.answer)
-                    open_side.append(float(said_side == true_side))
-                    open_third.append(float(said_third == true_third))
+                    right_side, right_third = M.same_place(answer.text, qa.answer)
+                    open_side.append(float(right_side))
+                    open_third.append(float(right_third))
             if case.lesion is not None and qa.kind in LESION_KINDS:
                 m, u = M.lesion_score_mass(answer.original_scores, case.lesion.slices)
                 mass.append(m)

@@ -137,6 +137,17 @@ def named_place(answer: str) -> tuple[str | None, str | None]:
     return side, third
 
 
+def same_place(said: str, truth: str) -> tuple[bool, bool]:
+    """Whether ``said`` names the side, and the third, that ``truth`` names (:func:`named_place`).
+
+    Example:
+        >>> same_place("right lower lung zone", "B. right upper")
+        (True, False)
+    """
+    (side, third), (true_side, true_third) = named_place(said), named_place(truth)
+    return side is not None and side == true_side, third is not None and third == true_third
+
+
 def parse_yes_no(answer: str) -> bool | None:
     """True for an answer starting with "yes", False for "no", None otherwise."""
     first = words(answer)[:1]

@@ -103,6 +103,18 @@ def _save(model: torch.nn.Module, optimizer, cfg: TrainConfig, step: int, losses
     tmp.replace(cfg.out_dir / CHECKPOINT)  # a crash never leaves a half-written checkpoint
 
 
+def load_parameters(model: torch.nn.Module, values: dict[str, torch.Tensor], source: str | Path) -> None:
+    """Copy ``values`` into the model's parameters of the same names (as saved by
+    :func:`trainable_state`); ``ValueError`` when ``source`` holds names the model lacks."""
+    named = dict(model.named_parameters())
+    unknown = set(values) - set(named)
+    if unknown:
+        raise ValueError(f"{source} holds parameters this model does not have: {sorted(unknown)[:3]}")
+    with torch.no_grad():
+        for name, value in values.items():
+            named[name].copy_(value)
+
+
 def _resume(model: torch.nn.Module, optimizer, cfg: TrainConfig) -> tuple[int, list[float]]:
     path = cfg.out_dir / CHECKPOINT
     if not path.exists():
@@ -110,13 +122,7 @@ def _resume(model: torch.nn.Module, optimizer, cfg: TrainConfig) -> tuple[int, l
     state = torch.load(path, map_location="cpu", weights_only=False)
     if state["stage"] != cfg.stage:
         raise ValueError(f"{path} is a checkpoint of stage {state['stage']!r}, not {cfg.stage!r}")
-    named = dict(model.named_parameters())
-    unknown = set(state["trainable"]) - set(named)
-    if unknown:
-        raise ValueError(f"{path} holds parameters this model does not have: {sorted(unknown)[:3]}")
-    with torch.no_grad():
-        for name, value in state["trainable"].items():
-            named[name].copy_(value)
+    load_parameters(model, state["trainable"], path)
     optimizer.load_state_dict(state["optimizer"])
     if "torch_rng" in state:  # (checkpoints written before it was saved resume reseeded)
         torch.set_rng_state(state["torch_rng"])

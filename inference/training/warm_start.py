@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from .multimodal import MultimodalModel
-from .trainer import CHECKPOINT
+from .trainer import CHECKPOINT, load_parameters
 
 LOCATION = "scan.location."
 
@@ -37,19 +37,14 @@ def start_from_run(model: MultimodalModel, run_dir: str | Path, stage: str) -> l
     head = model.lesion_head if model.lesion_head is not None else (
         model.vision.scan.location.head if fresh_codes else None)
     if head is not None and "lesion_head.weight" in trainable:
-        with torch.no_grad():
-            head.weight.copy_(trainable["lesion_head.weight"])
-            head.bias.copy_(trainable["lesion_head.bias"])
+        head.load_state_dict({"weight": trainable["lesion_head.weight"], "bias": trainable["lesion_head.bias"]})
         taken.append("lesion-token head" + (" (as the location codes' gate)" if fresh_codes else ""))
 
     if stage == "lora" and state["stage"] == "lora":
         model.configure_stage("lora")  # wraps the LLM with LoRA, whose weights are then replaced
-        named = dict(model.named_parameters())
         lora = {k: v for k, v in trainable.items() if "lora_" in k}
-        if not lora or set(lora) - set(named):
-            raise ValueError(f"{run_dir}: its LoRA does not fit this model")
-        with torch.no_grad():
-            for name, value in lora.items():
-                named[name].copy_(value)
+        if not lora:
+            raise ValueError(f"{run_dir}: a stage-2 checkpoint without LoRA weights")
+        load_parameters(model, lora, run_dir)
         taken.append(f"LoRA on the LLM ({len(lora)} tensors)")
     return taken
