@@ -23,7 +23,8 @@ def test_held_out_scans_and_seeds_are_never_trained_on(ct_dir):
     positive, negative = cases
     assert {qa.kind for qa in positive.qas} >= {"location", "size", "disease", "findings"}
     assert "location" not in {qa.kind for qa in negative.qas}
-    assert {qa.answer.split(". ")[1] for qa in positive.qas if qa.kind == "phase"} == {"contrast-enhanced"}
+    phases = {(qa.task, qa.answer.split(". ")[-1]) for qa in positive.qas if qa.kind == "phase"}
+    assert phases == {("choice", "contrast-enhanced"), ("open", "contrast-enhanced")}
 
 
 def test_scans_with_real_lung_lesions_are_asked_nothing_about_lesions(ct_dir):
@@ -94,6 +95,7 @@ def test_evaluate_scores_every_question_type(ct_dir):
         assert result["location_side"] == result["location_third"] == 1.0
     assert result["location_open_n"] == 1  # the open form: its side and third read from its words
     assert result["location_open_side"] in (0.0, 1.0) and result["location_open_third"] in (0.0, 1.0)
+    assert result["phase_open_n"] == 1 and result["phase_open"] in (0.0, 1.0)
     assert set(result["text"]) == {"bleu1", "rouge1", "meteor"}
     lesion = cases[0].lesion
     assert result["tgis_uniform_mass"] == pytest.approx((lesion.slices[1] - lesion.slices[0] + 1) / cases[0].volume.shape[0])

@@ -95,6 +95,12 @@ def test_named_place_is_the_first_side_and_third_an_answer_names():
     assert M.named_place("") == (None, None)
 
 
+def test_named_phase_tells_non_contrast_from_contrast_enhanced():
+    assert M.named_phase("non-contrast") == M.named_phase("Without IV contrast.") == "non-contrast"
+    assert M.named_phase("Contrast-enhanced CT") == M.named_phase("enhanced") == "contrast-enhanced"
+    assert M.named_phase("axial") is None and M.named_phase("") is None
+
+
 def test_same_place_compares_side_and_third_apart_for_both_answer_forms():
     assert M.same_place("left upper lung zone", "left upper lung zone") == (True, True)
     assert M.same_place("right upper", "C. left upper") == (False, True)  # a chosen option vs a choice answer

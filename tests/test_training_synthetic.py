@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from inference.io import load_volume
 from inference.training.synthetic import DIAMETER_MM, analyse_anatomy, insert_lesion, lung_mask, questions_for
 
 
@@ -40,6 +41,18 @@ def test_insertion_is_deterministic_and_local(a0001_volume, anatomy):
     assert a0001_volume.voxels[lesion.center_kji] < -400, "the original scan is untouched"
 
 
+def test_lesions_fall_in_each_third_of_the_lungs_alike(ct_dir):
+    """Most of a chest crop's lung volume lies high: a lesion at a uniform lung voxel would be
+    "upper" most of the time; the thirds are drawn alike instead."""
+    heart = load_volume(ct_dir / "nifti" / "chest_cta_heart_crop_totalseg_1p5mm.nii.gz")
+    anatomy = analyse_anatomy(heart)
+    ks = np.flatnonzero(anatomy.mask.any(axis=(1, 2)))
+    fraction = (np.argwhere(anatomy.depth_mm >= DIAMETER_MM[0] / 2)[:, 0] - ks.min()) / (ks.max() - ks.min())
+    assert (fraction >= 2 / 3).mean() > 0.5, "the scan this guards against: most deep lung is upper"
+    zones = [insert_lesion(heart, seed, anatomy)[1].zone for seed in range(30)]
+    assert all(zones.count(z) >= 5 for z in ("upper", "middle", "lower")), zones
+
+
 def test_lesion_has_its_declared_size_density_and_place(a0001_volume, anatomy):
     vol, lesion = insert_lesion(a0001_volume, seed=3, anatomy=anatomy)
     k, j, i = lesion.center_kji
@@ -60,7 +73,7 @@ def test_lesion_has_its_declared_size_density_and_place(a0001_volume, anatomy):
 def test_questions_are_answered_from_the_truth(a0001_volume, anatomy):
     vol, lesion = insert_lesion(a0001_volume, seed=5, anatomy=anatomy)
     qas = {(qa.kind, qa.task): qa for qa in questions_for(vol, lesion, np.random.default_rng(0), phase="non-contrast")}
-    qas = {kind if task != "open" or kind != "location" else "open location": qa for (kind, task), qa in qas.items()}
+    qas = {f"open {kind}" if task == "open" and kind in ("location", "phase") else kind: qa for (kind, task), qa in qas.items()}
     assert qas["abnormality"].answer == "yes" and qas["disease"].answer == "yes"
     assert qas["disease"].question == "Does this image show signs of lung nodule?"
     location = qas["location"]
@@ -69,7 +82,7 @@ def test_questions_are_answered_from_the_truth(a0001_volume, anatomy):
     assert qas["open location"].answer == f"{lesion.side} {lesion.zone} lung zone"  # asked both ways (M3D-VQA)
     assert qas["size"].answer == f"{lesion.diameter_mm:.0f} mm"
     assert f"{lesion.side} {lesion.zone}" in qas["findings"].answer
-    assert qas["phase"].answer.endswith("non-contrast")  # as given
+    assert qas["phase"].answer.endswith("non-contrast") and qas["open phase"].answer == "non-contrast"  # as given
 
     negative = {qa.kind: qa for qa in questions_for(a0001_volume, None, np.random.default_rng(0))}
     assert negative["abnormality"].answer == "no" and "location" not in negative
@@ -80,7 +93,7 @@ def test_questions_are_answered_from_the_truth(a0001_volume, anatomy):
 def test_scans_with_real_lesions_get_no_lesion_questions(a0001_volume, anatomy):
     kinds = [qa.kind for qa in questions_for(a0001_volume, None, np.random.default_rng(0), "non-contrast",
                                              about_lesions=False)]
-    assert kinds == ["plane", "phase", "organ"]
+    assert kinds == ["plane", "phase", "phase", "organ"]  # the phase asked both ways
     vol, lesion = insert_lesion(a0001_volume, seed=5, anatomy=anatomy)
     with pytest.raises(ValueError, match="lesion was inserted"):
         questions_for(vol, lesion, np.random.default_rng(0), about_lesions=False)

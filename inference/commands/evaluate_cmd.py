@@ -75,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
     if n_open:
         rows += [(f"  open location (n={n_open}): side", lambda r: r["location_open_side"]),
                  ("    third right", lambda r: r["location_open_third"])]
+    n_phase = first.get("phase_open_n", 0)
+    if n_phase:
+        rows.append((f"  open phase (n={n_phase})", lambda r: r["phase_open"]))
     rows += [("yes/no balanced accuracy", lambda r: r["yes_no"]["balanced_accuracy"]),
              ("yes/no F1", lambda r: r["yes_no"]["f1"]),
              ("lesion presence ROC AUC", lambda r: r["presence_auc"]),

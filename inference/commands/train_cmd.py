@@ -36,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="the lesion-presence questions (abnormality, disease) appear N times per epoch")
     p.add_argument("--oversample-location", type=int, default=1, metavar="N",
                    help="the location questions appear N times per epoch")
+    p.add_argument("--oversample-phase", type=int, default=1, metavar="N",
+                   help="the contrast-phase questions appear N times per epoch")
     p.add_argument("--lesion-free-parts", action="store_true",
                    help="also insert lesions in the lesion-free part of scans with a documented tumour "
                         "(A0001 below its tumour: a second patient's lungs)")
@@ -89,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     examples = oversampled(training_examples(model, cases, TextVectorizer.from_gguf(gguf)), PRESENCE_KINDS,
                            args.oversample_presence)
     examples = oversampled(examples, ("location",), args.oversample_location)
+    examples = oversampled(examples, ("phase",), args.oversample_phase)
     print(f"{len(examples)} training examples from {', '.join(TRAIN_SCANS)}")
 
     lr = args.lr if args.lr is not None else (1e-4 if args.stage == "align" else 5e-5)
@@ -106,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
                    "train_3d_encoder": args.stage == "lora" and args.train_encoder,
                    "presence_questions_oversampled": args.oversample_presence,
                    "location_questions_oversampled": args.oversample_location,
+                   "phase_questions_oversampled": args.oversample_phase,
                    "continued_lora": any(part.startswith("LoRA") for part in taken),
                    "seed": args.seed})
     write_stages(out, stages)

@@ -142,6 +142,7 @@ def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool =
     yes_probability, present = [], []
     side, third = [], []
     open_side, open_third = [], []  # the same for the open location question, from its words
+    open_phase = []  # the open phase answers that name the right phase
     for case in cases:
         session.load_scan(case.volume)
         for qa in case.qas:
@@ -169,6 +170,8 @@ def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool =
                     right_side, right_third = M.same_place(answer.text, qa.answer)
                     open_side.append(float(right_side))
                     open_third.append(float(right_third))
+                elif qa.kind == "phase":
+                    open_phase.append(float(M.named_phase(answer.text) == qa.answer))
             if case.lesion is not None and qa.kind in LESION_KINDS:
                 m, u = M.lesion_score_mass(answer.original_scores, case.lesion.slices)
                 mass.append(m)
@@ -187,6 +190,8 @@ def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool =
         "location_open_n": len(open_side),
         "location_open_side": float(np.mean(open_side)) if open_side else 0.0,
         "location_open_third": float(np.mean(open_third)) if open_third else 0.0,
+        "phase_open_n": len(open_phase),
+        "phase_open": float(np.mean(open_phase)) if open_phase else 0.0,
         "text": M.text_metrics(predictions, references, bertscore=bertscore),
         "tgis_lesion_mass": float(np.mean(mass)) if mass else 0.0,
         "tgis_uniform_mass": float(np.mean(uniform)) if uniform else 0.0,

@@ -137,6 +137,22 @@ def named_place(answer: str) -> tuple[str | None, str | None]:
     return side, third
 
 
+def named_phase(answer: str) -> str | None:
+    """"non-contrast" or "contrast-enhanced", as an open answer names the contrast phase (None
+    when it names neither).
+
+    Example:
+        >>> named_phase("Non-contrast CT."), named_phase("contrast-enhanced"), named_phase("axial")
+        ('non-contrast', 'contrast-enhanced', None)
+    """
+    said = answer.lower()
+    if re.search(r"\b(non-?contrast|unenhanced|without (iv |intravenous )?contrast)\b", said):
+        return "non-contrast"
+    if re.search(r"\b(contrast|enhanced)\b", said):
+        return "contrast-enhanced"
+    return None
+
+
 def same_place(said: str, truth: str) -> tuple[bool, bool]:
     """Whether ``said`` names the side, and the third, that ``truth`` names (:func:`named_place`).
 

@@ -148,8 +148,7 @@ def insert_lesion(volume: Volume, seed: int, anatomy: Anatomy | None = None) -> 
     diameter = float(min(rng.uniform(*DIAMETER_MM), 2 * 0.8 * anatomy.depth_mm.max()))
     hu = float(rng.uniform(*LESION_HU))
     radius = diameter / 2
-    candidates = np.argwhere(anatomy.depth_mm >= radius)
-    center = candidates[rng.integers(len(candidates))]
+    center = _pick_across_thirds(np.argwhere(anatomy.depth_mm >= radius), anatomy.mask, rng)
 
     reach = np.ceil((radius + EDGE_MM) / spacing).astype(int)
     lo = np.maximum(center - reach, 0)
@@ -221,6 +220,18 @@ def _side(volume: Volume, center: np.ndarray) -> str:
     return "left" if x > x_mid else "right"
 
 
+def _pick_across_thirds(candidates: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One of ``candidates`` (voxel indices ``(n, 3)``): its third of the lungs first, with equal
+    chance among the thirds that hold any, then a voxel of that third. Most of a chest field of
+    view's lung volume lies high (the heart and diaphragm fill the lower slices), so a uniform
+    voxel would make most lesions "upper", and an answer that always says "upper" look right."""
+    ks = np.flatnonzero(mask.any(axis=(1, 2)))
+    fraction = (candidates[:, 0] - ks.min()) / max(ks.max() - ks.min(), 1)
+    thirds = np.digitize(fraction, [1 / 3, 2 / 3])  # 0 lower, 1 middle, 2 upper, as third_name
+    within = candidates[thirds == rng.choice(np.unique(thirds))]
+    return within[rng.integers(len(within))]
+
+
 def _zone(mask: np.ndarray, k: int) -> str:
     """Upper, middle or lower third of the lungs' extent along the slices (k grows superior)."""
     ks = np.flatnonzero(mask.any(axis=(1, 2)))
@@ -257,8 +268,8 @@ def questions_for(volume: Volume, lesion: Lesion | None, rng: np.random.Generato
         phase = "contrast-enhanced"
     qas = [_choice("plane", "In which plane is this CT shown?", "axial", ["axial", "coronal", "sagittal"], rng)]
     if phase is not None:
-        qas.append(_choice("phase", "What is the contrast phase of this CT?", phase,
-                           ["non-contrast", "contrast-enhanced"], rng))
+        qas += [_choice("phase", "What is the contrast phase of this CT?", phase, ["non-contrast", "contrast-enhanced"], rng),
+                QA("phase", "open", "What is the contrast phase of this CT?", phase)]  # both ways, as M3D-VQA
     qas.append(_choice("organ", "Which organ system is the focus of this chest CT?", "lungs",
                        ["lungs", "liver", "brain", "kidneys"], rng))
     if not about_lesions:
