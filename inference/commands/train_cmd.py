@@ -80,8 +80,8 @@ def run(args: argparse.Namespace) -> int:
         state = torch.load(Path(args.mae) / CHECKPOINT, map_location="cpu", weights_only=False)["trainable"]
         model.vision.scan.vit3d.load_state_dict(encoder_state(state))
         print(f"3D encoder pretrained by MAE in {args.mae}")
-    taken = start_from_run(model, args.init, args.stage) if args.init else []
-    for part in taken:
+    taken = start_from_run(model, args.init, args.stage) if args.init else {}
+    for part in taken.values():
         print(f"started from: {part}")
 
     if args.seed * 10_000 + args.per_scan > EVAL_SEED_BASE:
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
                    "presence_questions_oversampled": args.oversample_presence,
                    "location_questions_oversampled": args.oversample_location,
                    "phase_questions_oversampled": args.oversample_phase,
-                   "continued_lora": any(part.startswith("LoRA") for part in taken),
+                   "continued_lora": "lora" in taken,
                    "seed": args.seed})
     write_stages(out, stages)
     if args.export:

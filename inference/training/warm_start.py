@@ -19,14 +19,14 @@ from .trainer import CHECKPOINT, load_parameters
 LOCATION = "scan.location."
 
 
-def start_from_run(model: MultimodalModel, run_dir: str | Path, stage: str) -> list[str]:
+def start_from_run(model: MultimodalModel, run_dir: str | Path, stage: str) -> dict[str, str]:
     """Load what ``model`` can take from the checkpoint in ``run_dir`` before training ``stage``;
-    returns a line per part taken, for the log. Raises ``ValueError`` when the two models differ
-    in anything but the location codes.
+    returns the parts taken (``"vision"``, ``"lesion_head"``, ``"lora"``), each with a line for
+    the log. Raises ``ValueError`` when the two models differ in anything but the location codes.
     """
     state = torch.load(Path(run_dir) / CHECKPOINT, map_location="cpu", weights_only=False)
     trainable = state["trainable"]
-    taken = [f"vision weights of {run_dir} (stage {state['stage']}, step {state['step']})"]
+    taken = {"vision": f"vision weights of {run_dir} (stage {state['stage']}, step {state['step']})"}
     result = model.vision.load_state_dict(state["vision"], strict=False)
     fresh_codes = model.vision.scan.location is not None and not any(k.startswith(LOCATION) for k in state["vision"])
     missing = [k for k in result.missing_keys if not (fresh_codes and k.startswith(LOCATION))]
@@ -38,7 +38,7 @@ def start_from_run(model: MultimodalModel, run_dir: str | Path, stage: str) -> l
         model.vision.scan.location.head if fresh_codes else None)
     if head is not None and "lesion_head.weight" in trainable:
         head.load_state_dict({"weight": trainable["lesion_head.weight"], "bias": trainable["lesion_head.bias"]})
-        taken.append("lesion-token head" + (" (as the location codes' gate)" if fresh_codes else ""))
+        taken["lesion_head"] = "lesion-token head" + (" (as the location codes' gate)" if fresh_codes else "")
 
     if stage == "lora" and state["stage"] == "lora":
         model.configure_stage("lora")  # wraps the LLM with LoRA, whose weights are then replaced
@@ -46,5 +46,5 @@ def start_from_run(model: MultimodalModel, run_dir: str | Path, stage: str) -> l
         if not lora:
             raise ValueError(f"{run_dir}: a stage-2 checkpoint without LoRA weights")
         load_parameters(model, lora, run_dir)
-        taken.append(f"LoRA on the LLM ({len(lora)} tensors)")
+        taken["lora"] = f"LoRA on the LLM ({len(lora)} tensors)"
     return taken
