@@ -3,10 +3,16 @@ answers of held-out heart-crop lesion cases with the torch model of a ``ctchat t
 lora`` run folder, without sampling: each candidate answer's mean token loss, the lowest wins
 (as multiple-choice benchmarks score a language model).
 
-Three forms, each reported as the share with the right side and the right third:
+The phase question (multiple choice) is scored too, as the share right. Three location forms,
+each reported as the share with the right side and the right third:
 * ``choice``: "Where is the nodule? Choices: A. ... " -- the four "letter. place" answers;
 * ``open``: "In which part of the lungs is the nodule?" -- the six "side third lung zone";
 * ``findings``: the findings paragraph with each of the six places written in.
+
+For the open form it also reports where the location token comes from: the grid cell the lesion
+head ranks first (``detector``: whether that cell holds the lesion, and whether its place words,
+:func:`cell_place`, name the right side and third) and the place whose word embeddings the
+token is nearest by cosine (``token``).
 
 ``--zero-codes`` zeroes the location codes (``tiny_loc``), so the location token is empty:
 what changes is what the model read from it. Cases come from seeds 1,000,500 upward, apart
@@ -33,7 +39,7 @@ from inference.resources import shared_ct_dir
 from inference.training.evaluate import EVAL_SEED_BASE, ScanCases
 from inference.training.examples import training_examples
 from inference.training.hf_llm import load_training_llm
-from inference.training.multimodal import Example, MultimodalModel
+from inference.training.multimodal import Example, MultimodalModel, cell_place
 from inference.training.warm_start import start_from_run
 from inference.vision.config import get_config
 from inference.vision.text_vector import TextVectorizer
@@ -44,16 +50,37 @@ PLACES = [f"{side} {third}" for side in ("right", "left") for third in ("upper",
 
 
 def candidates(ex: Example) -> tuple[str, dict[str, str]] | None:
-    """``(true place, {place: full answer})`` of a location or findings example, else None."""
-    if ex.kind == "location" and ". " in ex.answer:  # choice: "C. left upper"
-        options = re.findall(r"([A-D])\. (\w+ \w+)", ex.prompt.split("Choices: ", 1)[1].split("\n", 1)[0])
-        return ex.answer.split(". ", 1)[1], {place: f"{letter}. {place}" for letter, place in options}
+    """``(true place, {place: full answer})`` of a location or findings example (for the phase
+    question: ``(true phase, {phase: full answer})``), else None."""
+    if ex.kind in ("location", "phase") and ". " in ex.answer:  # choice: "C. left upper"
+        listed = ex.prompt.split("Choices: ", 1)[1].split("\n", 1)[0]
+        options = re.findall(r"([A-H])\. (.+?)(?= [A-H]\. |$)", listed)
+        return ex.answer.split(". ", 1)[1], {text: f"{letter}. {text}" for letter, text in options}
     if ex.kind == "location":  # open: "left upper lung zone"
         return ex.answer.removesuffix(" lung zone"), {p: f"{p} lung zone" for p in PLACES}
     found = re.search(r"in the (\w+ \w+) lung zone", ex.answer) if ex.kind == "findings" else None
     if found is None:
         return None
     return found.group(1), {p: ex.answer.replace(found.group(1), p) for p in PLACES}
+
+
+def token_sources(model: MultimodalModel, ex: Example, truth: str) -> dict[str, tuple[bool, ...]]:
+    """Whether the detector's top cell holds the lesion and names ``truth``'s side and third,
+    and whether the location token is nearest (cosine) to ``truth``'s place words."""
+    location = model.vision.scan.location
+    with torch.no_grad():
+        tokens, _, _, logits = model.vision.scan.encode(torch.as_tensor(ex.volume))
+    top = int(logits[0].argmax())
+    d, _, w = (int(i) for i in torch.unravel_index(torch.tensor(top), location.grid))
+    side, third = cell_place(location.grid, d, w)
+    embed = model.llm.get_input_embeddings().weight.float()
+    words = {p: sum(embed[model.vocab.tokenize(" " + t)].sum(0) for t in p.split()) for p in PLACES}
+    token = tokens[0, -1]
+    nearest = max(words, key=lambda p: float(torch.cosine_similarity(token, words[p], dim=0))).split()
+    true_side, true_third = truth.split()
+    hit = ex.lesion_tokens is not None and bool(ex.lesion_tokens[top])
+    return {"detector": (hit, side == true_side, third == true_third),
+            "token": (nearest[0] == true_side, nearest[1] == true_third)}
 
 
 def main() -> None:
@@ -74,7 +101,9 @@ def main() -> None:
             model.vision.scan.location.codes.zero_()
     source = ScanCases(shared_ct_dir(), HEART, lesion_free_parts=True)
     cases = [source.case(n, EVAL_SEED_BASE + 500 + n, crops=True) for n in range(0, 2 * args.cases, 2)]
-    right: dict[str, list[tuple[bool, bool]]] = {}
+    right: dict[str, list[tuple[bool, ...]]] = {}
+    sources: dict[str, list[tuple[bool, ...]]] = {}
+    thirds: list[str] = []
     for ex in training_examples(model, cases, TextVectorizer.from_gguf(gguf)):
         found = candidates(ex)
         if found is None:
@@ -85,12 +114,23 @@ def main() -> None:
             with torch.no_grad():
                 embeds, labels, _ = model.embed_sequence(dataclasses.replace(ex, answer=answer))
                 losses[place] = float(model.answer_loss(embeds, labels))
+        if ex.kind == "phase":
+            right.setdefault("phase", []).append((min(losses, key=losses.get) == truth,))
+            continue
         best = min(losses, key=losses.get).split()
         form = "findings" if ex.kind == "findings" else "choice" if ". " in ex.answer else "open"
         right.setdefault(form, []).append((best[0] == truth.split()[0], best[1] == truth.split()[1]))
-    for form, hits in right.items():
-        n = len(hits)
-        print(f"{form:9s} n {n}: side {sum(s for s, _ in hits) / n:.3f}  third {sum(t for _, t in hits) / n:.3f}")
+        if form == "open":
+            thirds.append(truth)
+            for name, hits in token_sources(model, ex, truth).items():
+                sources.setdefault(name, []).append(hits)
+    labels = {"phase": ("right",), "detector": ("cell holds lesion", "side", "third")}
+    for name, rows in {**right, **sources}.items():
+        shares = [sum(col) / len(rows) for col in zip(*rows)]
+        named = zip(labels.get(name, ("side", "third")), shares)
+        print(f"{name:9s} n {len(rows)}: " + "  ".join(f"{label} {share:.3f}" for label, share in named))
+    truths = [truth.split()[1] for truth in thirds]
+    print("thirds of the open cases: " + ", ".join(f"{t} {truths.count(t)}" for t in ("upper", "middle", "lower")))
 
 
 if __name__ == "__main__":

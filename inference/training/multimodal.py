@@ -69,6 +69,14 @@ def model_slice_target(model_to_original: np.ndarray, first: int, last: int) -> 
     return target
 
 
+def cell_place(grid: tuple[int, int, int], d: int, w: int) -> tuple[str, str]:
+    """The place words of the grid cell in slice layer ``d`` and column ``w``: the side from the
+    column (the volume's columns run toward the patient's left), the third from the layer
+    (upward). ``cell_place((4, 4, 4), 3, 0)`` is ``("right", "upper")``."""
+    side = "right" if (w + 0.5) / grid[2] < 0.5 else "left"
+    return side, third_name((d + 0.5) / grid[0])
+
+
 class MultimodalModel(nn.Module):
     """``VisionModel`` + causal LM; ``forward(example)`` returns the answer's mean token loss."""
 
@@ -94,18 +102,16 @@ class MultimodalModel(nn.Module):
 
     def _init_location_codes(self, location: nn.Module) -> None:
         """Start each grid cell's code as the LLM's embedding of the words that name its place
-        ("right upper", ...: the side from the column, as the volume's columns run toward the
-        patient's left; the third from the slice layer, upward), so the LLM starts from words it
-        knows; training then moves them."""
+        (:func:`cell_place`, e.g. "right upper"), so the LLM starts from words it knows; training
+        then moves them."""
         weight = self.llm.get_input_embeddings().weight.detach().float()
-        d_cells, _, w_cells = location.grid
 
         def word(text: str) -> torch.Tensor:
             return weight[self.vocab.tokenize(" " + text)].sum(0)
 
         def cell_code(d: int, h: int, w: int) -> torch.Tensor:
-            side = "right" if (w + 0.5) / w_cells < 0.5 else "left"
-            return word(side) + word(third_name((d + 0.5) / d_cells))
+            side, third = cell_place(location.grid, d, w)
+            return word(side) + word(third)
 
         location.init_codes(cell_code)
 
