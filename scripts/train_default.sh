@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # How the default bundle (resources/bundles/default) is trained, start to end, on the CPU
-# (2 cores: about 95 minutes). Run folders go to $RUNS (default: runs/); each stage resumes
+# (2 cores: about 120 minutes). Run folders go to $RUNS (default: runs/); each stage resumes
 # if interrupted. Add `accelerate launch` in front of a stage for GPUs (config by
 # `accelerate config`), e.g.: accelerate launch -m inference.cli train --stage lora ...
 set -euo pipefail
@@ -19,9 +19,14 @@ $CTCHAT train --stage lora --config tiny_conv --out "$RUNS/lora" --init "$RUNS/a
   --vision-lr 1e-3 --per-scan 128 --lesion-free-parts --lesion-weight 1 --checkpoint-every 200
 # 4. stage 2 continued with location codes (tiny_loc: tiny_conv + the location token; the codes'
 #    gate starts as step 3's lesion-token head, the LoRA carries on), location questions 4x,
-#    new insertions (--seed 1); then export
+#    new insertions (--seed 1)
 $CTCHAT train --stage lora --config tiny_loc --out "$RUNS/lora_loc" --init "$RUNS/lora" --steps 1000 --lr 1e-4 \
   --vision-lr 5e-4 --per-scan 128 --lesion-free-parts --lesion-weight 1 --oversample-location 4 --seed 1 \
-  --checkpoint-every 200 --name ctchat-default --export "${EXPORT:-resources/bundles/default}"
-# 5. the papers' metrics on the held-out scans, against the zeroed-image and untrained baselines
-$CTCHAT eval --bundle "${EXPORT:-resources/bundles/default}" --cases 16
+  --checkpoint-every 200
+# 5. stage 2 continued again, location and phase questions 4x each (both asked both ways),
+#    new insertions (--seed 2); then export
+$CTCHAT train --stage lora --config tiny_loc --out "$RUNS/lora_bal" --init "$RUNS/lora_loc" --steps 1500 --lr 1e-4 \
+  --vision-lr 5e-4 --per-scan 128 --lesion-free-parts --lesion-weight 1 --oversample-location 4 \
+  --oversample-phase 4 --seed 2 --checkpoint-every 250 --name ctchat-default --export "${EXPORT:-resources/bundles/default}"
+# 6. the papers' metrics on the held-out scans, against the zeroed-image and untrained baselines
+$CTCHAT eval --bundle "${EXPORT:-resources/bundles/default}" --cases 32 --no-bertscore

@@ -38,8 +38,8 @@ def test_default_bundle_declares_what_it_is(bundle):
     assert "not a medical device" in m["intended_use"].lower()
     training = m["training"]
     assert training["trained"] is True and "not a medical device" in training["note"]
-    # stage 2 ran twice: the second time with location codes, continuing the first's LoRA
-    assert [s["stage"] for s in training["stages"]] == ["lesion", "align", "lora", "lora"]
+    # stage 2 ran three times: then with location codes, twice, each continuing the LoRA before
+    assert [s["stage"] for s in training["stages"]] == ["lesion", "align", "lora", "lora", "lora"]
     assert training["stages"][-1]["continued_lora"] and m["vision"]["config"]["perceiver"]["location_codes"]
     assert "held out for evaluation" in training["data"] and bundle.lora_path is not None
     assert bundle.layout.hidden == 640 and bundle.layout.n_model_slices == bundle.recipe.target_shape_zyx[0]
