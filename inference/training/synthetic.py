@@ -225,17 +225,21 @@ def _pick_across_thirds(candidates: np.ndarray, mask: np.ndarray, rng: np.random
     chance among the thirds that hold any, then a voxel of that third. Most of a chest field of
     view's lung volume lies high (the heart and diaphragm fill the lower slices), so a uniform
     voxel would make most lesions "upper", and an answer that always says "upper" look right."""
-    ks = np.flatnonzero(mask.any(axis=(1, 2)))
-    fraction = (candidates[:, 0] - ks.min()) / max(ks.max() - ks.min(), 1)
-    thirds = np.digitize(fraction, [1 / 3, 2 / 3])  # 0 lower, 1 middle, 2 upper, as third_name
+    thirds = np.digitize(_lung_height(mask, candidates[:, 0]), [1 / 3, 2 / 3])  # 0 lower .. 2 upper, as third_name
     within = candidates[thirds == rng.choice(np.unique(thirds))]
     return within[rng.integers(len(within))]
 
 
+def _lung_height(mask: np.ndarray, k: np.ndarray | int) -> np.ndarray | float:
+    """Where slice(s) ``k`` lie in the lungs' extent along the slices: 0 lowest, 1 highest
+    (k grows superior)."""
+    ks = np.flatnonzero(mask.any(axis=(1, 2)))
+    return (k - ks.min()) / max(ks.max() - ks.min(), 1)
+
+
 def _zone(mask: np.ndarray, k: int) -> str:
     """Upper, middle or lower third of the lungs' extent along the slices (k grows superior)."""
-    ks = np.flatnonzero(mask.any(axis=(1, 2)))
-    return third_name((k - ks.min()) / max(ks.max() - ks.min(), 1))
+    return third_name(float(_lung_height(mask, k)))
 
 
 def third_name(fraction: float) -> str:
