@@ -73,8 +73,7 @@ def token_sources(model: MultimodalModel, ex: Example, truth: str) -> dict[str, 
     top = int(logits[0].argmax())
     d, _, w = (int(i) for i in torch.unravel_index(torch.tensor(top), location.grid))
     side, third = cell_place(location.grid, d, w)
-    embed = model.llm.get_input_embeddings().weight.float()
-    words = {p: sum(embed[model.vocab.tokenize(" " + t)].sum(0) for t in p.split()) for p in PLACES}
+    words = {p: model.words_embedding(*p.split()) for p in PLACES}
     token = tokens[0, -1]
     nearest = max(words, key=lambda p: float(torch.cosine_similarity(token, words[p], dim=0))).split()
     true_side, true_third = truth.split()
@@ -110,9 +109,10 @@ def main() -> None:
             continue
         truth, answers = found
         losses = {}
-        for place, answer in answers.items():
-            with torch.no_grad():
-                embeds, labels, _ = model.embed_sequence(dataclasses.replace(ex, answer=answer))
+        with torch.no_grad():
+            seen = model.vision_outputs(ex)  # the same image and question for every candidate
+            for place, answer in answers.items():
+                embeds, labels, _ = model.embed_sequence(dataclasses.replace(ex, answer=answer), seen)
                 losses[place] = float(model.answer_loss(embeds, labels))
         if ex.kind == "phase":
             right.setdefault("phase", []).append((min(losses, key=losses.get) == truth,))

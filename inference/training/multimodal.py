@@ -104,16 +104,13 @@ class MultimodalModel(nn.Module):
         """Start each grid cell's code as the LLM's embedding of the words that name its place
         (:func:`cell_place`, e.g. "right upper"), so the LLM starts from words it knows; training
         then moves them."""
-        weight = self.llm.get_input_embeddings().weight.detach().float()
+        location.init_codes(lambda d, h, w: self.words_embedding(*cell_place(location.grid, d, w)))
 
-        def word(text: str) -> torch.Tensor:
-            return weight[self.vocab.tokenize(" " + text)].sum(0)
-
-        def cell_code(d: int, h: int, w: int) -> torch.Tensor:
-            side, third = cell_place(location.grid, d, w)
-            return word(side) + word(third)
-
-        location.init_codes(cell_code)
+    def words_embedding(self, *words: str) -> torch.Tensor:
+        """``(hidden,)``: the sum of the LLM's input embeddings of ``words``' tokens, each word
+        tokenized as it follows a space (e.g. ``words_embedding("right", "upper")``)."""
+        weight = self.llm.get_input_embeddings().weight.detach()
+        return sum(weight[self.vocab.tokenize(" " + word)].float().sum(0) for word in words)
 
     @property
     def device(self) -> torch.device:
