@@ -183,6 +183,49 @@ def test_a_lora_run_started_from_a_lora_run_keeps_its_adapter_and_its_lesion_hea
         start_from_run(build("tiny", 0), tmp_path, "lora")
 
 
+def test_a_run_started_from_an_exported_bundle_has_its_weights(examples, tmp_path):
+    """``ctchat train --init BUNDLE``: the vision weights are read back from the scan graph
+    exactly, the LoRA from the float16 adapter, and both give the trained model's loss."""
+    from peft import get_peft_model_state_dict
+
+    from inference.training.bundle_weights import checkpoint_from_bundle
+    from inference.training.trainer import read_stages
+    from inference.training.warm_start import start_from_run
+
+    gguf = default_gguf_path()
+
+    def build(seed: int) -> MultimodalModel:
+        return MultimodalModel(build_vision_model(get_config("tiny_loc"), seed=seed), load_training_llm(gguf),
+                               LlamaVocab(gguf), PromptFormat(tasks=default_tasks()), lesion_weight=1.0)
+
+    first = build(0)
+    train(first, examples, TrainConfig("lora", steps=2, lr=1e-3, out_dir=tmp_path / "run"), progress=False)
+    stages = [{"stage": "lora", "steps": 2}]
+    write_bundle(tmp_path / "bundle", first.vision.eval(), "ctchat-test", "0.0.1",
+                 {"trained": True, "stages": stages}, peft_to_gguf(get_peft_model_state_dict(first.llm)), lora_alpha=32)
+
+    second = build(1)
+    taken = start_from_run(second, tmp_path / "bundle", "lora")
+    assert set(taken) == {"vision", "lora"}, taken
+    assert all(torch.equal(v, second.vision.state_dict()[k]) for k, v in first.vision.state_dict().items())
+    trained = {n: p for n, p in first.named_parameters() if "lora_" in n}
+    named = dict(second.named_parameters())
+    assert trained and all(torch.allclose(named[n], p, rtol=1e-3, atol=1e-5) for n, p in trained.items())
+    assert any(p.abs().sum() > 0 for n, p in named.items() if "lora_B" in n), "the trained adapter, not a fresh one"
+    first.eval(), second.eval()
+    with torch.no_grad():
+        assert float(second(examples[0])) == pytest.approx(float(first(examples[0])), abs=1e-3)
+    assert read_stages(tmp_path / "bundle") == stages, "the bundle's training record carries on"
+
+    # an align stage takes the vision weights only; a bundle of another model is refused
+    assert set(start_from_run(build(2), tmp_path / "bundle", "align")) == {"vision"}
+    tiny = MultimodalModel(build_vision_model(get_config("tiny_conv"), seed=0), load_training_llm(gguf),
+                           LlamaVocab(gguf), PromptFormat(tasks=default_tasks()))
+    with pytest.raises(ValueError, match="different vision model"):
+        start_from_run(tiny, tmp_path / "bundle", "lora")
+    assert checkpoint_from_bundle(tmp_path / "bundle")["stage"] == "lora"
+
+
 def test_tgis_auxiliary_loss_moves_scores_onto_the_lesion(examples, tmp_path):
     gguf = default_gguf_path()
     aux = MultimodalModel(build_vision_model(get_config("tiny"), seed=1), load_training_llm(gguf), LlamaVocab(gguf),

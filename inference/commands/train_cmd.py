@@ -22,8 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, help="default: 1e-4 for align, 5e-5 for lora (E3D-GPT)")
     p.add_argument("--vision-lr", type=float, help="a separate rate for the vision side (default: --lr)")
     p.add_argument("--per-scan", type=int, default=8, help="synthetic cases per training scan (half with a lesion)")
-    p.add_argument("--init", help="run folder of an earlier stage whose weights to start from (a stage-2 run's "
-                                  "LoRA too, when this is stage 2)")
+    p.add_argument("--init", help="run folder of an earlier stage, or an exported bundle (e.g. "
+                                  "resources/bundles/default), whose weights to start from (its LoRA too, when "
+                                  "both are stage 2)")
     p.add_argument("--mae", help="run folder of `ctchat pretrain` whose 3D encoder to start from")
     p.add_argument("--tgis-weight", type=float, default=1.0,
                    help="weight of the auxiliary TG-IS loss on the lesion's slices (0: answer loss only)")

@@ -138,6 +138,9 @@ def write_stages(out_dir: Path, stages: list[dict]) -> None:
 
 
 def read_stages(run_dir: str | Path) -> list[dict]:
-    """The stages recorded in a run folder (empty for a folder without a record)."""
+    """The stages recorded in a run folder or a bundle's manifest (empty without a record)."""
+    manifest = Path(run_dir) / "manifest.json"
+    if manifest.is_file():
+        return json.loads(manifest.read_text()).get("training", {}).get("stages", [])
     path = Path(run_dir) / STAGES
     return json.loads(path.read_text()) if path.exists() else []
