@@ -12,9 +12,10 @@ each reported as the share with the right side and the right third:
 For the open form it also reports where the location token comes from: the grid cell the lesion
 head ranks first (``detector``: whether that cell holds the lesion, and whether its place words,
 :func:`cell_place`, name the right side and third) and the place whose word embeddings the
-token is nearest by cosine (``token``).
+token is nearest by cosine (``token``; with two location tokens, ``tiny_loc2``, the side token's
+nearest side word and the third token's nearest third word).
 
-``--zero-codes`` zeroes the location codes (``tiny_loc``), so the location token is empty:
+``--zero-codes`` zeroes the location codes, so the location tokens are empty:
 what changes is what the model read from it. Cases come from seeds 1,000,500 upward, apart
 from ``ctchat eval``'s (1,000,000 upward), so choosing a design on them does not tune on the
 evaluation's cases.
@@ -22,6 +23,7 @@ evaluation's cases.
 Usage:
     .venv/bin/python scripts/probe_location.py runs/lora_loc --config tiny_loc
     .venv/bin/python scripts/probe_location.py runs/lora_loc --config tiny_loc --zero-codes
+    .venv/bin/python scripts/probe_location.py resources/bundles/default --config tiny_loc
 """
 
 from __future__ import annotations
@@ -73,18 +75,22 @@ def token_sources(model: MultimodalModel, ex: Example, truth: str) -> dict[str, 
     top = int(logits[0].argmax())
     d, _, w = (int(i) for i in torch.unravel_index(torch.tensor(top), location.grid))
     side, third = cell_place(location.grid, d, w)
-    words = {p: model.words_embedding(*p.split()) for p in PLACES}
-    token = tokens[0, -1]
-    nearest = max(words, key=lambda p: float(torch.cosine_similarity(token, words[p], dim=0))).split()
+    def nearest(token: torch.Tensor, names: list[str]) -> str:
+        return max(names, key=lambda p: float(torch.cosine_similarity(token, model.words_embedding(*p.split()), dim=0)))
+
+    if location.words == 1:
+        nearest_place = nearest(tokens[0, -1], PLACES).split()
+    else:  # a side token, then a third token
+        nearest_place = [nearest(tokens[0, -2], ["right", "left"]), nearest(tokens[0, -1], ["upper", "middle", "lower"])]
     true_side, true_third = truth.split()
     hit = ex.lesion_tokens is not None and bool(ex.lesion_tokens[top])
     return {"detector": (hit, side == true_side, third == true_third),
-            "token": (nearest[0] == true_side, nearest[1] == true_third)}
+            "token": (nearest_place[0] == true_side, nearest_place[1] == true_third)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("run", help="run folder of a stage-2 (lora) run")
+    parser.add_argument("run", help="run folder of a stage-2 (lora) run, or a bundle with an adapter")
     parser.add_argument("--config", default="tiny_loc")
     parser.add_argument("--cases", type=int, default=12, help="lesion cases of the heart crop")
     parser.add_argument("--zero-codes", action="store_true")

@@ -133,9 +133,12 @@ def test_answer_loss_is_the_full_models_loss_on_the_answer(model, examples):
     assert float(ours) == pytest.approx(float(full), rel=1e-4)
 
 
-def test_location_codes_start_as_the_llms_words_for_their_place():
+@pytest.mark.parametrize("preset", ["tiny_loc", "tiny_loc2"])
+def test_location_codes_start_as_the_llms_words_for_their_place(preset):
+    """One location token: its codes start as the sum of the place's words; two: the side
+    token's codes as the side's word, the third token's as the third's."""
     gguf = default_gguf_path()
-    loc = MultimodalModel(build_vision_model(get_config("tiny_loc"), seed=1), load_training_llm(gguf),
+    loc = MultimodalModel(build_vision_model(get_config(preset), seed=1), load_training_llm(gguf),
                           LlamaVocab(gguf), PromptFormat(tasks=default_tasks()), lesion_weight=1.0)
     table = loc.llm.get_input_embeddings().weight.detach().float()
 
@@ -143,12 +146,18 @@ def test_location_codes_start_as_the_llms_words_for_their_place():
         ids = [i for t in texts for i in loc.vocab.tokenize(" " + t)]
         return table[ids].sum(0)
 
-    codes = loc.vision.scan.location.codes.detach().reshape(4, 4, 4, -1)
     # columns run toward the patient's left, slice layers upward (the Volume convention)
-    torch.testing.assert_close(codes[3, 1, 0], words("right", "upper"))
-    torch.testing.assert_close(codes[0, 2, 3], words("left", "lower"))
-    torch.testing.assert_close(codes[1, 0, 2], words("left", "middle"))
-    torch.testing.assert_close(codes[2, 3, 1], words("right", "middle"))
+    places = {(3, 1, 0): ("right", "upper"), (0, 2, 3): ("left", "lower"), (1, 0, 2): ("left", "middle"),
+              (2, 3, 1): ("right", "middle")}
+    if preset == "tiny_loc":
+        codes = loc.vision.scan.location.codes.detach().reshape(4, 4, 4, -1)
+        for cell, place in places.items():
+            torch.testing.assert_close(codes[cell], words(*place))
+    else:
+        side, third = loc.vision.scan.location.codes.detach().reshape(2, 4, 4, 4, -1)
+        for cell, place in places.items():
+            torch.testing.assert_close(side[cell], words(place[0]))
+            torch.testing.assert_close(third[cell], words(place[1]))
 
 
 def test_a_lora_run_started_from_a_lora_run_keeps_its_adapter_and_its_lesion_head(examples, tmp_path):
@@ -224,6 +233,18 @@ def test_a_run_started_from_an_exported_bundle_has_its_weights(examples, tmp_pat
     with pytest.raises(ValueError, match="different vision model"):
         start_from_run(tiny, tmp_path / "bundle", "lora")
     assert checkpoint_from_bundle(tmp_path / "bundle")["stage"] == "lora"
+
+    # a model with two location tokens takes everything but the codes, which start as its words
+    two = MultimodalModel(build_vision_model(get_config("tiny_loc2"), seed=3), load_training_llm(gguf),
+                          LlamaVocab(gguf), PromptFormat(tasks=default_tasks()), lesion_weight=1.0)
+    words_codes = two.vision.scan.location.codes.detach().clone()
+    taken = start_from_run(two, tmp_path / "bundle", "lora")
+    assert "start anew for 2 location tokens" in taken["vision"] and "lora" in taken
+    assert torch.equal(two.vision.scan.location.codes, words_codes)
+    assert torch.equal(two.vision.scan.location.head.weight, first.vision.scan.location.head.weight)
+    # and its own export keeps the codes by name, so it too can be read back
+    write_bundle(tmp_path / "bundle2", two.vision.eval(), "ctchat-test", "0.0.1", {"trained": True, "stages": stages})
+    assert torch.equal(checkpoint_from_bundle(tmp_path / "bundle2")["vision"]["scan.location.codes"], words_codes)
 
 
 def test_tgis_auxiliary_loss_moves_scores_onto_the_lesion(examples, tmp_path):

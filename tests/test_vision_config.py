@@ -123,3 +123,28 @@ def test_the_location_token_is_the_code_of_the_lesions_cell() -> None:
         codes.head.bias.fill_(-60.0)  # no token looks like a lesion
         assert float(codes(tokens)[0][0, 8].abs().max()) < 1e-6
     assert get_config("tiny_loc").n_tokens_3d == get_config("tiny_conv").n_tokens_3d + 1
+
+
+def test_two_location_tokens_are_the_lesions_cell_codes_for_each_word() -> None:
+    """With ``words=2`` (``tiny_loc2``) a side token and a third token follow the grid, each the
+    lesion cell's code for its word."""
+    import torch
+
+    from inference.vision.config import PerceiverConfig
+    from inference.vision.perceivers import LocationCodes
+
+    codes = LocationCodes((2, 2, 2), 16, words=2)
+    assert codes.codes.shape == (2, 8, 16)
+    tokens = torch.zeros(1, 8, 16)
+    tokens[0, 3, 0] = 30.0
+    with torch.no_grad():
+        codes.head.weight.zero_()
+        codes.head.weight[0, 0] = 1.0
+        codes.head.bias.zero_()
+        out, _ = codes(tokens)
+    assert out.shape == (1, 10, 16)
+    torch.testing.assert_close(out[0, 8], codes.codes[0, 3])
+    torch.testing.assert_close(out[0, 9], codes.codes[1, 3])
+    assert get_config("tiny_loc2").n_tokens_3d == get_config("tiny_conv").n_tokens_3d + 2
+    with pytest.raises(ValueError, match="location_words"):
+        PerceiverConfig(location_codes=True, location_words=3)

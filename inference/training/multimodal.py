@@ -102,9 +102,15 @@ class MultimodalModel(nn.Module):
 
     def _init_location_codes(self, location: nn.Module) -> None:
         """Start each grid cell's code as the LLM's embedding of the words that name its place
-        (:func:`cell_place`, e.g. "right upper"), so the LLM starts from words it knows; training
-        then moves them."""
-        location.init_codes(lambda d, h, w: self.words_embedding(*cell_place(location.grid, d, w)))
+        (:func:`cell_place`, e.g. "right upper"; with two location tokens "right" and "upper"),
+        so the LLM starts from words it knows; training then moves them."""
+        def cell_code(d: int, h: int, w: int) -> torch.Tensor:
+            side, third = cell_place(location.grid, d, w)
+            if location.words == 1:
+                return self.words_embedding(side, third)
+            return torch.stack([self.words_embedding(side), self.words_embedding(third)])
+
+        location.init_codes(cell_code)
 
     def words_embedding(self, *words: str) -> torch.Tensor:
         """``(hidden,)``: the sum of the LLM's input embeddings of ``words``' tokens, each word

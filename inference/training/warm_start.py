@@ -6,7 +6,8 @@ The vision weights always carry over (from a bundle: read back from its scan gra
 run's LoRA on the LLM, so a model can be tuned further (e.g. on location questions) without
 relearning the rest. A model with location codes started from a run without them gets fresh
 codes, and its codes' gate starts as the earlier run's training-only lesion-token head, which
-was trained for the same thing.
+was trained for the same thing. Codes for another number of location tokens (``tiny_loc`` to
+``tiny_loc2``) start anew from the LLM's words; their gate carries over.
 """
 
 from __future__ import annotations
@@ -20,19 +21,21 @@ from .multimodal import MultimodalModel
 from .trainer import CHECKPOINT, load_parameters
 
 LOCATION = "scan.location."
+CODES = LOCATION + "codes"
 
 
 def start_from_run(model: MultimodalModel, run_dir: str | Path, stage: str) -> dict[str, str]:
     """Load what ``model`` can take from the checkpoint in ``run_dir`` (or the bundle there)
     before training ``stage``; returns the parts taken (``"vision"``, ``"lesion_head"``,
-    ``"lora"``), each with a line for the log. Raises ``ValueError`` when the two models differ in anything but the location codes.
+    ``"lora"``), each with a line for the log. Raises ``ValueError`` when the two models differ
+    in anything but the location codes.
     """
     if is_bundle(run_dir):
         return _start_from_bundle(model, run_dir, stage)
     state = torch.load(Path(run_dir) / CHECKPOINT, map_location="cpu", weights_only=False)
     trainable = state["trainable"]
     taken = {"vision": f"vision weights of {run_dir} (stage {state['stage']}, step {state['step']})"}
-    fresh_codes = _load_vision(model, state["vision"], run_dir)
+    fresh_codes = _load_vision(model, state["vision"], run_dir, taken)
 
     head = model.lesion_head if model.lesion_head is not None else (
         model.vision.scan.location.head if fresh_codes else None)
@@ -50,12 +53,19 @@ def start_from_run(model: MultimodalModel, run_dir: str | Path, stage: str) -> d
     return taken
 
 
-def _load_vision(model: MultimodalModel, vision: dict[str, torch.Tensor], source: str | Path) -> bool:
+def _load_vision(model: MultimodalModel, vision: dict[str, torch.Tensor], source: str | Path,
+                 taken: dict[str, str]) -> bool:
     """Load the vision weights; returns whether the location codes are fresh (``model`` has
-    them, ``source`` had none)."""
+    them, ``source`` had none). Codes for another number of location tokens start anew from
+    the LLM's words (the gate carries over); ``taken`` then says so."""
+    location = model.vision.scan.location
+    restarted = location is not None and CODES in vision and vision[CODES].shape != location.codes.shape
+    if restarted:
+        vision = {k: v for k, v in vision.items() if k != CODES}
+        taken["vision"] += f"; the location codes start anew for {location.words} location tokens"
     result = model.vision.load_state_dict(vision, strict=False)
-    fresh_codes = model.vision.scan.location is not None and not any(k.startswith(LOCATION) for k in vision)
-    missing = [k for k in result.missing_keys if not (fresh_codes and k.startswith(LOCATION))]
+    fresh_codes = location is not None and not any(k.startswith(LOCATION) for k in vision)
+    missing = [k for k in result.missing_keys if not (restarted and k == CODES or fresh_codes and k.startswith(LOCATION))]
     if missing or result.unexpected_keys:
         raise ValueError(f"{source} is a different vision model: missing {missing[:3]}, "
                          f"unexpected {result.unexpected_keys[:3]}")
@@ -68,8 +78,8 @@ def _start_from_bundle(model: MultimodalModel, bundle: str | Path, stage: str) -
     from peft import set_peft_model_state_dict
 
     state = checkpoint_from_bundle(bundle)
-    _load_vision(model, state["vision"], bundle)
     taken = {"vision": f"vision weights of the bundle {bundle} (read back from its scan graph)"}
+    _load_vision(model, state["vision"], bundle, taken)
     if stage == "lora" and state["lora"]:
         model.configure_stage("lora")
         config = model.llm.peft_config["default"]

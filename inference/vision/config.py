@@ -114,7 +114,9 @@ class PerceiverConfig:
     grid cells, weighted by how lesion-like each cell's token is
     (:class:`~.perceivers.LocationCodes`). It says where a lesion is in the LLM's own terms
     (the codes start as its words for each cell's place), which a small LLM reads far more
-    easily than a token's rank among 64.
+    easily than a token's rank among 64. ``location_words`` 1: one token for the place (its
+    codes start as the sum of the side's and the third's words); 2: a side token and a third
+    token, each starting as one word, which a small LLM copies more readily than a sum.
     """
 
     kind: str = "pool_mlp"
@@ -123,12 +125,15 @@ class PerceiverConfig:
     layers: int = 2  # Q-Former cross-attention layers
     heads: int = 8
     location_codes: bool = False
+    location_words: int = 1
 
     def __post_init__(self) -> None:
         if self.kind not in PERCEIVER_KINDS:
             raise ValueError(f"perceiver kind {self.kind!r} not in {PERCEIVER_KINDS}")
         if self.location_codes and self.kind not in ("pool_mlp", "conv3d"):
             raise ValueError("location codes need a perceiver whose tokens keep the grid (pool_mlp, conv3d)")
+        if self.location_words not in (1, 2):
+            raise ValueError(f"location_words is 1 (one place token) or 2 (side and third), not {self.location_words}")
 
 
 @dataclass(frozen=True)
@@ -185,10 +190,10 @@ class VisionConfig:
 
     @property
     def n_tokens_3d(self) -> int:
-        """3D image tokens handed to the LLM (with location codes: the grid's and the location token)."""
+        """3D image tokens handed to the LLM (with location codes: the grid's and the location tokens)."""
         grid = self.perceiver_grid
         if grid is not None:
-            return grid[0] * grid[1] * grid[2] + int(self.perceiver.location_codes)
+            return grid[0] * grid[1] * grid[2] + (self.perceiver.location_words if self.perceiver.location_codes else 0)
         if self.perceiver.n_queries is not None:
             return self.perceiver.n_queries
         return max(1, self.vit3d.n_tokens // self.perceiver.k**3)
@@ -240,6 +245,9 @@ PRESETS["tiny_conv"] = dataclasses.replace(
 PRESETS["tiny_loc"] = dataclasses.replace(
     PRESETS["tiny_conv"], name="tiny_loc",
     perceiver=dataclasses.replace(PRESETS["tiny_conv"].perceiver, location_codes=True))
+PRESETS["tiny_loc2"] = dataclasses.replace(
+    PRESETS["tiny_conv"], name="tiny_loc2",
+    perceiver=dataclasses.replace(PRESETS["tiny_conv"].perceiver, location_codes=True, location_words=2))
 
 
 def get_config(preset: str = "tiny", *, perceiver: str | None = None, tgis_mode: str | None = None,

@@ -116,46 +116,57 @@ class QFormerPerceiver(nn.Module):
 
 
 class LocationCodes(nn.Module):
-    """Appends to the image tokens a location token: ``sum_i weight_i * codes_i`` over the grid
+    """Appends to the image tokens location tokens: ``sum_i weight_i * codes_i`` over the grid
     cells, where the weight of cell ``i`` is ``softmax(logits)_i * sigmoid(max(logits))`` of the
     per-token lesion logits ``head(tokens)``. The code of the most lesion-like cell dominates, and
     only as far as that cell looks like a lesion at all (no lesion: about nothing).
 
-    The codes start as the LLM's own embeddings of each cell's place words (:meth:`init_codes`,
-    e.g. "right" + "upper"), at the scale of its word embeddings, so for a lesion the token
-    reads to the LLM like those words: it can copy a place from its input instead of having to
-    learn which of 64 sequence positions is which part of the body. The weights are a softmax
-    because a per-token sigmoid also opens on many tokens that merely resemble a lesion, whose
-    codes (other places) would drown the lesion's. The head is trained as a per-token lesion
-    detector (``MultimodalModel`` with ``lesion_weight``); its bias starts at -4.
+    The codes start as the LLM's own embeddings of each cell's place words (:meth:`init_codes`),
+    at the scale of its word embeddings, so for a lesion a token reads to the LLM like those
+    words: it can copy a place from its input instead of having to learn which of 64 sequence
+    positions is which part of the body. With ``words=1`` one token's codes start as the sum of
+    the side's and the third's words ("right" + "upper"); with ``words=2`` there is a token per
+    word (a side token, then a third token), each starting as one word. The weights are a
+    softmax because a per-token sigmoid also opens on many tokens that merely resemble a lesion,
+    whose codes (other places) would drown the lesion's. The head is trained as a per-token
+    lesion detector (``MultimodalModel`` with ``lesion_weight``); its bias starts at -4.
 
     Example:
         >>> import torch
-        >>> codes = LocationCodes((4, 4, 4), 640)
+        >>> codes = LocationCodes((4, 4, 4), 640, words=2)
         >>> tokens, logits = codes(torch.ones(1, 64, 640))
         >>> tokens.shape, logits.shape
-        (torch.Size([1, 65, 640]), torch.Size([1, 64]))
+        (torch.Size([1, 66, 640]), torch.Size([1, 64]))
     """
 
-    def __init__(self, grid: tuple[int, int, int], hidden: int) -> None:
+    def __init__(self, grid: tuple[int, int, int], hidden: int, words: int = 1) -> None:
         super().__init__()
         self.grid = grid
+        self.words = words
         self.head = nn.Linear(hidden, 1)
         nn.init.constant_(self.head.bias, -4.0)
-        self.codes = nn.Parameter(torch.randn(grid[0] * grid[1] * grid[2], hidden) * 0.02)
+        cells = grid[0] * grid[1] * grid[2]
+        # one token: (cells, hidden), as bundles with one location token store them
+        shape = (cells, hidden) if words == 1 else (words, cells, hidden)
+        self.codes = nn.Parameter(torch.randn(shape) * 0.02)
 
     def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(tokens and the location token (B, N + 1, hidden), lesion logits (B, N))``."""
+        """``(tokens and the location tokens (B, N + words, hidden), lesion logits (B, N))``."""
         logits = self.head(tokens)[..., 0]
         weight = torch.softmax(logits, dim=-1) * torch.sigmoid(logits.max(dim=-1, keepdim=True).values)
-        location = weight @ self.codes  # (B, hidden)
-        return torch.cat([tokens, location[:, None]], dim=1), logits
+        if self.words == 1:
+            location = (weight @ self.codes)[:, None]
+        else:  # one op on the codes as stored, so the exported graph keeps them by name
+            location = torch.einsum("bn,wnh->bwh", weight, self.codes)
+        return torch.cat([tokens, location], dim=1), logits
 
     @torch.no_grad()
     def init_codes(self, cell_code: Callable[[int, int, int], torch.Tensor]) -> None:
-        """Set each cell's code to ``cell_code(d, h, w)`` (grid indices, raster order)."""
+        """Set each cell's codes to ``cell_code(d, h, w)`` (grid indices, raster order): a
+        ``(hidden,)`` vector for one token, ``(words, hidden)`` for several."""
         d, h, w = self.grid
-        self.codes.copy_(torch.stack([cell_code(i, j, k) for i in range(d) for j in range(h) for k in range(w)]))
+        cells = torch.stack([cell_code(i, j, k) for i in range(d) for j in range(h) for k in range(w)])
+        self.codes.copy_(cells if self.words == 1 else cells.transpose(0, 1))
 
 
 def build_perceiver(cfg: VisionConfig) -> nn.Module:

@@ -34,7 +34,7 @@ class ScanEncoder(nn.Module):
         self.vit3d = ViT3D(cfg.vit3d)
         self.perceiver = build_perceiver(cfg)
         # (the config allows codes only on perceivers whose tokens keep the grid)
-        self.location = LocationCodes(cfg.perceiver_grid, cfg.hidden) if cfg.perceiver.location_codes else None
+        self.location = LocationCodes(cfg.perceiver_grid, cfg.hidden, cfg.perceiver.location_words) if cfg.perceiver.location_codes else None
         self.slice_encoder = SliceEncoder(cfg.slice_encoder, cfg.hidden)
         # the mixer's low-level stream reads the middle block's output
         self._low_layer = cfg.vit3d.depth // 2 - 1 if cfg.perceiver.kind == "mixer" else None
