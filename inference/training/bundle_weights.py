@@ -12,7 +12,7 @@ The rebuilt vision model is checked against the graph on one input before it is 
 Example:
     >>> state = checkpoint_from_bundle("resources/bundles/default")   # doctest: +SKIP
     >>> state["stage"], len(state["vision"]), len(state["lora"])      # doctest: +SKIP
-    ('lora', 81, 504)
+    ('lora', 81, 252)
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ def vision_state_from_onnx(scan_graph: str | Path, vision_model: nn.Module) -> d
     module they come from (``/vit3d/blocks.0/attn/q/MatMul``), not through the weights' own
     names: constant folding renames transposed weights, and the exporter keeps one copy of equal
     tensors (e.g. every zero bias of an untrained layer) under one name, and ``Identity`` nodes
-    for the others.
+    for the others. Node names as the TorchScript exporter (the default) writes them; a graph
+    named otherwise is refused with the layer it could not find.
     """
     import onnx
     from onnx import numpy_helper
