@@ -17,16 +17,16 @@ Example:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from ..bundle import MANIFEST, load_bundle
+from ..vision.runtime import create_session
 from .lora_gguf import HF_TO_GGUF
 
-MANIFEST = "manifest.json"
 _GGUF_TO_HF = {v: k for k, v in HF_TO_GGUF.items()}
 
 
@@ -92,7 +92,8 @@ def vision_state_from_onnx(scan_graph: str | Path, vision_model: nn.Module) -> d
     for name, _ in scan.named_parameters():  # parameters used as they are (e.g. location codes)
         if name not in state:
             state[name] = value(name)
-    return {f"scan.{k}": v.reshape(scan.state_dict()[k].shape) for k, v in state.items()}
+    shapes = {k: v.shape for k, v in scan.state_dict().items()}
+    return {f"scan.{k}": v.reshape(shapes[k]) for k, v in state.items()}
 
 
 def _module_path(node_name: str) -> str:
@@ -128,41 +129,32 @@ def lora_state_from_gguf(adapter: str | Path) -> tuple[dict[str, torch.Tensor], 
 
 
 def checkpoint_from_bundle(bundle: str | Path) -> dict:
-    """What :func:`~.warm_start.start_from_run` reads from a run's checkpoint, from a bundle:
-    ``stage`` ("lora" with an adapter, else "align"), ``vision`` (state dict), ``lora`` (peft
-    state dict, possibly empty), ``lora_alpha``, ``config`` (the vision config's dict) and
-    ``stages`` (the manifest's training record)."""
+    """What :func:`~.warm_start.start_from_run` reads from a run's checkpoint, from a bundle
+    (loaded and verified by :func:`~inference.bundle.load_bundle`): ``stage`` ("lora" with an
+    adapter, else "align"), ``vision`` (state dict), ``lora`` (peft state dict, possibly empty)
+    and ``lora_alpha``. Its training record is read by :func:`~.trainer.read_stages`."""
     from ..vision.config import VisionConfig
     from ..vision.vision_model import build_vision_model
 
-    root = Path(bundle)
-    manifest = json.loads((root / MANIFEST).read_text())
-    cfg = VisionConfig.from_dict(manifest["vision"]["config"])
-    model = build_vision_model(cfg)
-    vision = vision_state_from_onnx(root / manifest["vision"]["scan_graph"], model)
-    check_against_graph(model, vision, root / manifest["vision"]["scan_graph"])
-    lora, alpha = ({}, None)
-    if manifest["llm"].get("lora"):
-        lora, alpha = lora_state_from_gguf(root / manifest["llm"]["lora"])
-    return {"stage": "lora" if lora else "align", "step": "exported", "vision": vision, "lora": lora,
-            "lora_alpha": alpha, "config": manifest["vision"]["config"],
-            "stages": manifest.get("training", {}).get("stages", [])}
+    loaded = load_bundle(bundle)
+    model = build_vision_model(VisionConfig.from_dict(loaded.manifest["vision"]["config"]))
+    vision = vision_state_from_onnx(loaded.scan_graph, model)
+    check_against_graph(model, vision, loaded.scan_graph)
+    lora, alpha = lora_state_from_gguf(loaded.lora_path) if loaded.lora_path else ({}, None)
+    return {"stage": "lora" if lora else "align", "vision": vision, "lora": lora, "lora_alpha": alpha}
 
 
 def check_against_graph(vision_model: torch.nn.Module, state: dict[str, torch.Tensor], scan_graph: str | Path,
                         atol: float = 1e-3) -> None:
     """Load ``state`` into ``vision_model`` (strictly) and check that its scan outputs match the
     graph's on one random volume; ``ValueError`` when they do not."""
-    import onnxruntime as ort
-
     vision_model.load_state_dict(state, strict=True)
     vision_model.eval()
     shape = (1, 1, *vision_model.cfg.vit3d.input_shape)
     volume = torch.rand(shape, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         expected = vision_model.scan(volume)
-    session = ort.InferenceSession(str(scan_graph), providers=["CPUExecutionProvider"])
-    got = session.run(None, {"volume": volume.numpy()})
+    got = create_session(scan_graph, device="cpu").run(None, {"volume": volume.numpy()})
     for name, e, g in zip(("image tokens", "slice tokens", "slice features"), expected, got):
         diff = float(np.abs(e.numpy() - g).max())
         if diff > atol:

@@ -17,6 +17,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ..bundle import MANIFEST
+
 CHECKPOINT = "checkpoint.pt"
 STAGES = "stages.json"  # what a run folder's weights went through, earlier stages first
 
@@ -139,7 +141,7 @@ def write_stages(out_dir: Path, stages: list[dict]) -> None:
 
 def read_stages(run_dir: str | Path) -> list[dict]:
     """The stages recorded in a run folder or a bundle's manifest (empty without a record)."""
-    manifest = Path(run_dir) / "manifest.json"
+    manifest = Path(run_dir) / MANIFEST
     if manifest.is_file():
         return json.loads(manifest.read_text()).get("training", {}).get("stages", [])
     path = Path(run_dir) / STAGES
