@@ -10,7 +10,7 @@ from inference.bundle import load_bundle
 from inference.chat import ChatSession
 from inference.cli import main
 from inference.training.evaluate import (EVAL_SCANS, EVAL_SEED_BASE, SCAN_FACTS, TRAIN_SCANS, evaluate,
-                                         synthetic_cases)
+                                         only_kinds, synthetic_cases)
 
 
 HEART = "nifti/chest_cta_heart_crop_totalseg_1p5mm.nii.gz"
@@ -25,6 +25,16 @@ def test_held_out_scans_and_seeds_are_never_trained_on(ct_dir):
     assert "location" not in {qa.kind for qa in negative.qas}
     phases = {(qa.task, qa.answer.split(". ")[-1]) for qa in positive.qas if qa.kind == "phase"}
     assert phases == {("choice", "contrast-enhanced"), ("open", "contrast-enhanced")}
+
+
+def test_one_question_kind_keeps_only_the_cases_that_ask_it(ct_dir):
+    cases = list(synthetic_cases(ct_dir, (HEART,), 4, EVAL_SEED_BASE))
+    located = only_kinds(cases, ("location",))
+    assert [c.lesion for c in located] == [cases[0].lesion, cases[2].lesion]  # the lesion cases
+    assert all(sorted(qa.task for qa in c.qas) == ["choice", "open"] for c in located)
+    assert located[0].volume is cases[0].volume and len(cases[0].qas) > 2  # the cases are not changed
+    with pytest.raises(ValueError, match="unknown question kinds"):
+        only_kinds(cases, ("locations",))
 
 
 def test_scans_with_real_lung_lesions_are_asked_nothing_about_lesions(ct_dir):

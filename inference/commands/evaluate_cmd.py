@@ -25,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--whole-scans", action="store_true",
                    help="every case the whole scan, not a random field of view of it (the lesion-free cases "
                         "of a scan are then one image, asked again)")
+    p.add_argument("--kinds", help="only these question kinds, comma-separated (e.g. location: only the "
+                   "lesion cases and their location questions, so --cases can be larger in the same time)")
     p.add_argument("--max-tokens", type=int, default=40)
     p.add_argument("--no-bertscore", action="store_true", help="skip BERTScore (slower on the CPU)")
     p.add_argument("--json", action="store_true")
@@ -35,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate the bundle and its baselines, print a table (or JSON)."""
     from ..bundle import load_bundle, write_bundle
     from ..chat import ChatSession
-    from ..training.evaluate import EVAL_SCANS, EVAL_SEED_BASE, TRAIN_SCANS, evaluate, synthetic_cases
+    from ..training.evaluate import (EVAL_SCANS, EVAL_SEED_BASE, PRESENCE_KINDS, TRAIN_SCANS, evaluate,
+                                     only_kinds, synthetic_cases)
     from ..vision.config import VisionConfig
     from ..vision.vision_model import build_vision_model
 
@@ -43,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
     scans = EVAL_SCANS if args.scans == "held-out" else TRAIN_SCANS
     # insertions and crops always come from the evaluation seeds, which training never draws
     cases = list(synthetic_cases(shared_ct_dir(), scans, args.cases, EVAL_SEED_BASE, crops=not args.whole_scans))
+    if args.kinds:
+        cases = only_kinds(cases, tuple(k.strip() for k in args.kinds.split(",") if k.strip()))
     bertscore = not args.no_bertscore
     columns = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -56,12 +61,14 @@ def run(args: argparse.Namespace) -> int:
             session.close()
     if args.json:
         print(json.dumps({"bundle": bundle.summary(), "scans": args.scans, "scan_paths": list(scans),
+                          "kinds": args.kinds or "all",
                           "random_fields_of_view": not args.whole_scans,
                           "results": columns}, indent=2))
         return 0
     what = "held-out cases" if args.scans == "held-out" else "cases with held-out insertions in the training scans"
     view = "whole scans" if args.whole_scans else "each a random field of view"
-    print(f"{bundle.name} on {len(cases)} {what} ({', '.join(scans)}; {view}); "
+    asked = f"; questions: {args.kinds}" if args.kinds else ""
+    print(f"{bundle.name} on {len(cases)} {what} ({', '.join(scans)}; {view}{asked}); "
           f"{'trained' if bundle.trained else 'UNTRAINED weights'}")
     rows = [("closed accuracy, macro", lambda r: r["closed_accuracy"]["macro"]),
             ("closed accuracy, micro", lambda r: r["closed_accuracy"]["micro"])]
@@ -78,10 +85,12 @@ def run(args: argparse.Namespace) -> int:
     n_phase = first.get("phase_open_n", 0)
     if n_phase:
         rows.append((f"  open phase (n={n_phase})", lambda r: r["phase_open"]))
-    rows += [("yes/no balanced accuracy", lambda r: r["yes_no"]["balanced_accuracy"]),
-             ("yes/no F1", lambda r: r["yes_no"]["f1"]),
-             ("lesion presence ROC AUC", lambda r: r["presence_auc"]),
-             ("BLEU-1", lambda r: r["text"]["bleu1"]), ("ROUGE-1", lambda r: r["text"]["rouge1"]),
+    if first["yes_no"]["n"]:  # (not asked with --kinds that leave them out)
+        rows += [("yes/no balanced accuracy", lambda r: r["yes_no"]["balanced_accuracy"]),
+                 ("yes/no F1", lambda r: r["yes_no"]["f1"])]
+    if any(kind in counts for kind in PRESENCE_KINDS):
+        rows.append(("lesion presence ROC AUC", lambda r: r["presence_auc"]))
+    rows += [("BLEU-1", lambda r: r["text"]["bleu1"]), ("ROUGE-1", lambda r: r["text"]["rouge1"]),
              ("METEOR (exact+stem)", lambda r: r["text"]["meteor"])]
     if bertscore:
         rows.append(("BERTScore F1 (MiniLM-L6)", lambda r: r["text"]["bertscore_f1"]))

@@ -64,6 +64,7 @@ EVAL_SEED_BASE = 1_000_000  # training draws seeds below this
 PRESENCE_KINDS = ("abnormality", "disease")  # the yes/no questions on whether a lesion is there
 # questions about the lesion: TG-IS should look at its slices (plane, phase, organ are not)
 LESION_KINDS = ("abnormality", "disease", "location", "size", "findings")
+QUESTION_KINDS = ("plane", "phase", "organ", *LESION_KINDS, "real_lesion")
 
 
 @dataclass
@@ -131,6 +132,21 @@ def synthetic_cases(ct_dir: Path, scans: tuple[str, ...], per_scan: int, seed_ba
         source = ScanCases(ct_dir, rel, lesion_free_parts)
         for n in range(per_scan):
             yield source.case(n, seed_base + n, crops)
+
+
+def only_kinds(cases: list[Case], kinds: tuple[str, ...]) -> list[Case]:
+    """The cases' questions of these kinds only, and only the cases left with a question: a
+    larger set for one question type in the same time (``kinds=("location",)`` keeps the
+    lesion cases and their two location questions).
+
+    Example:
+        >>> located = only_kinds(cases, ("location",))  # doctest: +SKIP
+    """
+    unknown = set(kinds) - set(QUESTION_KINDS)
+    if unknown:
+        raise ValueError(f"unknown question kinds {sorted(unknown)}; known: {', '.join(QUESTION_KINDS)}")
+    kept = [Case(c.volume, c.lesion, [qa for qa in c.qas if qa.kind in kinds]) for c in cases]
+    return [c for c in kept if c.qas]
 
 
 def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool = True) -> dict:
