@@ -148,3 +148,34 @@ def test_two_location_tokens_are_the_lesions_cell_codes_for_each_word() -> None:
     assert get_config("tiny_loc2").n_tokens_3d == get_config("tiny_conv").n_tokens_3d + 2
     with pytest.raises(ValueError, match="location_words"):
         PerceiverConfig(location_codes=True, location_words=3)
+
+
+def test_location_codes_on_the_encoders_grid_are_gated_by_its_tokens() -> None:
+    """``location_grid="encoder"`` (``tiny_loc_fine``): a code per 3D encoder token, the gate
+    reading the encoder's tokens (``source``), still one location token after the perceiver's."""
+    import torch
+
+    from inference.vision.config import PerceiverConfig
+    from inference.vision.perceivers import LocationCodes
+    from inference.vision.vision_model import VisionModel
+
+    codes = LocationCodes((2, 2, 2), 16, source_width=4)
+    assert codes.head.in_features == 4 and codes.codes.shape == (8, 16)
+    tokens, source = torch.randn(1, 1, 16), torch.zeros(1, 8, 4)
+    source[0, 6, 0] = 30.0  # the encoder token of cell 6 holds the lesion
+    with torch.no_grad():
+        codes.head.weight.zero_()
+        codes.head.weight[0, 0] = 1.0
+        codes.head.bias.zero_()
+        out, logits = codes(tokens, source)
+    assert out.shape == (1, 2, 16) and logits.shape == (1, 8)
+    torch.testing.assert_close(out[0, 1], codes.codes[6])
+
+    cfg = get_config("tiny_loc_fine")
+    assert cfg.lesion_grid == cfg.vit3d.grid == (8, 8, 8) and get_config("tiny_loc").lesion_grid == (4, 4, 4)
+    assert cfg.n_tokens_3d == get_config("tiny_loc").n_tokens_3d
+    with torch.no_grad():
+        tokens_3d, _, _, lesion_logits = VisionModel(cfg).eval().scan.encode(torch.zeros(1, 1, 32, 64, 64))
+    assert tokens_3d.shape == (1, 65, cfg.hidden) and lesion_logits.shape == (1, 512)
+    with pytest.raises(ValueError, match="location_grid"):
+        PerceiverConfig(location_codes=True, location_grid="slices")

@@ -45,7 +45,8 @@ def _close(name: str, got: np.ndarray, want: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize("preset,perceiver", [("tiny", "pool_mlp"), ("tiny", "conv3d"), ("tiny", "mixer"),
-                                              ("tiny", "qformer"), ("tiny_conv", "pool_mlp"), ("tiny_loc", "pool_mlp")])
+                                              ("tiny", "qformer"), ("tiny_conv", "pool_mlp"), ("tiny_loc", "pool_mlp"),
+                                              ("tiny_loc_fine", "pool_mlp")])
 def test_scan_graph_matches_torch(preset: str, perceiver: str, volume: np.ndarray, tmp_path: Path) -> None:
     cfg = get_config(preset, perceiver=perceiver)
     model = build_vision_model(cfg, seed=3)

@@ -39,6 +39,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="the location questions appear N times per epoch")
     p.add_argument("--oversample-phase", type=int, default=1, metavar="N",
                    help="the contrast-phase questions appear N times per epoch")
+    p.add_argument("--fit-gate", type=int, default=0, metavar="N",
+                   help="before the stage, fit the location codes' gate alone on the frozen 3D encoder (codes "
+                        "on the encoder's grid, e.g. tiny_loc_fine): N batches of 8 new cases, the lesion "
+                        "pretraining's loss")
     p.add_argument("--lesion-free-parts", action="store_true",
                    help="also insert lesions in the lesion-free part of scans with a documented tumour "
                         "(A0001 below its tumour: a second patient's lungs)")
@@ -85,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
     for part in taken.values():
         print(f"started from: {part}")
 
+    if args.fit_gate:
+        _fit_gate(model, cfg, args)
     if args.seed * 10_000 + args.per_scan > EVAL_SEED_BASE:
         raise SystemExit("ctchat train: --seed too large, it would reach the held-out insertion seeds")
     cases = synthetic_cases(shared_ct_dir(), TRAIN_SCANS, args.per_scan, seed_base=args.seed * 10_000, crops=args.crops,
@@ -103,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"stage {args.stage}: {len(losses)} steps, loss {losses[0]:.3f} -> {losses[-1]:.3f}")
     stages = [s for run_dir in (args.mae, args.init) if run_dir for s in read_stages(run_dir)]
     stages.append({"stage": args.stage, "steps": args.steps, "learning_rate": lr,
-                   "vision_learning_rate": args.vision_lr or lr, "cases_per_scan": args.per_scan,
+                   "vision_learning_rate": lr if args.vision_lr is None else args.vision_lr, "cases_per_scan": args.per_scan,
                    "examples": len(examples), "random_crops": args.crops, "tgis_aux_weight": args.tgis_weight,
                    "lesion_token_aux_weight": args.lesion_weight,
                    "lesion_free_parts": args.lesion_free_parts,
@@ -112,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
                    "location_questions_oversampled": args.oversample_location,
                    "phase_questions_oversampled": args.oversample_phase,
                    "continued_lora": "lora" in taken,
+                   "location_gate_fitted_batches": args.fit_gate,
                    "seed": args.seed})
     write_stages(out, stages)
     if args.export:
@@ -135,3 +142,22 @@ def run(args: argparse.Namespace) -> int:
                               training, pairs, lora_alpha=32)
         print(f"wrote {bundle.name} to {args.export}")
     return 0
+
+
+def _fit_gate(model, cfg, args: argparse.Namespace) -> None:
+    """Fit the location gate on ``args.fit_gate`` batches of new cases (:mod:`.location_gate`),
+    from a part of the training seed range of its own."""
+    from ..resources import shared_ct_dir
+    from ..training.evaluate import TRAIN_SCANS, ScanCases
+    from ..training.lesion_pretrain import FreshLesionBatches
+    from ..training.location_gate import fit_location_gate
+    from ..vision.inputs import recipe_for
+
+    sources = [ScanCases(shared_ct_dir(), rel, lesion_free_parts=True) for rel in TRAIN_SCANS]
+    # (the stage's cases take seeds seed * 10,000 + n, n < per-scan: these start above all of them)
+    batches = FreshLesionBatches(sources, recipe_for(cfg), cfg.vit3d.grid, args.fit_gate,
+                                 seed_base=500_000 + args.seed * 40_000)
+    losses = fit_location_gate(model.vision, batches)
+    fifth = max(1, len(losses) // 5)
+    print(f"location gate fitted on {args.fit_gate * 8} new cases: loss {sum(losses[:fifth]) / fifth:.3f} -> "
+          f"{sum(losses[-fifth:]) / fifth:.3f} (first and last fifth)")

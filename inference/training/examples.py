@@ -26,8 +26,9 @@ def training_examples(model: MultimodalModel, cases: Iterable[Case], vectorizer:
         if case.lesion is not None:
             target = model_slice_target(prepared.slice_map.model_to_original, *case.lesion.slices)
         tokens = None
-        if model.vision.cfg.perceiver_grid and case.lesion_known:
-            tokens = lesion_token_target(prepared, case.volume.spacing_zyx, case.lesion, model.vision.cfg.perceiver_grid)
+        grid = model.vision.cfg.lesion_grid
+        if grid and case.lesion_known:
+            tokens = lesion_token_target(prepared, case.volume.spacing_zyx, case.lesion, grid)
         for qa in case.qas:
             disease = disease_of(qa.question) if qa.task == "yes_no" else ""
             prompt = fmt.task_prompt(qa.task, qa.question, list(qa.choices) or None, disease)
@@ -41,7 +42,7 @@ def training_examples(model: MultimodalModel, cases: Iterable[Case], vectorizer:
 def lesion_token_target(prepared: ModelInput, spacing_zyx: tuple[float, float, float], lesion: Lesion | None,
                         grid: tuple[int, int, int]) -> np.ndarray:
     """``(prod(grid),)``: 1 on the 3D image tokens whose part of the model input holds some of
-    ``lesion`` (all 0 without one), in the perceiver's token order (row-major ``d, h, w``).
+    ``lesion`` (all 0 without one), in the order of ``grid``'s tokens (row-major ``d, h, w``).
 
     The lesion's sphere is drawn on the model's samples (``prepared.sample_index_zyx``), so any
     crop, resize or resampling of the recipe is followed.

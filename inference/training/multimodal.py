@@ -54,7 +54,7 @@ class Example:
     answer: str
     lesion_slices: np.ndarray | None = None  # (D,) 1 on the model slices that hold the lesion
     kind: str = ""  # the question type (synthetic.QA.kind), e.g. "abnormality"
-    lesion_tokens: np.ndarray | None = None  # (n_tokens_3d,) 1 on the tokens holding the lesion; None: unknown
+    lesion_tokens: np.ndarray | None = None  # (cells of cfg.lesion_grid,) 1 where the lesion is; None: unknown
 
 
 def model_slice_target(model_to_original: np.ndarray, first: int, last: int) -> np.ndarray:

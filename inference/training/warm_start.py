@@ -7,7 +7,8 @@ run's LoRA on the LLM, so a model can be tuned further (e.g. on location questio
 relearning the rest. A model with location codes started from a run without them gets fresh
 codes, and its codes' gate starts as the earlier run's training-only lesion-token head, which
 was trained for the same thing. Codes for another number of location tokens (``tiny_loc`` to
-``tiny_loc2``) start anew from the LLM's words; their gate carries over.
+``tiny_loc2``) start anew from the LLM's words; their gate carries over. Codes on another grid
+(``tiny_loc`` to ``tiny_loc_fine``) start anew, and their gate too: it reads other tokens.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ def start_from_run(model: MultimodalModel, run_dir: str | Path, stage: str) -> d
 
     head = model.lesion_head if model.lesion_head is not None else (
         model.vision.scan.location.head if fresh_codes else None)
-    if head is not None and "lesion_head.weight" in trainable:
+    # (a head on another grid's tokens, e.g. the perceiver's for codes on the encoder's, does not fit)
+    if head is not None and "lesion_head.weight" in trainable and trainable["lesion_head.weight"].shape == head.weight.shape:
         head.load_state_dict({"weight": trainable["lesion_head.weight"], "bias": trainable["lesion_head.bias"]})
         taken["lesion_head"] = "lesion-token head" + (" (as the location codes' gate)" if fresh_codes else "")
 
@@ -56,16 +58,21 @@ def start_from_run(model: MultimodalModel, run_dir: str | Path, stage: str) -> d
 def _load_vision(model: MultimodalModel, vision: dict[str, torch.Tensor], source: str | Path,
                  taken: dict[str, str]) -> bool:
     """Load the vision weights; returns whether the location codes are fresh (``model`` has
-    them, ``source`` had none). Codes for another number of location tokens start anew from
-    the LLM's words (the gate carries over); ``taken`` then says so."""
+    them, ``source`` had none). Location weights of another shape start anew, and ``taken``
+    says so: the codes for another number of location tokens or another grid (from the LLM's
+    words), the gate for another grid (at its initial bias, nearly closed); what fits carries
+    over."""
     location = model.vision.scan.location
-    restarted = location is not None and CODES in vision and vision[CODES].shape != location.codes.shape
+    own = {LOCATION + k: v.shape for k, v in location.state_dict().items()} if location is not None else {}
+    restarted = [k for k in own if k in vision and vision[k].shape != own[k]]
     if restarted:
-        vision = {k: v for k, v in vision.items() if k != CODES}
-        taken["vision"] += f"; the location codes start anew for {location.words} location tokens"
+        vision = {k: v for k, v in vision.items() if k not in restarted}
+        parts = sorted({"codes" if k == CODES else "gate" for k in restarted})
+        taken["vision"] += (f"; the location {' and '.join(parts)} start anew "
+                            f"({location.words} location token(s) on a {'x'.join(map(str, location.grid))} grid)")
     result = model.vision.load_state_dict(vision, strict=False)
     fresh_codes = location is not None and not any(k.startswith(LOCATION) for k in vision)
-    missing = [k for k in result.missing_keys if not (restarted and k == CODES or fresh_codes and k.startswith(LOCATION))]
+    missing = [k for k in result.missing_keys if not (k in restarted or fresh_codes and k.startswith(LOCATION))]
     if missing or result.unexpected_keys:
         raise ValueError(f"{source} is a different vision model: missing {missing[:3]}, "
                          f"unexpected {result.unexpected_keys[:3]}")

@@ -12,7 +12,8 @@ Presets:
   (three 3 x 3 x 3 convolutions, 16-32-64 channels): at 64 x 64 a nodule spans 1-3 pixels, and
   local filters see it before a patch token mixes it with 255 other pixels.
 * ``"tiny_loc"``: ``"tiny_conv"`` with lesion-gated location codes on its image tokens
-  (:attr:`PerceiverConfig.location_codes`).
+  (:attr:`PerceiverConfig.location_codes`); ``"tiny_loc2"`` with two location tokens;
+  ``"tiny_loc_fine"`` with the codes on the 3D encoder's 8 x 8 x 8 grid.
 
 All presets project into the LLM hidden size (640, Gemma 3 270M) by default.
 
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PERCEIVER_KINDS = ("pool_mlp", "conv3d", "mixer", "qformer")
+LOCATION_GRIDS = ("perceiver", "encoder")
 TGIS_MODES = ("tgis", "average", "max", "random")
 
 
@@ -117,6 +119,11 @@ class PerceiverConfig:
     easily than a token's rank among 64. ``location_words`` 1: one token for the place (its
     codes start as the sum of the side's and the third's words); 2: a side token and a third
     token, each starting as one word, which a small LLM copies more readily than a sum.
+    ``location_grid`` ``"perceiver"``: the codes and their lesion gate are per perceiver token
+    (``tiny``: 4 x 4 x 4 cells); ``"encoder"``: per 3D encoder token (8 x 8 x 8), the gate
+    reading the encoder's tokens, so the place is resolved twice as finely in each axis (four
+    layers of slices cannot name the third of the lungs a lesion is in: two of them straddle a
+    boundary).
     """
 
     kind: str = "pool_mlp"
@@ -126,6 +133,7 @@ class PerceiverConfig:
     heads: int = 8
     location_codes: bool = False
     location_words: int = 1
+    location_grid: str = "perceiver"  # or "encoder"
 
     def __post_init__(self) -> None:
         if self.kind not in PERCEIVER_KINDS:
@@ -134,6 +142,8 @@ class PerceiverConfig:
             raise ValueError("location codes need a perceiver whose tokens keep the grid (pool_mlp, conv3d)")
         if self.location_words not in (1, 2):
             raise ValueError(f"location_words is 1 (one place token) or 2 (side and third), not {self.location_words}")
+        if self.location_grid not in LOCATION_GRIDS:
+            raise ValueError(f"location_grid is one of {LOCATION_GRIDS}, not {self.location_grid!r}")
 
 
 @dataclass(frozen=True)
@@ -187,6 +197,14 @@ class VisionConfig:
         if self.perceiver.kind in ("pool_mlp", "conv3d"):
             return tuple(_div(g, self.perceiver.k, "perceiver k") for g in self.vit3d.grid)
         return None
+
+    @property
+    def lesion_grid(self) -> tuple[int, int, int] | None:
+        """Grid of the per-token lesion logits: the 3D encoder's with location codes on its
+        tokens (``location_grid="encoder"``), else the perceiver's."""
+        if self.perceiver.location_codes and self.perceiver.location_grid == "encoder":
+            return self.vit3d.grid
+        return self.perceiver_grid
 
     @property
     def n_tokens_3d(self) -> int:
@@ -249,6 +267,9 @@ PRESETS["tiny_loc2"] = dataclasses.replace(
     PRESETS["tiny_conv"], name="tiny_loc2",
     perceiver=dataclasses.replace(PRESETS["tiny_conv"].perceiver, location_codes=True, location_words=2))
 
+PRESETS["tiny_loc_fine"] = dataclasses.replace(
+    PRESETS["tiny_conv"], name="tiny_loc_fine",
+    perceiver=dataclasses.replace(PRESETS["tiny_conv"].perceiver, location_codes=True, location_grid="encoder"))
 
 def get_config(preset: str = "tiny", *, perceiver: str | None = None, tgis_mode: str | None = None,
                **tgis: Any) -> VisionConfig:

@@ -137,22 +137,28 @@ class LocationCodes(nn.Module):
         >>> tokens, logits = codes(torch.ones(1, 64, 640))
         >>> tokens.shape, logits.shape
         (torch.Size([1, 66, 640]), torch.Size([1, 64]))
+        >>> fine = LocationCodes((8, 8, 8), 640, source_width=96)  # codes on the encoder's grid
+        >>> [t.shape for t in fine(torch.ones(1, 64, 640), torch.ones(1, 512, 96))]
+        [torch.Size([1, 65, 640]), torch.Size([1, 512])]
     """
 
-    def __init__(self, grid: tuple[int, int, int], hidden: int, words: int = 1) -> None:
+    def __init__(self, grid: tuple[int, int, int], hidden: int, words: int = 1, source_width: int | None = None) -> None:
         super().__init__()
         self.grid = grid
         self.words = words
-        self.head = nn.Linear(hidden, 1)
+        # the gate reads the tokens of the grid the codes are on (the perceiver's: hidden wide)
+        self.head = nn.Linear(source_width or hidden, 1)
         nn.init.constant_(self.head.bias, -4.0)
         cells = grid[0] * grid[1] * grid[2]
         # one token: (cells, hidden), as bundles with one location token store them
         shape = (cells, hidden) if words == 1 else (words, cells, hidden)
         self.codes = nn.Parameter(torch.randn(shape) * 0.02)
 
-    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(tokens and the location tokens (B, N + words, hidden), lesion logits (B, N))``."""
-        logits = self.head(tokens)[..., 0]
+    def forward(self, tokens: torch.Tensor, source: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(tokens and the location tokens (B, N + words, hidden), lesion logits (B, cells))``;
+        the gate reads ``source`` (the finer grid's tokens, ``(B, cells, source_width)``) when
+        given, else ``tokens``."""
+        logits = self.head(tokens if source is None else source)[..., 0]
         weight = torch.softmax(logits, dim=-1) * torch.sigmoid(logits.max(dim=-1, keepdim=True).values)
         if self.words == 1:
             location = (weight @ self.codes)[:, None]
