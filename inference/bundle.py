@@ -186,11 +186,13 @@ def write_bundle(
     training: dict[str, Any],
     lora_pairs: dict | None = None,
     lora_alpha: float | None = None,
+    prompt: PromptFormat | None = None,
 ) -> Bundle:
     """Export a torch vision model (and optionally a LoRA adapter) as a bundle with the default LLM.
 
     ``training`` goes into the manifest as is; it must say whether the weights are trained
-    (``"trained"``) and on what.
+    (``"trained"``) and on what. ``prompt``: the format the model was trained with (default:
+    the shipped task templates, multiple-choice answers letter first).
     """
     import shutil
 
@@ -226,7 +228,7 @@ def write_bundle(
             "n_model_slices": cfg.n_slices,
             "hidden": cfg.hidden,
         },
-        "prompt_format": PromptFormat(tasks=default_tasks()).to_dict(),
+        "prompt_format": (prompt or PromptFormat(tasks=default_tasks())).to_dict(),
         "llm": llm,
     }
     write_manifest(out, manifest, files)

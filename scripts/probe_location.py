@@ -34,11 +34,13 @@ import re
 
 import torch
 
+from inference.bundle import load_bundle
 from inference.llm.model_files import default_gguf_path
 from inference.llm.prompt import PromptFormat, default_tasks
 from inference.llm.vocab import LlamaVocab
 from inference.resources import shared_ct_dir
 from inference.training.evaluate import EVAL_SEED_BASE, ScanCases
+from inference.training.bundle_weights import is_bundle
 from inference.training.examples import training_examples
 from inference.training.hf_llm import load_training_llm
 from inference.training.multimodal import Example, MultimodalModel, cell_place
@@ -51,13 +53,17 @@ HEART = "nifti/chest_cta_heart_crop_totalseg_1p5mm.nii.gz"
 PLACES = [f"{side} {third}" for side in ("right", "left") for third in ("upper", "middle", "lower")]
 
 
-def candidates(ex: Example) -> tuple[str, dict[str, str]] | None:
+def candidates(ex: Example, fmt: PromptFormat) -> tuple[str, dict[str, str]] | None:
     """``(true place, {place: full answer})`` of a location or findings example (for the phase
     question: ``(true phase, {phase: full answer})``), else None."""
-    if ex.kind in ("location", "phase") and ". " in ex.answer:  # choice: "C. left upper"
+    if ex.kind in ("location", "phase") and "Choices: " in ex.prompt:  # "C. left upper" or "left upper (C)"
         listed = ex.prompt.split("Choices: ", 1)[1].split("\n", 1)[0]
-        options = re.findall(r"([A-H])\. (.+?)(?= [A-H]\. |$)", listed)
-        return ex.answer.split(". ", 1)[1], {text: f"{letter}. {text}" for letter, text in options}
+        if fmt.choice_answer == "letter_first":
+            options = re.findall(r"([A-H])\. (.+?)(?= [A-H]\. |$)", listed)
+        else:
+            options = [(letter, text) for text, letter in re.findall(r"(.+?) \(([A-H])\) ?", listed)]
+        answers = {text: fmt.answer_text("choice", f"{letter}. {text}") for letter, text in options}
+        return next(text for text, answer in answers.items() if answer == ex.answer), answers
     if ex.kind == "location":  # open: "left upper lung zone"
         return ex.answer.removesuffix(" lung zone"), {p: f"{p} lung zone" for p in PLACES}
     found = re.search(r"in the (\w+ \w+) lung zone", ex.answer) if ex.kind == "findings" else None
@@ -97,8 +103,9 @@ def main() -> None:
     args = parser.parse_args()
 
     gguf = default_gguf_path()
+    fmt = load_bundle(args.run).prompt if is_bundle(args.run) else PromptFormat(tasks=default_tasks())
     model = MultimodalModel(build_vision_model(get_config(args.config)), load_training_llm(gguf), LlamaVocab(gguf),
-                            PromptFormat(tasks=default_tasks()), lesion_weight=1.0)
+                            fmt, lesion_weight=1.0)
     start_from_run(model, args.run, "lora")
     model.eval()
     if args.zero_codes:
@@ -110,7 +117,7 @@ def main() -> None:
     sources: dict[str, list[tuple[bool, ...]]] = {}
     thirds: list[str] = []
     for ex in training_examples(model, cases, TextVectorizer.from_gguf(gguf)):
-        found = candidates(ex)
+        found = candidates(ex, model.prompt)
         if found is None:
             continue
         truth, answers = found
@@ -124,7 +131,7 @@ def main() -> None:
             right.setdefault("phase", []).append((min(losses, key=losses.get) == truth,))
             continue
         best = min(losses, key=losses.get).split()
-        form = "findings" if ex.kind == "findings" else "choice" if ". " in ex.answer else "open"
+        form = "findings" if ex.kind == "findings" else "choice" if "Choices: " in ex.prompt else "open"
         right.setdefault(form, []).append((best[0] == truth.split()[0], best[1] == truth.split()[1]))
         if form == "open":
             thirds.append(truth)

@@ -34,6 +34,9 @@ def test_closed_question_rule():
     # echoing the choice list names every letter: ambiguous, so wrong
     assert not M.closed_correct("A. coronal B. axial C. sagittal\nAnswer: B. axial", "B")
     assert M.closed_correct("B. axial, as in the axial plane.", "B")
+    # a bundle whose answers end with the letter ("letter_last")
+    assert M.closed_correct("axial (B)", "B") and not M.closed_correct("axial (A)", "B")
+    assert not M.closed_correct("coronal (A) axial (B)", "B")
 
 
 def test_chosen_option_is_the_one_letter_the_answer_names():
@@ -43,6 +46,7 @@ def test_chosen_option_is_the_one_letter_the_answer_names():
     assert M.chosen_option("A. right upper B. left lower", choices) is None  # two letters: none
     assert M.chosen_option("left lower", choices) is None
     assert M.chosen_option("E. nowhere", choices) is None  # a letter with no option
+    assert M.chosen_option("left lower (B)", choices) == "left lower"
 
 
 def test_yes_no_parsing_and_binary_scores():

@@ -3,6 +3,8 @@ and the exported bundle (ONNX + LoRA GGUF) answers in the app's runtime."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -13,7 +15,7 @@ from inference.llm.model_files import default_gguf_path
 from inference.llm.prompt import PromptFormat, default_tasks
 from inference.llm.vocab import LlamaVocab
 from inference.preprocess import preprocess
-from inference.training.evaluate import LESION_KINDS, PRESENCE_KINDS, synthetic_cases
+from inference.training.evaluate import LESION_KINDS, PRESENCE_KINDS, TRAIN_SCANS, synthetic_cases
 from inference.training.examples import lesion_token_target, oversampled, training_examples
 from inference.training.hf_llm import load_training_llm
 from inference.training.lora_gguf import peft_to_gguf
@@ -194,7 +196,7 @@ def test_a_lora_run_started_from_a_lora_run_keeps_its_adapter_and_its_lesion_hea
         start_from_run(build("tiny", 0), tmp_path, "lora")
 
 
-def test_a_run_started_from_an_exported_bundle_has_its_weights(examples, tmp_path):
+def test_a_run_started_from_an_exported_bundle_has_its_weights(examples, tmp_path, ct_dir):
     """``ctchat train --init BUNDLE``: the vision weights are read back from the scan graph
     exactly, the LoRA from the float16 adapter, and both give the trained model's loss."""
     from peft import get_peft_model_state_dict
@@ -251,22 +253,29 @@ def test_a_run_started_from_an_exported_bundle_has_its_weights(examples, tmp_pat
     # codes on the 3D encoder's grid: the codes start as its words and the gate anew (it reads
     # other tokens); the rest carries over, and its export reads back too
     fine = MultimodalModel(build_vision_model(get_config("tiny_loc_fine"), seed=4), load_training_llm(gguf),
-                           LlamaVocab(gguf), PromptFormat(tasks=default_tasks()), lesion_weight=1.0)
+                           LlamaVocab(gguf), PromptFormat(tasks=default_tasks(), choice_answer="letter_last"),
+                           lesion_weight=1.0)
     fresh = {k: v.detach().clone() for k, v in fine.vision.scan.location.state_dict().items()}
     taken = start_from_run(fine, tmp_path / "bundle", "lora")
     assert "location codes and gate start anew" in taken["vision"] and "lora" in taken
     assert all(torch.equal(v, fine.vision.scan.location.state_dict()[k]) for k, v in fresh.items())
     assert all(torch.equal(v, first.vision.state_dict()[k]) for k, v in fine.vision.state_dict().items()
                if not k.startswith("scan.location."))
-    write_bundle(tmp_path / "bundle3", fine.vision.eval(), "ctchat-test", "0.0.1", {"trained": True, "stages": stages})
+    write_bundle(tmp_path / "bundle3", fine.vision.eval(), "ctchat-test", "0.0.1", {"trained": True, "stages": stages},
+                 prompt=fine.prompt)
     read_back = checkpoint_from_bundle(tmp_path / "bundle3")["vision"]
     assert torch.equal(read_back["scan.location.head.weight"], fresh["head.weight"])
+    # the bundle keeps the order its model answers multiple choice in, and so do its examples
+    assert load_bundle(tmp_path / "bundle3").prompt.choice_answer == "letter_last"
+    case = next(synthetic_cases(ct_dir, (TRAIN_SCANS[1],), 1, 0))
+    choice = [ex for ex in training_examples(fine, [case], TextVectorizer.from_gguf(gguf)) if "Choices: " in ex.prompt]
+    assert choice and all(re.fullmatch(r"[a-z -]+ \([A-D]\)", ex.answer) for ex in choice), [ex.answer for ex in choice]
 
 
 def test_the_location_gate_is_fitted_alone_on_the_frozen_encoder(ct_dir):
     """``ctchat train --fit-gate N``: only the gate of codes on the encoder's grid learns (the
     lesion pretraining's loss on new cases); the encoder and everything else stay."""
-    from inference.training.evaluate import TRAIN_SCANS, ScanCases
+    from inference.training.evaluate import ScanCases
     from inference.training.lesion_pretrain import FreshLesionBatches
     from inference.training.location_gate import fit_location_gate
 

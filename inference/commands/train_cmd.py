@@ -48,6 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(A0001 below its tumour: a second patient's lungs)")
     p.add_argument("--no-crops", dest="crops", action="store_false",
                    help="train on each scan's whole field of view (default: a random crop per case)")
+    p.add_argument("--choice-answer", choices=["letter_first", "letter_last"],
+                   help="multiple-choice answers as M3D-VQA writes them ('B. left lower') or with the letter "
+                        "last ('left lower (B)', options listed so), recorded in the bundle's prompt format "
+                        "(default: the --init bundle's, else letter_first)")
     p.add_argument("--checkpoint-every", type=int, default=50)
     p.add_argument("--export", help="write a bundle here when the stage is done")
     p.add_argument("--name", help="the exported bundle's name (default: ctchat-CONFIG-STAGE)")
@@ -76,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     from ..vision.vision_model import build_vision_model
 
     gguf = default_gguf_path()
-    fmt = PromptFormat(tasks=default_tasks())
+    fmt = PromptFormat(tasks=default_tasks(), choice_answer=_choice_answer(args))
     cfg = get_config(args.config)
     model = MultimodalModel(build_vision_model(cfg, seed=args.seed), load_training_llm(gguf), LlamaVocab(gguf), fmt,
                             tgis_weight=args.tgis_weight, train_encoder=args.train_encoder,
@@ -111,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     stages.append({"stage": args.stage, "steps": args.steps, "learning_rate": lr,
                    "vision_learning_rate": lr if args.vision_lr is None else args.vision_lr, "cases_per_scan": args.per_scan,
                    "examples": len(examples), "random_crops": args.crops, "tgis_aux_weight": args.tgis_weight,
-                   "lesion_token_aux_weight": args.lesion_weight,
+                   "lesion_token_aux_weight": args.lesion_weight, "choice_answer": fmt.choice_answer,
                    "lesion_free_parts": args.lesion_free_parts,
                    "train_3d_encoder": args.stage == "lora" and args.train_encoder,
                    "presence_questions_oversampled": args.oversample_presence,
@@ -139,9 +143,22 @@ def run(args: argparse.Namespace) -> int:
             "note": "demonstration model trained on synthetic lesions in a few real scans; not a medical device",
         }
         bundle = write_bundle(args.export, model.vision.eval(), args.name or f"ctchat-{args.config}-{args.stage}", "0.2.0",
-                              training, pairs, lora_alpha=32)
+                              training, pairs, lora_alpha=32, prompt=fmt)
         print(f"wrote {bundle.name} to {args.export}")
     return 0
+
+
+def _choice_answer(args: argparse.Namespace) -> str:
+    """``--choice-answer``, else the order of the ``--init`` bundle's prompt format (a
+    continuation keeps the answers its model was taught), else M3D-VQA's letter first."""
+    from ..bundle import load_bundle
+    from ..training.bundle_weights import is_bundle
+
+    if args.choice_answer:
+        return args.choice_answer
+    if args.init and is_bundle(args.init):
+        return load_bundle(args.init).prompt.choice_answer
+    return "letter_first"
 
 
 def _fit_gate(model, cfg, args: argparse.Namespace) -> None:

@@ -21,6 +21,8 @@ from ..resources import resource_path
 
 DEFAULT_TEMPLATE = "<bos><start_of_image>{image_3d}{image_2d}<end_of_image>\n{prompt}"
 TASKS = ("report", "open", "choice", "yes_no")
+CHOICE_ANSWERS = ("letter_first", "letter_last")
+LETTERS = "ABCDEFGH"
 
 
 @dataclass(frozen=True)
@@ -34,14 +36,23 @@ class PromptFormat:
             not injected vectors).
         tasks: per-task prompt templates, filled with ``question``, ``choices``, ``disease``.
         stop: strings that end an answer.
+        choice_answer: how a multiple-choice question lists its options and is answered:
+            ``"letter_first"`` (M3D-VQA: "A. right upper B. left lower", answer "B. left lower")
+            or ``"letter_last"`` ("right upper (A) left lower (B)", answer "left lower (B)"):
+            the model writes the option first and then copies the letter that follows those
+            words in the question, instead of having to pick the letter before it has written
+            what it sees. Either way the answer names one letter (:func:`choice_letter`).
     """
 
     template: str = DEFAULT_TEMPLATE
     embedding_scale: float | str = "sqrt_n_embd"
     tasks: dict[str, str] = field(default_factory=dict)
     stop: tuple[str, ...] = ("\n\n",)
+    choice_answer: str = "letter_first"
 
     def __post_init__(self) -> None:
+        if self.choice_answer not in CHOICE_ANSWERS:
+            raise ValueError(f"choice_answer is one of {CHOICE_ANSWERS}, not {self.choice_answer!r}")
         slots = [self.template.find(s) for s in ("{image_3d}", "{image_2d}", "{prompt}")]
         if min(slots) < 0 or slots != sorted(slots):
             raise ValueError("a prompt template needs {image_3d}, {image_2d} and {prompt}, in that order")
@@ -68,9 +79,27 @@ class PromptFormat:
         """The prompt of one task: ``report``, ``open``, ``choice`` or ``yes_no``."""
         if task not in self.tasks:
             raise ValueError(f"unknown task {task!r}; this bundle knows {sorted(self.tasks)}")
-        letters = "ABCDEFGH"
-        listed = " ".join(f"{letters[n]}. {c}" for n, c in enumerate(choices or []))
+        listed = " ".join(self._option(LETTERS[n], c) for n, c in enumerate(choices or []))
         return self.tasks[task].format(question=question.strip(), choices=listed, disease=disease)
+
+    def answer_text(self, task: str, answer: str) -> str:
+        """A ground-truth answer as this format has the model write it: a multiple-choice
+        answer, given as M3D-VQA writes it ("B. left lower"), in :attr:`choice_answer`'s
+        order; other answers as they are.
+
+        Example:
+            >>> PromptFormat(choice_answer="letter_last").answer_text("choice", "B. left lower")
+            'left lower (B)'
+        """
+        if task != "choice":
+            return answer
+        letter, _, text = answer.partition(". ")
+        if len(letter) != 1 or letter not in LETTERS:
+            raise ValueError(f"a multiple-choice answer is written 'X. option', not {answer!r}")
+        return self._option(letter, text)
+
+    def _option(self, letter: str, text: str) -> str:
+        return f"{letter}. {text}" if self.choice_answer == "letter_first" else f"{text} ({letter})"
 
     def to_dict(self) -> dict:
         """JSON-ready form for a manifest."""

@@ -34,7 +34,7 @@ def training_examples(model: MultimodalModel, cases: Iterable[Case], vectorizer:
             prompt = fmt.task_prompt(qa.task, qa.question, list(qa.choices) or None, disease)
             text = tgis_text(qa.task, qa.question, disease, list(qa.choices)) or prompt
             vector = vectorizer.vector_from_ids(model.vocab.tokenize(text))
-            examples.append(Example(prepared.array, vector, prompt, qa.answer,
+            examples.append(Example(prepared.array, vector, prompt, fmt.answer_text(qa.task, qa.answer),
                                     target if qa.kind in LESION_KINDS else None, qa.kind, tokens))
     return examples
 

@@ -99,13 +99,24 @@ def text_metrics(predictions: Sequence[str], references: Sequence[str], bertscor
     return out
 
 
-_CHOICE_LETTER = re.compile(r"(?<![A-Za-z])([A-H])\.")
+# M3D-Bench's "B." (letter first), or "(B)" (a bundle whose choice answers end with the letter)
+_CHOICE_LETTER = re.compile(r"(?<![A-Za-z])([A-H])\.|\(([A-H])\)")
+
+
+def _letters(answer: str) -> set[str]:
+    """The option letters an answer names."""
+    return {first or last for first, last in _CHOICE_LETTER.findall(answer)}
 
 
 def closed_correct(answer: str, letter: str) -> bool:
-    """M3D-Bench's rule (the right letter followed by a dot, e.g. ``"B."``) and no other letter."""
-    named = set(_CHOICE_LETTER.findall(answer))
-    return named == {letter.strip().upper()}
+    """M3D-Bench's rule (the right letter followed by a dot, e.g. ``"B."``; or in brackets,
+    ``"left lower (B)"``) and no other letter.
+
+    Example:
+        >>> closed_correct("B. left lower", "B"), closed_correct("left lower (B)", "B."), closed_correct("A. or B.", "B")
+        (True, True, False)
+    """
+    return _letters(answer) == {letter.strip().rstrip(".").upper()}
 
 
 def chosen_option(answer: str, choices: Sequence[str]) -> str | None:
@@ -116,7 +127,7 @@ def chosen_option(answer: str, choices: Sequence[str]) -> str | None:
         >>> chosen_option("B. left lower", ["right upper", "left lower"])
         'left lower'
     """
-    named = set(_CHOICE_LETTER.findall(answer))
+    named = _letters(answer)
     if len(named) != 1:
         return None
     index = "ABCDEFGH".find(named.pop().upper())
