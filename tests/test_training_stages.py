@@ -243,7 +243,7 @@ def test_a_run_started_from_an_exported_bundle_has_its_weights(examples, tmp_pat
                           LlamaVocab(gguf), PromptFormat(tasks=default_tasks()), lesion_weight=1.0)
     words_codes = two.vision.scan.location.codes.detach().clone()
     taken = start_from_run(two, tmp_path / "bundle", "lora")
-    assert "start anew for 2 location tokens" in taken["vision"] and "lora" in taken
+    assert "location codes start anew (2 location token(s)" in taken["vision"] and "lora" in taken
     assert torch.equal(two.vision.scan.location.codes, words_codes)
     assert torch.equal(two.vision.scan.location.head.weight, first.vision.scan.location.head.weight)
     # and its own export keeps the codes by name, so it too can be read back

@@ -64,7 +64,9 @@ def _load_vision(model: MultimodalModel, vision: dict[str, torch.Tensor], source
     over."""
     location = model.vision.scan.location
     own = {LOCATION + k: v.shape for k, v in location.state_dict().items()} if location is not None else {}
-    restarted = [k for k in own if k in vision and vision[k].shape != own[k]]
+    changed = {k.rsplit(".", 1)[0] for k in own if k in vision and vision[k].shape != own[k]}
+    # a layer restarts whole (a gate on other tokens keeps no bias of the old one)
+    restarted = [k for k in own if k.rsplit(".", 1)[0] in changed]
     if restarted:
         vision = {k: v for k, v in vision.items() if k not in restarted}
         parts = sorted({"codes" if k == CODES else "gate" for k in restarted})
