@@ -38,9 +38,11 @@ def test_default_bundle_declares_what_it_is(bundle):
     assert "not a medical device" in m["intended_use"].lower()
     training = m["training"]
     assert training["trained"] is True and "not a medical device" in training["note"]
-    # stage 2 ran three times: then with location codes, twice, each continuing the LoRA before
-    assert [s["stage"] for s in training["stages"]] == ["lesion", "align", "lora", "lora", "lora"]
+    # stage 2 ran four times: then with location codes, twice, then the LoRA alone on answers
+    # letter last, each continuing the LoRA before
+    assert [s["stage"] for s in training["stages"]] == ["lesion", "align", "lora", "lora", "lora", "lora"]
     assert training["stages"][-1]["continued_lora"] and m["vision"]["config"]["perceiver"]["location_codes"]
+    assert training["stages"][-1]["choice_answer"] == bundle.prompt.choice_answer == "letter_last"
     assert "held out for evaluation" in training["data"] and bundle.lora_path is not None
     assert bundle.layout.hidden == 640 and bundle.layout.n_model_slices == bundle.recipe.target_shape_zyx[0]
     assert bundle.llm_path.name == "gemma-3-270m-Q4_K_M.gguf"
