@@ -33,7 +33,7 @@ $CTCHAT train --stage lora --config tiny_loc --out "$RUNS/lora_bal" --init "$RUN
 #    that bundle (vision read back from its graph, LoRA from its float16 adapter); then export
 $CTCHAT train --stage lora --config tiny_loc --out "$RUNS/letter_last" --init "$RUNS/lora_bal_bundle" \
   --choice-answer letter_last --steps 750 --lr 5e-5 --vision-lr 0 --per-scan 128 --lesion-free-parts --lesion-weight 1 \
-  --oversample-location 4 --oversample-phase 4 --seed 6 --checkpoint-every 250 --name ctchat-default \
+  --oversample-location 4 --oversample-phase 4 --seed 6 --checkpoint-every 250 --name ctchat-default --version 0.3.0 \
   --export "${EXPORT:-resources/bundles/default}"
 # 7. the papers' metrics on the held-out scans, against the zeroed-image and untrained baselines
 $CTCHAT eval --bundle "${EXPORT:-resources/bundles/default}" --cases 32 --no-bertscore

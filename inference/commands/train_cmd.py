@@ -55,6 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint-every", type=int, default=50)
     p.add_argument("--export", help="write a bundle here when the stage is done")
     p.add_argument("--name", help="the exported bundle's name (default: ctchat-CONFIG-STAGE)")
+    p.add_argument("--version", default="0.2.0", help="the exported bundle's version")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run)
 
@@ -142,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
                     "(the heart crop is another crop of the aorta crop's CT angiogram)",
             "note": "demonstration model trained on synthetic lesions in a few real scans; not a medical device",
         }
-        bundle = write_bundle(args.export, model.vision.eval(), args.name or f"ctchat-{args.config}-{args.stage}", "0.2.0",
+        bundle = write_bundle(args.export, model.vision.eval(), args.name or f"ctchat-{args.config}-{args.stage}", args.version,
                               training, pairs, lora_alpha=32, prompt=fmt)
         print(f"wrote {bundle.name} to {args.export}")
     return 0
