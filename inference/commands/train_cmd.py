@@ -177,5 +177,5 @@ def _fit_gate(model, cfg, args: argparse.Namespace) -> None:
                                  seed_base=500_000 + args.seed * 40_000)
     losses = fit_location_gate(model.vision, batches)
     fifth = max(1, len(losses) // 5)
-    print(f"location gate fitted on {args.fit_gate * 8} new cases: loss {sum(losses[:fifth]) / fifth:.3f} -> "
+    print(f"location gate fitted on {args.fit_gate * batches.batch_size} new cases: loss {sum(losses[:fifth]) / fifth:.3f} -> "
           f"{sum(losses[-fifth:]) / fifth:.3f} (first and last fifth)")

@@ -41,7 +41,8 @@ class PromptFormat:
             or ``"letter_last"`` ("right upper (A) left lower (B)", answer "left lower (B)"):
             the model writes the option first and then copies the letter that follows those
             words in the question, instead of having to pick the letter before it has written
-            what it sees. Either way the answer names one letter (:func:`choice_letter`).
+            what it sees. Either way the answer names one letter
+            (:func:`~inference.training.metrics.closed_correct` reads both).
     """
 
     template: str = DEFAULT_TEMPLATE

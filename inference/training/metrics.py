@@ -25,6 +25,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from ..llm.prompt import LETTERS
+
 _WORDS = re.compile(r"\w+|[^\w\s]")
 
 
@@ -130,7 +132,7 @@ def chosen_option(answer: str, choices: Sequence[str]) -> str | None:
     named = _letters(answer)
     if len(named) != 1:
         return None
-    index = "ABCDEFGH".find(named.pop().upper())
+    index = LETTERS.find(named.pop().upper())
     return choices[index] if 0 <= index < len(choices) else None
 
 

@@ -271,6 +271,7 @@ PRESETS["tiny_loc_fine"] = dataclasses.replace(
     PRESETS["tiny_conv"], name="tiny_loc_fine",
     perceiver=dataclasses.replace(PRESETS["tiny_conv"].perceiver, location_codes=True, location_grid="encoder"))
 
+
 def get_config(preset: str = "tiny", *, perceiver: str | None = None, tgis_mode: str | None = None,
                **tgis: Any) -> VisionConfig:
     """A preset, optionally with another perceiver kind or TG-IS settings.

@@ -35,10 +35,11 @@ class ScanEncoder(nn.Module):
         self.perceiver = build_perceiver(cfg)
         # (the config allows codes only on perceivers whose tokens keep the grid)
         self.location = None
+        # with codes on the encoder's grid their gate reads the encoder's tokens
+        self._location_reads_encoder = cfg.perceiver.location_grid == "encoder"
         if cfg.perceiver.location_codes:
-            on_encoder = cfg.perceiver.location_grid == "encoder"
             self.location = LocationCodes(cfg.lesion_grid, cfg.hidden, cfg.perceiver.location_words,
-                                          cfg.vit3d.width if on_encoder else None)
+                                          cfg.vit3d.width if self._location_reads_encoder else None)
         self.slice_encoder = SliceEncoder(cfg.slice_encoder, cfg.hidden)
         # the mixer's low-level stream reads the middle block's output
         self._low_layer = cfg.vit3d.depth // 2 - 1 if cfg.perceiver.kind == "mixer" else None
@@ -58,8 +59,7 @@ class ScanEncoder(nn.Module):
         grid_tokens = self.perceiver(tokens, low)
         tokens_3d, lesion_logits = grid_tokens, None
         if self.location is not None:
-            on_encoder = self.cfg.perceiver.location_grid == "encoder"
-            tokens_3d, lesion_logits = self.location(grid_tokens, tokens if on_encoder else None)
+            tokens_3d, lesion_logits = self.location(grid_tokens, tokens if self._location_reads_encoder else None)
         tokens_2d = self.slice_encoder(volume)
         return tokens_3d, tokens_2d, slice_features(grid_tokens, tokens_2d, self.cfg.perceiver_grid), lesion_logits
 
