@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from inference.bundle import load_bundle
 from inference.chat import ChatSession
+from inference.chat.session import Answer
 from inference.cli import main
-from inference.training.evaluate import (EVAL_SCANS, EVAL_SEED_BASE, SCAN_FACTS, TRAIN_SCANS, evaluate,
-                                         only_kinds, synthetic_cases)
+from inference.training.evaluate import (EVAL_SCANS, EVAL_SEED_BASE, SCAN_FACTS, SIZE_TOLERANCE_MM, TRAIN_SCANS,
+                                         evaluate, only_kinds, synthetic_cases)
+from inference.training.synthetic import NO_LESION
 
 
 HEART = "nifti/chest_cta_heart_crop_totalseg_1p5mm.nii.gz"
@@ -22,7 +25,7 @@ def test_held_out_scans_and_seeds_are_never_trained_on(ct_dir):
     assert [c.lesion is not None for c in cases] == [True, False]
     positive, negative = cases
     assert {qa.kind for qa in positive.qas} >= {"location", "size", "disease", "findings"}
-    assert "location" not in {qa.kind for qa in negative.qas}
+    assert [(qa.task, qa.answer) for qa in negative.qas if qa.kind == "location"] == [("open", NO_LESION)]
     phases = {(qa.task, qa.answer.split(". ")[-1]) for qa in positive.qas if qa.kind == "phase"}
     assert phases == {("choice", "contrast-enhanced"), ("open", "contrast-enhanced")}
 
@@ -30,8 +33,9 @@ def test_held_out_scans_and_seeds_are_never_trained_on(ct_dir):
 def test_one_question_kind_keeps_only_the_cases_that_ask_it(ct_dir):
     cases = list(synthetic_cases(ct_dir, (HEART,), 4, EVAL_SEED_BASE))
     located = only_kinds(cases, ("location",))
-    assert [c.lesion for c in located] == [cases[0].lesion, cases[2].lesion]  # the lesion cases
-    assert all(sorted(qa.task for qa in c.qas) == ["choice", "open"] for c in located)
+    assert [c.lesion for c in located] == [c.lesion for c in cases]
+    assert [sorted(qa.task for qa in c.qas) for c in located] == [["choice", "open"], ["open"]] * 2
+    assert only_kinds(cases, ("size",))[1].lesion is cases[2].lesion  # asked of lesion cases only
     assert located[0].volume is cases[0].volume and len(cases[0].qas) > 2  # the cases are not changed
     with pytest.raises(ValueError, match="unknown question kinds"):
         only_kinds(cases, ("locations",))
@@ -110,6 +114,49 @@ def test_evaluate_scores_every_question_type(ct_dir):
     lesion = cases[0].lesion
     assert result["tgis_uniform_mass"] == pytest.approx((lesion.slices[1] - lesion.slices[0] + 1) / cases[0].volume.shape[0])
     assert 0.0 <= result["tgis_lesion_mass"] <= 1.0
+
+
+class ScriptedSession:
+    """Answers each case's questions through ``reply(qa)``: the metrics checked without a model."""
+
+    def __init__(self, cases, reply):
+        self.cases = iter(cases)  # evaluate() loads them in order (lesion-free ones share a volume)
+        self.reply = reply
+
+    def load_scan(self, volume):
+        self.case = next(self.cases)
+        assert volume is self.case.volume
+
+    def ask(self, question, task, choices=None, disease="", max_tokens=40):
+        qa = next(qa for qa in self.case.qas if (qa.question, qa.task) == (question, task))
+        n = self.case.volume.shape[0]
+        return Answer(question, task, self.reply(qa), np.full(n, 1 / n), np.full(n, 1 / n), [0],
+                      yes_probability=float(qa.answer == "yes"))
+
+
+def test_location_without_a_lesion_and_size_are_scored(ct_dir):
+    cases = list(synthetic_cases(ct_dir, (HEART,), 4, EVAL_SEED_BASE))
+    lesions = [c.lesion for c in cases if c.lesion is not None]
+
+    truthful = evaluate(ScriptedSession(cases, lambda qa: qa.answer), cases, bertscore=False)
+    assert truthful["closed_accuracy"]["macro"] == 1.0 and truthful["location_open_third"] == 1.0
+    assert truthful["location_absent_n"] == 2 and truthful["location_absent_no_place"] == 1.0
+    assert truthful["size_n"] == 2 and truthful["size_within_tolerance"] == 1.0
+    assert truthful["size_median_error_mm"] <= 0.5  # the answer rounds to whole millimetres
+
+    def always_a_place(qa):  # names a place wherever it is asked, and every size as 3 cm
+        if qa.kind == "location" and qa.task == "open":
+            return "right upper lung zone"
+        return "3 cm" if qa.kind == "size" else qa.answer
+    placing = evaluate(ScriptedSession(cases, always_a_place), cases, bertscore=False)
+    assert placing["location_absent_no_place"] == 0.0
+    errors = [abs(30.0 - lesion.diameter_mm) for lesion in lesions]
+    assert placing["size_median_error_mm"] == pytest.approx(np.median(errors))
+    assert placing["size_within_tolerance"] == np.mean([e <= SIZE_TOLERANCE_MM for e in errors])
+
+    unsized = evaluate(ScriptedSession(cases, lambda qa: "small" if qa.kind == "size" else qa.answer),
+                       cases, bertscore=False)
+    assert unsized["size_within_tolerance"] == 0.0 and np.isnan(unsized["size_median_error_mm"])
 
 
 def test_ctchat_eval_prints_the_bundle_and_both_baselines(capsys):

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from inference.io import load_volume
-from inference.training.synthetic import DIAMETER_MM, analyse_anatomy, insert_lesion, lung_mask, questions_for
+from inference.training.synthetic import (DIAMETER_MM, MASS_MM, NO_LESION, analyse_anatomy, insert_lesion,
+                                         location_question, lung_mask, questions_for)
 
 
 @pytest.fixture(scope="module")
@@ -85,9 +86,22 @@ def test_questions_are_answered_from_the_truth(a0001_volume, anatomy):
     assert qas["phase"].answer.endswith("non-contrast") and qas["open phase"].answer == "non-contrast"  # as given
 
     negative = {qa.kind: qa for qa in questions_for(a0001_volume, None, np.random.default_rng(0))}
-    assert negative["abnormality"].answer == "no" and "location" not in negative
-    assert "No nodule or mass" in negative["findings"].answer
+    assert negative["abnormality"].answer == "no"
+    # asked where a lesion is, a scan without one is answered with no place (openly only: the
+    # multiple-choice options are all places)
+    assert negative["location"].task == "open" and negative["location"].answer == NO_LESION
+    assert negative["findings"].answer == NO_LESION
     assert "phase" not in negative  # no contrast agent recorded and no phase given: not asked
+
+
+def test_the_location_question_does_not_tell_whether_a_lesion_is_there(a0001_volume):
+    """Its noun ("nodule" or "mass") is drawn as often on lesion-free scans as lesion sizes give it."""
+    nouns = [next(qa.question for qa in questions_for(a0001_volume, None, np.random.default_rng(seed))
+                  if qa.kind == "location") for seed in range(200)]
+    masses = nouns.count(location_question("mass")) / len(nouns)
+    expected = (DIAMETER_MM[1] - MASS_MM) / (DIAMETER_MM[1] - DIAMETER_MM[0])  # 0.29
+    assert nouns.count(location_question("nodule")) + nouns.count(location_question("mass")) == 200
+    assert abs(masses - expected) < 0.1
 
 
 def test_scans_with_real_lesions_get_no_lesion_questions(a0001_volume, anatomy):

@@ -25,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--whole-scans", action="store_true",
                    help="every case the whole scan, not a random field of view of it (the lesion-free cases "
                         "of a scan are then one image, asked again)")
-    p.add_argument("--kinds", help="only these question kinds, comma-separated (e.g. location: only the "
-                   "lesion cases and their location questions, so --cases can be larger in the same time)")
+    p.add_argument("--kinds", help="only these question kinds, comma-separated (e.g. location: the location "
+                   "questions, two per lesion case and one per lesion-free case, so --cases can be larger in the same time)")
     p.add_argument("--max-tokens", type=int, default=40)
     p.add_argument("--no-bertscore", action="store_true", help="skip BERTScore (slower on the CPU)")
     p.add_argument("--json", action="store_true")
@@ -37,8 +37,8 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate the bundle and its baselines, print a table (or JSON)."""
     from ..bundle import load_bundle, write_bundle
     from ..chat import ChatSession
-    from ..training.evaluate import (EVAL_SCANS, EVAL_SEED_BASE, PRESENCE_KINDS, TRAIN_SCANS, evaluate,
-                                     only_kinds, synthetic_cases)
+    from ..training.evaluate import (EVAL_SCANS, EVAL_SEED_BASE, PRESENCE_KINDS, SIZE_TOLERANCE_MM, TRAIN_SCANS,
+                                     evaluate, only_kinds, synthetic_cases)
     from ..vision.config import VisionConfig
     from ..vision.vision_model import build_vision_model
 
@@ -82,6 +82,13 @@ def run(args: argparse.Namespace) -> int:
     if n_open:
         rows += [(f"  open location (n={n_open}): side", lambda r: r["location_open_side"]),
                  ("    third right", lambda r: r["location_open_third"])]
+    n_absent = first.get("location_absent_n", 0)
+    if n_absent:
+        rows.append((f"  no lesion: names no place (n={n_absent})", lambda r: r["location_absent_no_place"]))
+    n_size = first.get("size_n", 0)
+    if n_size:
+        rows += [(f"  size within {SIZE_TOLERANCE_MM:.0f} mm (n={n_size})", lambda r: r["size_within_tolerance"]),
+                 ("    median error, mm", lambda r: r["size_median_error_mm"])]
     n_phase = first.get("phase_open_n", 0)
     if n_phase:
         rows.append((f"  open phase (n={n_phase})", lambda r: r["phase_open"]))

@@ -20,8 +20,8 @@ import numpy as np
 from ..io import load_volume
 from ..io.volume import Volume
 from . import metrics as M
-from .synthetic import (PRESENCE_QUESTION, QA, Lesion, analyse_anatomy, insert_lesion, questions_for,
-                        random_crop)
+from .synthetic import (NO_LESION, PRESENCE_QUESTION, QA, Lesion, analyse_anatomy, insert_lesion,
+                        questions_for, random_crop)
 
 @dataclass(frozen=True)
 class ScanFacts:
@@ -64,6 +64,7 @@ EVAL_SEED_BASE = 1_000_000  # training draws seeds below this
 PRESENCE_KINDS = ("abnormality", "disease")  # the yes/no questions on whether a lesion is there
 # questions about the lesion: TG-IS should look at its slices (plane, phase, organ are not)
 LESION_KINDS = ("abnormality", "disease", "location", "size", "findings")
+SIZE_TOLERANCE_MM = 5.0  # a size answer this close to the diameter counts as right
 QUESTION_KINDS = ("plane", "phase", "organ", *LESION_KINDS, "real_lesion")
 
 
@@ -137,7 +138,7 @@ def synthetic_cases(ct_dir: Path, scans: tuple[str, ...], per_scan: int, seed_ba
 def only_kinds(cases: list[Case], kinds: tuple[str, ...]) -> list[Case]:
     """The cases' questions of these kinds only, and only the cases left with a question: a
     larger set for one question type in the same time (``kinds=("location",)`` keeps the
-    lesion cases and their two location questions).
+    lesion cases with their two location questions and the lesion-free cases with their open one).
 
     Example:
         >>> located = only_kinds(cases, ("location",))  # doctest: +SKIP
@@ -159,6 +160,9 @@ def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool =
     side, third = [], []
     open_side, open_third = [], []  # the same for the open location question, from its words
     open_phase = []  # the open phase answers that name the right phase
+    no_place = []  # the open location question on a scan without a lesion: names no place
+    size_error = []  # |said - true| diameter, mm, of the size answers that give one
+    size_close = []  # the size answers within SIZE_TOLERANCE_MM (none given counts as wrong)
     for case in cases:
         session.load_scan(case.volume)
         for qa in case.qas:
@@ -182,10 +186,18 @@ def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool =
             else:
                 predictions.append(answer.text)
                 references.append(qa.answer)
-                if qa.kind == "location":
+                if qa.kind == "location" and qa.answer == NO_LESION:
+                    no_place.append(float(M.named_place(answer.text) == (None, None)))
+                elif qa.kind == "location":
                     right_side, right_third = M.same_place(answer.text, qa.answer)
                     open_side.append(float(right_side))
                     open_third.append(float(right_third))
+                elif qa.kind == "size":
+                    said_mm = M.named_size_mm(answer.text)
+                    error = np.inf if said_mm is None else abs(said_mm - case.lesion.diameter_mm)
+                    size_close.append(float(error <= SIZE_TOLERANCE_MM))
+                    if said_mm is not None:
+                        size_error.append(error)
                 elif qa.kind == "phase":
                     open_phase.append(float(M.named_phase(answer.text) == qa.answer))
             if case.lesion is not None and qa.kind in LESION_KINDS:
@@ -206,6 +218,11 @@ def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool =
         "location_open_n": len(open_side),
         "location_open_side": float(np.mean(open_side)) if open_side else 0.0,
         "location_open_third": float(np.mean(open_third)) if open_third else 0.0,
+        "location_absent_n": len(no_place),
+        "location_absent_no_place": float(np.mean(no_place)) if no_place else 0.0,
+        "size_n": len(size_close),
+        "size_within_tolerance": float(np.mean(size_close)) if size_close else 0.0,
+        "size_median_error_mm": float(np.median(size_error)) if size_error else float("nan"),
         "phase_open_n": len(open_phase),
         "phase_open": float(np.mean(open_phase)) if open_phase else 0.0,
         "text": M.text_metrics(predictions, references, bertscore=bertscore),

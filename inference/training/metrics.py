@@ -166,6 +166,19 @@ def named_phase(answer: str) -> str | None:
     return None
 
 
+def named_size_mm(answer: str) -> float | None:
+    """The first size an open answer gives, in millimetres ("12 mm", "1.5 cm"); None without one.
+
+    Example:
+        >>> named_size_mm("About 12 mm."), named_size_mm("1.5 cm"), named_size_mm("small")
+        (12.0, 15.0, None)
+    """
+    match = re.search(r"(\d+(?:\.\d+)?)\s*(mm|cm)\b", answer.lower())
+    if match is None:
+        return None
+    return float(match.group(1)) * (10.0 if match.group(2) == "cm" else 1.0)
+
+
 def same_place(said: str, truth: str) -> tuple[bool, bool]:
     """Whether ``said`` names the side, and the third, that ``truth`` names (:func:`named_place`).
 

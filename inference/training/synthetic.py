@@ -32,7 +32,9 @@ AIR_HU = -400.0  # below this, inside the body: lung (or bowel gas, removed by s
 VESSEL_MM2 = 400.0  # holes in a lung slice up to this area are vessels, filled for lesion depth
 AIRWAY_HU = -960.0  # lung parenchyma averages -950..-750 HU over 3 voxels; airway lumen is below
 EDGE_MM = 1.5  # width of the lesion's soft edge
-DIAMETER_MM = (6.0, 40.0)  # nodules (< 30 mm) and masses (>= 30 mm)
+DIAMETER_MM = (6.0, 40.0)  # nodules (< MASS_MM) and masses
+MASS_MM = 30.0  # radiology convention: a lesion from 30 mm on is a mass
+NO_LESION = "No nodule or mass is seen in the lungs."
 LESION_HU = (-20.0, 60.0)  # solid soft-tissue density
 PRESENCE_QUESTION = "Is there a nodule or mass in the lungs?"
 
@@ -51,7 +53,7 @@ class Lesion:
     @property
     def kind(self) -> str:
         """"mass" from 30 mm on, else "nodule" (radiology convention)."""
-        return "mass" if self.diameter_mm >= 30 else "nodule"
+        return "mass" if self.diameter_mm >= MASS_MM else "nodule"
 
 
 def lung_mask(volume: Volume) -> np.ndarray:
@@ -285,20 +287,30 @@ def questions_for(volume: Volume, lesion: Lesion | None, rng: np.random.Generato
         QA("disease", "yes_no", "Does this image show signs of lung nodule?", "yes" if lesion else "no"),
     ]
     if lesion is None:
-        qas.append(QA("findings", "report", "", "No nodule or mass is seen in the lungs."))
+        # the open location question asked of a scan without a lesion: the answer names no
+        # place (a model only taught lesion cases names one for every scan); the question's
+        # noun as often as on lesion cases, so the word does not tell whether one is there
+        noun = "mass" if rng.uniform(*DIAMETER_MM) >= MASS_MM else "nodule"
+        qas += [QA("location", "open", location_question(noun), NO_LESION),
+                QA("findings", "report", "", NO_LESION)]
         return qas
     where = f"{lesion.side} {lesion.zone}"
     places = [f"{s} {z}" for s in ("right", "left") for z in ("upper", "middle", "lower")]
     qas += [
         _choice("location", f"Where is the {lesion.kind}?", where, places, rng),
         # M3D-VQA asks each question both ways; the open answer names the place in words
-        QA("location", "open", f"In which part of the lungs is the {lesion.kind}?", f"{where} lung zone"),
+        QA("location", "open", location_question(lesion.kind), f"{where} lung zone"),
         QA("size", "open", f"What is the diameter of the {lesion.kind}?", f"{lesion.diameter_mm:.0f} mm"),
         QA("findings", "report", "",
            f"A solid {lesion.kind} of {lesion.diameter_mm:.0f} mm ({lesion.hu:.0f} HU) is seen in the "
            f"{where} lung zone. No other nodule or mass is seen."),
     ]
     return qas
+
+
+def location_question(noun: str) -> str:
+    """The open location question about a "nodule" or a "mass"."""
+    return f"In which part of the lungs is the {noun}?"
 
 
 def _choice(kind: str, question: str, answer: str, options: list[str], rng: np.random.Generator) -> QA:
