@@ -11,8 +11,9 @@ from inference.bundle import load_bundle
 from inference.chat import ChatSession
 from inference.chat.session import Answer
 from inference.cli import main
-from inference.training.evaluate import (EVAL_SCANS, EVAL_SEED_BASE, SCAN_FACTS, SIZE_TOLERANCE_MM, TRAIN_SCANS,
-                                         evaluate, only_kinds, synthetic_cases)
+from inference.training.evaluate import (EVAL_SCANS, EVAL_SEED_BASE, SCAN_FACTS, TRAIN_SCANS, evaluate,
+                                         only_kinds, synthetic_cases)
+from inference.training.scoring import SIZE_TOLERANCE_MM
 from inference.training.synthetic import NO_LESION
 
 

@@ -37,8 +37,9 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate the bundle and its baselines, print a table (or JSON)."""
     from ..bundle import load_bundle, write_bundle
     from ..chat import ChatSession
-    from ..training.evaluate import (EVAL_SCANS, EVAL_SEED_BASE, PRESENCE_KINDS, SIZE_TOLERANCE_MM, TRAIN_SCANS,
-                                     evaluate, only_kinds, synthetic_cases)
+    from ..training.evaluate import (EVAL_SCANS, EVAL_SEED_BASE, PRESENCE_KINDS, TRAIN_SCANS, evaluate,
+                                     only_kinds, synthetic_cases)
+    from ..training.scoring import SIZE_TOLERANCE_MM
     from ..vision.config import VisionConfig
     from ..vision.vision_model import build_vision_model
 

@@ -19,9 +19,8 @@ import numpy as np
 
 from ..io import load_volume
 from ..io.volume import Volume
-from . import metrics as M
-from .synthetic import (NO_LESION, PRESENCE_QUESTION, QA, Lesion, analyse_anatomy, insert_lesion,
-                        questions_for, random_crop)
+from .scoring import LESION_KINDS, PRESENCE_KINDS, AnswerTally
+from .synthetic import PRESENCE_QUESTION, QA, Lesion, analyse_anatomy, insert_lesion, questions_for, random_crop
 
 @dataclass(frozen=True)
 class ScanFacts:
@@ -61,10 +60,6 @@ UNKNOWN_SCAN = ScanFacts(None, True, "not described")  # nothing is assumed of o
 TRAIN_SCANS = ("dicom/chest_lungdx_A0001_5mm", "nifti/chest_cta_aorta_crop_totalseg_1p5mm.nii.gz")
 EVAL_SCANS = ("dicom/chest_lungdx_A0002_8mm", "nifti/chest_cta_heart_crop_totalseg_1p5mm.nii.gz")
 EVAL_SEED_BASE = 1_000_000  # training draws seeds below this
-PRESENCE_KINDS = ("abnormality", "disease")  # the yes/no questions on whether a lesion is there
-# questions about the lesion: TG-IS should look at its slices (plane, phase, organ are not)
-LESION_KINDS = ("abnormality", "disease", "location", "size", "findings")
-SIZE_TOLERANCE_MM = 5.0  # a size answer this close to the diameter counts as right
 QUESTION_KINDS = ("plane", "phase", "organ", *LESION_KINDS, "real_lesion")
 
 
@@ -151,84 +146,15 @@ def only_kinds(cases: list[Case], kinds: tuple[str, ...]) -> list[Case]:
 
 
 def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool = True) -> dict:
-    """Ask every question of every case; the papers' metrics over the answers."""
-    closed: dict[str, list[float]] = {}
-    said, truth = [], []
-    predictions, references = [], []
-    mass, uniform = [], []
-    yes_probability, present = [], []
-    side, third = [], []
-    open_side, open_third = [], []  # the same for the open location question, from its words
-    open_phase = []  # the open phase answers that name the right phase
-    no_place = []  # the open location question on a scan without a lesion: names no place
-    size_error = []  # |said - true| diameter, mm, of the size answers that give one
-    size_close = []  # the size answers within SIZE_TOLERANCE_MM (none given counts as wrong)
+    """Ask every question of every case; the papers' metrics over the answers (:class:`AnswerTally`)."""
+    tally = AnswerTally()
     for case in cases:
         session.load_scan(case.volume)
         for qa in case.qas:
             disease = disease_of(qa.question) if qa.task == "yes_no" else ""
             answer = session.ask(qa.question, qa.task, list(qa.choices) or None, disease, max_tokens)
-            if qa.task == "choice":
-                closed.setdefault(qa.kind, []).append(float(M.closed_correct(answer.text, qa.answer[0])))
-                if qa.kind == "location":  # partial credit: the side and the third apart
-                    right_side, right_third = M.same_place(M.chosen_option(answer.text, qa.choices) or "", qa.answer)
-                    side.append(float(right_side))
-                    third.append(float(right_third))
-            elif qa.answer in ("yes", "no"):
-                pred = M.parse_yes_no(answer.text)
-                closed.setdefault(qa.kind, []).append(float(pred == (qa.answer == "yes")))
-                if qa.task == "yes_no":
-                    said.append(pred)
-                    truth.append(qa.answer == "yes")
-                if qa.kind in PRESENCE_KINDS:
-                    yes_probability.append(answer.yes_probability)
-                    present.append(qa.answer == "yes")
-            else:
-                predictions.append(answer.text)
-                references.append(qa.answer)
-                if qa.kind == "location" and qa.answer == NO_LESION:
-                    no_place.append(float(M.named_place(answer.text) == (None, None)))
-                elif qa.kind == "location":
-                    right_side, right_third = M.same_place(answer.text, qa.answer)
-                    open_side.append(float(right_side))
-                    open_third.append(float(right_third))
-                elif qa.kind == "size":
-                    said_mm = M.named_size_mm(answer.text)
-                    error = np.inf if said_mm is None else abs(said_mm - case.lesion.diameter_mm)
-                    size_close.append(float(error <= SIZE_TOLERANCE_MM))
-                    if said_mm is not None:
-                        size_error.append(error)
-                elif qa.kind == "phase":
-                    open_phase.append(float(M.named_phase(answer.text) == qa.answer))
-            if case.lesion is not None and qa.kind in LESION_KINDS:
-                m, u = M.lesion_score_mass(answer.original_scores, case.lesion.slices)
-                mass.append(m)
-                uniform.append(u)
-    yes_no = M.binary_scores(said, truth)
-    return {
-        "n_cases": len(cases),
-        "closed_accuracy": {**M.macro_micro(closed), **{k: float(np.mean(v)) for k, v in closed.items()}},
-        "closed_n": {k: len(v) for k, v in closed.items()},
-        "yes_no": {"balanced_accuracy": yes_no.balanced_accuracy, "precision": yes_no.precision,
-                   "recall": yes_no.recall, "f1": yes_no.f1, "n": yes_no.n},
-        "presence_auc": M.roc_auc(yes_probability, present),
-        # of the location answers, those with the right side and those with the right third
-        "location_side": float(np.mean(side)) if side else 0.0,
-        "location_third": float(np.mean(third)) if third else 0.0,
-        "location_open_n": len(open_side),
-        "location_open_side": float(np.mean(open_side)) if open_side else 0.0,
-        "location_open_third": float(np.mean(open_third)) if open_third else 0.0,
-        "location_absent_n": len(no_place),
-        "location_absent_no_place": float(np.mean(no_place)) if no_place else 0.0,
-        "size_n": len(size_close),
-        "size_within_tolerance": float(np.mean(size_close)) if size_close else 0.0,
-        "size_median_error_mm": float(np.median(size_error)) if size_error else float("nan"),
-        "phase_open_n": len(open_phase),
-        "phase_open": float(np.mean(open_phase)) if open_phase else 0.0,
-        "text": M.text_metrics(predictions, references, bertscore=bertscore),
-        "tgis_lesion_mass": float(np.mean(mass)) if mass else 0.0,
-        "tgis_uniform_mass": float(np.mean(uniform)) if uniform else 0.0,
-    }
+            tally.add(qa, answer, case.lesion)
+    return {"n_cases": len(cases), **tally.summary(bertscore)}
 
 
 def disease_of(question: str) -> str:
