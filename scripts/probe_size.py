@@ -1,0 +1,83 @@
+"""Experiment: how much of a lesion's diameter the vision side of a trained model carries.
+
+For held-out heart-crop lesion cases (seeds 1,000,500 upward, apart from ``ctchat eval``'s), it
+compares the diameter with what the location gate's per-cell lesion logits give (the largest
+logit, the sum of their sigmoids, the number of cells above 0.5) and with the true number of
+cells the lesion touches (a bound: what a perfect detector on that grid would count). For each,
+a straight-line fit's leave-one-out error: the median, in mm, and the share within 5 mm,
+against predicting the mean diameter.
+
+Usage:
+    .venv/bin/python scripts/probe_size.py resources/bundles/default --cases 40
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+
+from inference.bundle import load_bundle
+from inference.llm.model_files import default_gguf_path
+from inference.llm.vocab import LlamaVocab
+from inference.resources import shared_ct_dir
+from inference.training.evaluate import EVAL_SEED_BASE, ScanCases
+from inference.training.examples import training_examples
+from inference.training.hf_llm import load_training_llm
+from inference.training.multimodal import MultimodalModel
+from inference.training.scoring import SIZE_TOLERANCE_MM
+from inference.training.warm_start import start_from_run
+from inference.vision.config import get_config
+from inference.vision.text_vector import TextVectorizer
+from inference.vision.vision_model import build_vision_model
+
+HEART = "nifti/chest_cta_heart_crop_totalseg_1p5mm.nii.gz"
+
+
+def leave_one_out(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Absolute errors predicting each ``y`` from a line fitted to the others, and from their mean."""
+    fitted, mean = [], []
+    for k in range(len(y)):
+        rest = np.arange(len(y)) != k
+        fitted.append(abs(np.polyval(np.polyfit(x[rest], y[rest], 1), x[k]) - y[k]))
+        mean.append(abs(y[rest].mean() - y[k]))
+    return np.array(fitted), np.array(mean)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("bundle", help="a bundle with location codes (tiny_loc)")
+    parser.add_argument("--config", default="tiny_loc")
+    parser.add_argument("--cases", type=int, default=40, help="lesion cases of the heart crop")
+    args = parser.parse_args()
+
+    gguf = default_gguf_path()
+    model = MultimodalModel(build_vision_model(get_config(args.config)), load_training_llm(gguf), LlamaVocab(gguf),
+                            load_bundle(args.bundle).prompt, lesion_weight=1.0)
+    start_from_run(model, args.bundle, "lora")
+    model.eval()
+    source = ScanCases(shared_ct_dir(), HEART, lesion_free_parts=True)
+    cases = [source.case(n, EVAL_SEED_BASE + 500 + n, crops=True) for n in range(0, 2 * args.cases, 2)]
+    sized = [e for e in training_examples(model, cases, TextVectorizer.from_gguf(gguf)) if e.kind == "size"]
+    rows = []
+    for case, ex in zip(cases, sized):
+        with torch.no_grad():
+            logits = model.vision.scan.encode(torch.as_tensor(ex.volume))[3][0]
+        p = torch.sigmoid(logits).numpy()
+        rows.append((case.lesion.diameter_mm, float(logits.max()), float(p.sum()), float((p > 0.5).sum()),
+                     float(np.sum(ex.lesion_tokens))))
+    table = np.array(rows)
+    diameter = table[:, 0]
+    print(f"{len(table)} lesions, diameter {diameter.min():.0f}-{diameter.max():.0f} mm, "
+          f"{logits.numel()} cells")
+    for i, name in enumerate(["largest logit", "sum of sigmoids", "cells above 0.5", "true lesion cells"], 1):
+        fitted, mean = leave_one_out(table[:, i], diameter)
+        r = np.corrcoef(table[:, i], diameter)[0, 1]
+        print(f"{name:18s} r {r:+.2f}  median error {np.median(fitted):.1f} mm (mean only {np.median(mean):.1f}), "
+              f"within {SIZE_TOLERANCE_MM:.0f} mm {np.mean(fitted <= SIZE_TOLERANCE_MM):.2f} "
+              f"(mean only {np.mean(mean <= SIZE_TOLERANCE_MM):.2f})")
+
+
+if __name__ == "__main__":
+    main()
