@@ -39,7 +39,7 @@ from inference.llm.model_files import default_gguf_path
 from inference.llm.prompt import PromptFormat, default_tasks
 from inference.llm.vocab import LlamaVocab
 from inference.resources import shared_ct_dir
-from inference.training.evaluate import EVAL_SEED_BASE, ScanCases
+from inference.training.evaluate import EVAL_SEED_BASE, Case, ScanCases
 from inference.training.bundle_weights import is_bundle
 from inference.training.examples import training_examples
 from inference.training.hf_llm import load_training_llm
@@ -94,6 +94,24 @@ def token_sources(model: MultimodalModel, ex: Example, truth: str) -> dict[str, 
             "token": (nearest_place[0] == true_side, nearest_place[1] == true_third)}
 
 
+def load_trained_model(run: str, config: str) -> MultimodalModel:
+    """The torch model of a stage-2 run folder or a bundle with an adapter (its prompt format
+    read from the bundle), in eval mode."""
+    gguf = default_gguf_path()
+    fmt = load_bundle(run).prompt if is_bundle(run) else PromptFormat(tasks=default_tasks())
+    model = MultimodalModel(build_vision_model(get_config(config)), load_training_llm(gguf), LlamaVocab(gguf),
+                            fmt, lesion_weight=1.0)
+    start_from_run(model, run, "lora")
+    return model.eval()
+
+
+def probe_lesion_cases(n: int) -> list[Case]:
+    """``n`` held-out heart-crop lesion cases from seeds 1,000,500 upward (``ctchat eval``
+    draws from 1,000,000, so probing does not tune on the evaluation's cases)."""
+    source = ScanCases(shared_ct_dir(), HEART, lesion_free_parts=True)
+    return [source.case(k, EVAL_SEED_BASE + 500 + k, crops=True) for k in range(0, 2 * n, 2)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", help="run folder of a stage-2 (lora) run, or a bundle with an adapter")
@@ -102,21 +120,15 @@ def main() -> None:
     parser.add_argument("--zero-codes", action="store_true")
     args = parser.parse_args()
 
-    gguf = default_gguf_path()
-    fmt = load_bundle(args.run).prompt if is_bundle(args.run) else PromptFormat(tasks=default_tasks())
-    model = MultimodalModel(build_vision_model(get_config(args.config)), load_training_llm(gguf), LlamaVocab(gguf),
-                            fmt, lesion_weight=1.0)
-    start_from_run(model, args.run, "lora")
-    model.eval()
+    model = load_trained_model(args.run, args.config)
     if args.zero_codes:
         with torch.no_grad():
             model.vision.scan.location.codes.zero_()
-    source = ScanCases(shared_ct_dir(), HEART, lesion_free_parts=True)
-    cases = [source.case(n, EVAL_SEED_BASE + 500 + n, crops=True) for n in range(0, 2 * args.cases, 2)]
+    cases = probe_lesion_cases(args.cases)
     right: dict[str, list[tuple[bool, ...]]] = {}
     sources: dict[str, list[tuple[bool, ...]]] = {}
     thirds: list[str] = []
-    for ex in training_examples(model, cases, TextVectorizer.from_gguf(gguf)):
+    for ex in training_examples(model, cases, TextVectorizer.from_gguf(default_gguf_path())):
         found = candidates(ex, model.prompt)
         if found is None:
             continue

@@ -1,6 +1,7 @@
 """Experiment: how much of a lesion's diameter the vision side of a trained model carries.
 
-For held-out heart-crop lesion cases (seeds 1,000,500 upward, apart from ``ctchat eval``'s), it
+For held-out heart-crop lesion cases (``probe_location.probe_lesion_cases``: apart from
+``ctchat eval``'s), it
 compares the diameter with what the location gate's per-cell lesion logits give (the largest
 logit, the sum of their sigmoids, the number of cells above 0.5) and with the true number of
 cells the lesion touches (a bound: what a perfect detector on that grid would count). For each,
@@ -18,21 +19,11 @@ import argparse
 import numpy as np
 import torch
 
-from inference.bundle import load_bundle
 from inference.llm.model_files import default_gguf_path
-from inference.llm.vocab import LlamaVocab
-from inference.resources import shared_ct_dir
-from inference.training.evaluate import EVAL_SEED_BASE, ScanCases
 from inference.training.examples import training_examples
-from inference.training.hf_llm import load_training_llm
-from inference.training.multimodal import MultimodalModel
 from inference.training.scoring import SIZE_TOLERANCE_MM
-from inference.training.warm_start import start_from_run
-from inference.vision.config import get_config
 from inference.vision.text_vector import TextVectorizer
-from inference.vision.vision_model import build_vision_model
-
-HEART = "nifti/chest_cta_heart_crop_totalseg_1p5mm.nii.gz"
+from probe_location import load_trained_model, probe_lesion_cases  # (scripts/ is this script's path)
 
 
 def leave_one_out(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -47,19 +38,15 @@ def leave_one_out(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("bundle", help="a bundle with location codes (tiny_loc)")
+    parser.add_argument("run", help="a bundle with location codes (tiny_loc), or a stage-2 run folder")
     parser.add_argument("--config", default="tiny_loc")
     parser.add_argument("--cases", type=int, default=40, help="lesion cases of the heart crop")
     args = parser.parse_args()
 
-    gguf = default_gguf_path()
-    model = MultimodalModel(build_vision_model(get_config(args.config)), load_training_llm(gguf), LlamaVocab(gguf),
-                            load_bundle(args.bundle).prompt, lesion_weight=1.0)
-    start_from_run(model, args.bundle, "lora")
-    model.eval()
-    source = ScanCases(shared_ct_dir(), HEART, lesion_free_parts=True)
-    cases = [source.case(n, EVAL_SEED_BASE + 500 + n, crops=True) for n in range(0, 2 * args.cases, 2)]
-    sized = [e for e in training_examples(model, cases, TextVectorizer.from_gguf(gguf)) if e.kind == "size"]
+    model = load_trained_model(args.run, args.config)
+    cases = probe_lesion_cases(args.cases)
+    vectorizer = TextVectorizer.from_gguf(default_gguf_path())
+    sized = [e for e in training_examples(model, cases, vectorizer) if e.kind == "size"]
     rows = []
     for case, ex in zip(cases, sized):
         with torch.no_grad():
