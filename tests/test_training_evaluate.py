@@ -142,6 +142,7 @@ def test_location_without_a_lesion_and_size_are_scored(ct_dir):
     truthful = evaluate(ScriptedSession(cases, lambda qa: qa.answer), cases, bertscore=False)
     assert truthful["closed_accuracy"]["macro"] == 1.0 and truthful["location_open_third"] == 1.0
     assert truthful["location_absent_n"] == 2 and truthful["location_absent_no_place"] == 1.0
+    assert truthful["location_open_no_place"] == 0.0
     assert truthful["size_n"] == 2 and truthful["size_within_tolerance"] == 1.0
     assert truthful["size_median_error_mm"] <= 0.5  # the answer rounds to whole millimetres
 
@@ -150,10 +151,16 @@ def test_location_without_a_lesion_and_size_are_scored(ct_dir):
             return "right upper lung zone"
         return "3 cm" if qa.kind == "size" else qa.answer
     placing = evaluate(ScriptedSession(cases, always_a_place), cases, bertscore=False)
-    assert placing["location_absent_no_place"] == 0.0
+    assert placing["location_absent_no_place"] == 0.0 and placing["location_open_no_place"] == 0.0
     errors = [abs(30.0 - lesion.diameter_mm) for lesion in lesions]
     assert placing["size_median_error_mm"] == pytest.approx(np.median(errors))
     assert placing["size_within_tolerance"] == np.mean([e <= SIZE_TOLERANCE_MM for e in errors])
+
+    def never_a_place(qa):  # says there is none wherever the location is asked openly
+        return NO_LESION if qa.kind == "location" and qa.task == "open" else qa.answer
+    denying = evaluate(ScriptedSession(cases, never_a_place), cases, bertscore=False)
+    assert denying["location_absent_no_place"] == 1.0 and denying["location_open_no_place"] == 1.0
+    assert denying["location_open_side"] == 0.0
 
     unsized = evaluate(ScriptedSession(cases, lambda qa: "small" if qa.kind == "size" else qa.answer),
                        cases, bertscore=False)

@@ -82,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     n_open = first.get("location_open_n", 0)
     if n_open:
         rows += [(f"  open location (n={n_open}): side", lambda r: r["location_open_side"]),
-                 ("    third right", lambda r: r["location_open_third"])]
+                 ("    third right", lambda r: r["location_open_third"]),
+                 ("    names no place (missed)", lambda r: r["location_open_no_place"])]
     n_absent = first.get("location_absent_n", 0)
     if n_absent:
         rows.append((f"  no lesion: names no place (n={n_absent})", lambda r: r["location_absent_no_place"]))

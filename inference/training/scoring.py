@@ -41,6 +41,7 @@ class AnswerTally:
     choice_third: list[float] = field(default_factory=list)  # ... and the third, apart
     open_side: list[float] = field(default_factory=list)  # the same for the open location answer
     open_third: list[float] = field(default_factory=list)
+    open_missed: list[float] = field(default_factory=list)  # ... and whether it names no place at all
     no_place: list[float] = field(default_factory=list)  # location asked with no lesion: names none
     size_close: list[float] = field(default_factory=list)  # within SIZE_TOLERANCE_MM (none given: 0)
     size_error: list[float] = field(default_factory=list)  # |said - true| mm, of answers that give one
@@ -88,6 +89,7 @@ class AnswerTally:
             side, third = M.same_place(text, qa.answer)
             self.open_side.append(float(side))
             self.open_third.append(float(third))
+            self.open_missed.append(float(M.named_place(text) == (None, None)))
         elif qa.kind == "size" and lesion is not None:
             said_mm = M.named_size_mm(text)
             error = np.inf if said_mm is None else abs(said_mm - lesion.diameter_mm)
@@ -112,6 +114,7 @@ class AnswerTally:
             "location_open_n": len(self.open_side),
             "location_open_side": _mean(self.open_side),
             "location_open_third": _mean(self.open_third),
+            "location_open_no_place": _mean(self.open_missed),  # says none where there is a lesion
             "location_absent_n": len(self.no_place),
             "location_absent_no_place": _mean(self.no_place),
             "size_n": len(self.size_close),
