@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # How the default bundle (resources/bundles/default) is trained, start to end, on the CPU
-# (2 cores: about 140 minutes). Run folders go to $RUNS (default: runs/); each stage resumes
-# if interrupted. Add `accelerate launch` in front of a stage for GPUs (config by
-# `accelerate config`), e.g.: accelerate launch -m inference.cli train --stage lora ...
+# (2 cores: about 80 minutes, then 8 for the evaluation). Run folders go to $RUNS (default:
+# runs/); each stage resumes if interrupted. Add `accelerate launch` in front of a stage for
+# GPUs (config by `accelerate config`), e.g.: accelerate launch -m inference.cli train --stage lora ...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-runs}
@@ -24,7 +24,7 @@ $CTCHAT train --stage lora --config tiny_loc --out "$RUNS/lora_loc" --init "$RUN
   --vision-lr 5e-4 --per-scan 128 --lesion-free-parts --lesion-weight 1 --oversample-location 4 --seed 1 \
   --checkpoint-every 200
 # 5. stage 2 continued again, location and phase questions 4x each (both asked both ways),
-#    new insertions (--seed 2); exported (the default bundle of version 0.2.0 up to this stage)
+#    new insertions (--seed 2); exported, as the bundle the last stage starts from
 $CTCHAT train --stage lora --config tiny_loc --out "$RUNS/lora_bal" --init "$RUNS/lora_loc" --steps 1500 --lr 1e-4 \
   --vision-lr 5e-4 --per-scan 128 --lesion-free-parts --lesion-weight 1 --oversample-location 4 \
   --oversample-phase 4 --seed 2 --checkpoint-every 250 --name ctchat-default --export "$RUNS/lora_bal_bundle"
@@ -33,7 +33,7 @@ $CTCHAT train --stage lora --config tiny_loc --out "$RUNS/lora_bal" --init "$RUN
 #    that bundle (vision read back from its graph, LoRA from its float16 adapter); then export
 $CTCHAT train --stage lora --config tiny_loc --out "$RUNS/letter_last" --init "$RUNS/lora_bal_bundle" \
   --choice-answer letter_last --steps 750 --lr 5e-5 --vision-lr 0 --per-scan 128 --lesion-free-parts --lesion-weight 1 \
-  --oversample-location 4 --oversample-phase 4 --seed 6 --checkpoint-every 250 --name ctchat-default --version 0.3.0 \
+  --oversample-location 4 --oversample-phase 4 --seed 6 --checkpoint-every 250 --name ctchat-default --version 0.4.0 \
   --export "${EXPORT:-resources/bundles/default}"
 # 7. the papers' metrics on the held-out scans, against the zeroed-image and untrained baselines
 $CTCHAT eval --bundle "${EXPORT:-resources/bundles/default}" --cases 32 --no-bertscore
