@@ -83,13 +83,15 @@ class AnswerTally:
     def _add_open(self, qa: QA, text: str, lesion: Lesion | None) -> None:
         self.predictions.append(text)
         self.references.append(qa.answer)
-        if qa.kind == "location" and qa.answer == NO_LESION:
-            self.no_place.append(float(M.named_place(text) == (None, None)))
-        elif qa.kind == "location":
-            side, third = M.same_place(text, qa.answer)
-            self.open_side.append(float(side))
-            self.open_third.append(float(third))
-            self.open_missed.append(float(M.named_place(text) == (None, None)))
+        if qa.kind == "location":
+            names_none = float(M.named_place(text) == (None, None))
+            if qa.answer == NO_LESION:
+                self.no_place.append(names_none)
+            else:
+                side, third = M.same_place(text, qa.answer)
+                self.open_side.append(float(side))
+                self.open_third.append(float(third))
+                self.open_missed.append(names_none)
         elif qa.kind == "size" and lesion is not None:
             said_mm = M.named_size_mm(text)
             error = np.inf if said_mm is None else abs(said_mm - lesion.diameter_mm)
