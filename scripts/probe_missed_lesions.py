@@ -35,7 +35,7 @@ def main() -> None:
     cases = list(synthetic_cases(shared_ct_dir(), EVAL_SCANS, args.cases, EVAL_SEED_BASE, crops=True))
     lesion_cases = [c for c in only_kinds(cases, ("location", "abnormality")) if c.lesion is not None]
     session = ChatSession(load_bundle(args.bundle))
-    diameters, missed, said_yes, was_asked = [], [], [], []
+    diameters, missed, said_yes = [], [], []  # said_yes: None where presence was not asked
     for case in lesion_cases:
         session.load_scan(case.volume)
         where = next(qa for qa in case.qas if qa.kind == "location" and qa.task == "open")
@@ -44,8 +44,7 @@ def main() -> None:
         said = None if presence is None else M.parse_yes_no(session.ask(presence.question, presence.task).text)
         diameters.append(case.lesion.diameter_mm)
         missed.append(M.named_place(answer) == (None, None))
-        said_yes.append(said)
-        was_asked.append(presence is not None)
+        said_yes.append(None if presence is None else said is True)  # "no" or neither: not "yes"
         print(f"{case.lesion.diameter_mm:5.1f} mm  missed {missed[-1]!s:5}  presence {said!s:5}  {answer!r}")
     session.close()
 
@@ -53,8 +52,7 @@ def main() -> None:
     for lo, hi in BANDS_MM:
         band = (d >= lo) & (d < hi)
         print(f"{lo:.0f}-{hi:.0f} mm: {band.sum()} lesions, {m[band].sum()} missed")
-    # presence asked: "yes" or not (a "no", or an answer that is neither)
-    asked = [(mi, s is True) for mi, s, q in zip(missed, said_yes, was_asked) if q]
+    asked = [(mi, yes) for mi, yes in zip(missed, said_yes) if yes is not None]
     agree = sum(1 for mi, yes in asked if mi != yes)
     print(f"presence asked of {len(asked)}: location and presence answers agree on {agree} "
           f"(missed and not 'yes': {sum(1 for mi, yes in asked if mi and not yes)}, "
