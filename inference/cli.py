@@ -1,8 +1,10 @@
 """``ctchat``: the command line.
 
-Built-in sub-commands live here; other packages add theirs through the entry-point groups
-``ctchat.commands`` and ``ctchat.bench`` (the viewer registers ``view`` and ``bench viewer``), so
-this headless package never imports the GUI. Each entry point is a ``register(subparsers)``
+The runtime's sub-commands live here (``info``, ``ask``, ``bundle verify``, ``bench io``); other
+packages add theirs through the entry-point groups ``ctchat.commands``, ``ctchat.bench`` and
+``ctchat.bundle`` (the viewer registers ``view`` and ``bench viewer``; model building registers
+``train``, ``pretrain``, ``eval``, ``bundle build`` and ``bench encoder``), so this headless
+package imports neither the GUI nor torch. Each entry point is a ``register(subparsers)``
 function that adds a parser and sets ``func(args) -> int`` as its default.
 """
 
@@ -13,7 +15,10 @@ import sys
 from importlib.metadata import entry_points
 from typing import Sequence
 
+from .bundle import BundleError
 from .io.errors import CTLoadError
+from .llm.errors import LLMError
+from .question import QuestionError
 
 
 def _register_plugins(group: str, subparsers: argparse._SubParsersAction) -> None:
@@ -32,16 +37,13 @@ def _unavailable(name: str, exc: Exception) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, built-in commands and plugins."""
-    from .commands import ask, bench_io, bundle_cmd, evaluate_cmd, info, pretrain_cmd, train_cmd
+    from .commands import ask, bench_io, bundle_cmd, info
 
     parser = argparse.ArgumentParser(prog="ctchat", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     info.register(commands)
     ask.register(commands)
-    bundle_cmd.register(commands)
-    evaluate_cmd.register(commands)
-    pretrain_cmd.register(commands)
-    train_cmd.register(commands)
+    _register_plugins("ctchat.bundle", bundle_cmd.register(commands))
     bench = commands.add_parser("bench", help="benchmarks, each against a baseline in the same run")
     targets = bench.add_subparsers(dest="target", metavar="TARGET", required=True)
     bench_io.register(targets)
@@ -62,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except CTLoadError as exc:
+    except (CTLoadError, QuestionError, BundleError, LLMError) as exc:  # each says what went wrong
         print(f"ctchat: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

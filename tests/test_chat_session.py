@@ -12,6 +12,7 @@ from inference.bundle import BundleError, load_bundle, write_manifest
 from inference.chat import ChatSession
 from inference.cli import main
 from inference.llm import ContextOverflow, LLMError
+from inference.question import Question, QuestionError
 
 
 @pytest.fixture(scope="module")
@@ -97,16 +98,17 @@ def test_follow_up_reuses_the_scan_and_is_deterministic(chat):
     assert again.text == first.text
     assert np.array_equal(again.slice_scores, first.slice_scores)
     assert not np.array_equal(other.slice_scores, first.slice_scores), "scores depend on the question"
-    assert [a.question for a in chat.history[-3:]] == ["Which organ is enlarged?", "Is there a pleural effusion?", "Which organ is enlarged?"]
+    assert [a.question.text for a in chat.history[-3:]] == ["Which organ is enlarged?", "Is there a pleural effusion?", "Which organ is enlarged?"]
 
 
 def test_tasks_use_the_papers_templates(chat):
-    yes_no = chat.ask(task="yes_no", disease="emphysema", max_tokens=4)
-    assert yes_no.question.startswith("Question: Does this image show signs of emphysema?")
-    choice = chat.ask("Which plane is this image?", task="choice", choices=["axial", "coronal", "sagittal"], max_tokens=4)
+    yes_no = chat.ask(Question.yes_no("emphysema"), max_tokens=4)
+    assert yes_no.question.shown == "Does this image show signs of emphysema?" and yes_no.task == "yes_no"
+    choice = chat.ask(Question("choice", "Which plane is this image?", ("axial", "coronal", "sagittal")), max_tokens=4)
     assert choice.task == "choice"
-    with pytest.raises(ValueError, match="unknown task"):
-        chat.ask("x", task="poem")
+    assert chat.ask(Question.findings(), max_tokens=4).question.shown == "Write the findings of this CT scan."
+    with pytest.raises(QuestionError, match="unknown task"):
+        Question("poem", "x")
 
 
 def test_context_overflow_is_said_before_decoding(chat):
@@ -127,8 +129,8 @@ def test_ctchat_ask_json(ct_dir, capsys):
 
 
 def test_yes_probability_reads_the_first_word(chat, bundle, a0001_volume):
-    from inference.training.metrics import parse_yes_no
-    from inference.training.synthetic import PRESENCE_QUESTION
+    from training.data.synthetic import PRESENCE_QUESTION
+    from training.evaluation.metrics import parse_yes_no
 
     answer = chat.ask(PRESENCE_QUESTION, max_tokens=3)
     said = parse_yes_no(answer.text)

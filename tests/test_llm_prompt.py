@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from inference.llm.prompt import PromptFormat, default_tasks
+from inference.question import Question, QuestionError
 
 
 def test_multiple_choice_lists_and_answers_letter_first_as_m3d_vqa():
     fmt = PromptFormat(tasks=default_tasks())
-    prompt = fmt.task_prompt("choice", "Where is the nodule?", ["right upper", "left lower"])
+    prompt = fmt.task_prompt(Question("choice", "Where is the nodule?", ("right upper", "left lower")))
     assert "Choices: A. right upper B. left lower\n" in prompt
     assert fmt.answer_text("choice", "B. left lower") == "B. left lower"
     assert fmt.answer_text("open", "left lower lung zone") == "left lower lung zone"
@@ -18,7 +19,7 @@ def test_multiple_choice_lists_and_answers_letter_first_as_m3d_vqa():
 def test_letter_last_lists_each_letter_after_its_option_and_answers_so():
     """The model writes the option it sees, then copies the letter that follows it in the question."""
     fmt = PromptFormat(tasks=default_tasks(), choice_answer="letter_last")
-    prompt = fmt.task_prompt("choice", "Where is the nodule?", ["right upper", "left lower"])
+    prompt = fmt.task_prompt(Question("choice", "Where is the nodule?", ("right upper", "left lower")))
     assert "Choices: right upper (A) left lower (B)\n" in prompt
     assert fmt.answer_text("choice", "B. left lower") == "left lower (B)"
     assert fmt.answer_text("yes_no", "yes") == "yes"
@@ -35,3 +36,27 @@ def test_a_manifest_without_the_choice_order_reads_as_letter_first():
     assert PromptFormat.from_dict(old).choice_answer == "letter_first"
     both = PromptFormat(tasks=default_tasks(), choice_answer="letter_last")
     assert PromptFormat.from_dict(both.to_dict()) == both
+
+
+def test_a_question_is_checked_where_it_is_made():
+    """Each task gets what it needs, said in one sentence; the yes/no sentence has one home."""
+    q = Question.yes_no(" emphysema ")
+    assert (q.task, q.text, q.disease) == ("yes_no", "Does this image show signs of emphysema?", "emphysema")
+    assert q.tgis_text() == q.text and Question.findings().tgis_text() == ""
+    assert Question("choice", "Which side?", ("left", " ", "right")).choices == ("left", "right")
+    for bad, said in [(("open", "  "), "type a question"), (("choice", "Which?", ("one",)), "2 to 8 options"),
+                      (("yes_no", ""), "disease"), (("poem", "x"), "unknown task")]:
+        with pytest.raises(QuestionError, match=said):
+            Question(*bad)
+
+
+def test_one_sequence_layout_for_the_scan_and_the_question():
+    """The scan part (decoded once per scan) and the question part, in order, empty text left out."""
+    fmt = PromptFormat(tasks=default_tasks())
+    scan, question = fmt.scan_segments(), fmt.question_segments("Question: Q\nAnswer:")
+    assert [(s.kind, s.text) for s in scan] == [("text", "<bos><start_of_image>"), ("image_3d", "")]
+    assert [(s.kind, s.text) for s in question] == [("image_2d", ""), ("text", "<end_of_image>\nQuestion: Q\nAnswer:")]
+    between = PromptFormat(template="A{image_3d}B{image_2d}C{prompt}", tasks={})
+    assert [s.text for s in between.scan_segments()] == ["A", "", "B"]
+    with pytest.raises(ValueError, match="not given a prompt for 'report' questions"):
+        PromptFormat(tasks={"open": "{question}"}).task_prompt(Question.findings())

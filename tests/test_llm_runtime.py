@@ -11,9 +11,9 @@ import threading
 import numpy as np
 import pytest
 
-from inference.llm import ContextOverflow, LLMError, LlamaRuntime
+from inference.llm import ContextOverflow, LlamaRuntime, LLMError
 from inference.llm.model_files import default_gguf_path
-from inference.vision.text_vector import TextVectorizer
+from inference.llm.text_vector import TextVectorizer
 
 PROMPT = "<bos>The chest CT shows"
 

@@ -10,8 +10,8 @@ import torch
 from inference.bundle import load_bundle
 from inference.chat import ChatSession
 from inference.cli import main
-from inference.training.pretrain import encoder_state
-from inference.training.trainer import CHECKPOINT
+from training.stages.pretrain import encoder_state
+from training.stages.trainer import CHECKPOINT
 
 
 def test_pretrain_align_lora_and_export(tmp_path, a0001_volume, capsys, adapter_logit_shift):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from inference.llm.prompt import ct_rate_diseases
-from inference.training.datasets import DatasetError, read_ct_rate, read_m3d_cap, read_m3d_vqa
+from training.data.datasets import DatasetError, read_ct_rate, read_m3d_cap, read_m3d_vqa
 
 
 def write_csv(path, header, rows):
@@ -39,7 +39,7 @@ def test_m3d_vqa_closed_and_open(tmp_path):
     ])
     closed = read_m3d_vqa(tmp_path / "vqa.csv", tmp_path)
     assert [s.qa.kind for s in closed] == ["plane", "location"]
-    assert closed[0].qa.answer == "B. Axial" and closed[0].qa.choices[1] == "Axial"
+    assert closed[0].qa.answer == "B. Axial" and closed[0].qa.question.choices[1] == "Axial"
     opened = read_m3d_vqa(tmp_path / "vqa.csv", tmp_path, closed=False)
     assert opened[1].qa.task == "open" and opened[1].qa.answer == "Right upper lobe"
     write_csv(tmp_path / "bad.csv", ["Image Path", "Question"], [["x", "y"]])
@@ -59,6 +59,6 @@ def test_ct_rate_reports_and_labels(tmp_path):
     write_csv(tmp_path / "labels.csv", ["VolumeName"] + [d.capitalize() for d in diseases], [["train_1_a_1.nii.gz", *labels]])
     samples = read_ct_rate(tmp_path / "reports.csv", tmp_path / "labels.csv", tmp_path)
     assert samples[0].qa.answer == "Emphysema in both upper lobes." and samples[0].image == vol / "train_1_a_1.nii.gz"
-    yes = {s.qa.question for s in samples if s.qa.task == "yes_no" and s.qa.answer == "yes"}
+    yes = {s.qa.question.text for s in samples if s.qa.task == "yes_no" and s.qa.answer == "yes"}
     assert yes == {"Does this image show signs of emphysema?", "Does this image show signs of lung nodule?"}
     assert sum(s.qa.task == "yes_no" for s in samples) == 18

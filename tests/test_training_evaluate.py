@@ -11,11 +11,10 @@ from inference.bundle import load_bundle
 from inference.chat import ChatSession
 from inference.chat.session import Answer
 from inference.cli import main
-from inference.training.evaluate import (EVAL_SCANS, EVAL_SEED_BASE, SCAN_FACTS, TRAIN_SCANS, evaluate,
-                                         only_kinds, synthetic_cases)
-from inference.training.scoring import SIZE_TOLERANCE_MM
-from inference.training.synthetic import NO_LESION
-
+from training.data.cases import EVAL_SCANS, EVAL_SEED_BASE, SCAN_FACTS, TRAIN_SCANS, synthetic_cases
+from training.evaluation.evaluate import evaluate, only_kinds
+from training.data.synthetic import NO_LESION
+from training.evaluation.scoring import SIZE_TOLERANCE_MM
 
 HEART = "nifti/chest_cta_heart_crop_totalseg_1p5mm.nii.gz"
 
@@ -48,7 +47,7 @@ def test_scans_with_real_lung_lesions_are_asked_nothing_about_lesions(ct_dir):
     assert all(c.lesion is None for c in cases)
     assert {qa.kind for qa in cases[1].qas} == {"plane", "organ"}  # its phase is not recorded
     # its documented mass is asked about once, answered from the source, not from an insertion
-    assert [(qa.question, qa.answer) for qa in cases[0].qas if qa.kind == "real_lesion"] == [
+    assert [(qa.question.text, qa.answer) for qa in cases[0].qas if qa.kind == "real_lesion"] == [
         ("Is there a nodule or mass in the lungs?", "yes")]
 
 
@@ -128,10 +127,10 @@ class ScriptedSession:
         self.case = next(self.cases)
         assert volume is self.case.volume
 
-    def ask(self, question, task, choices=None, disease="", max_tokens=40):
-        qa = next(qa for qa in self.case.qas if (qa.question, qa.task) == (question, task))
+    def ask(self, question, max_tokens=40):
+        qa = next(qa for qa in self.case.qas if qa.question == question)
         n = self.case.volume.shape[0]
-        return Answer(question, task, self.reply(qa), np.full(n, 1 / n), np.full(n, 1 / n), [0],
+        return Answer(question, self.reply(qa), np.full(n, 1 / n), np.full(n, 1 / n), [0],
                       yes_probability=float(qa.answer == "yes"))
 
 

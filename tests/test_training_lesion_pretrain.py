@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from inference.cli import main
-from inference.training.evaluate import EVAL_SEED_BASE, TRAIN_SCANS, ScanCases, synthetic_cases
-from inference.training.lesion_pretrain import FreshLesionBatches, LesionPretrainer, load_encoder
-from inference.training.trainer import CHECKPOINT, read_stages
-from inference.vision.config import get_config
-from inference.vision.inputs import recipe_for
+from training.data.cases import EVAL_SEED_BASE, TRAIN_SCANS, ScanCases, synthetic_cases
+from training.models.config import get_config
+from training.models.inputs import recipe_for
+from training.stages.lesion_pretrain import FreshLesionBatches, LesionPretrainer, load_encoder
+from training.stages.trainer import CHECKPOINT, read_stages
 
 AORTA = "nifti/chest_cta_aorta_crop_totalseg_1p5mm.nii.gz"
 A0001 = "dicom/chest_lungdx_A0001_5mm"

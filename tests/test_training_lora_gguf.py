@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inference.llm import LLMError, LlamaRuntime
+from inference.llm import LlamaRuntime, LLMError
 from inference.llm.model_files import default_gguf_path
-from inference.training.lora_gguf import gguf_tensor_name, peft_to_gguf, write_lora_gguf
+from training.export.lora_gguf import gguf_tensor_name, peft_to_gguf, write_lora_gguf
 
 HIDDEN, Q_OUT, RANK = 640, 1024, 4  # Gemma 3 270M: blk.N.attn_q is (1024, 640) in numpy terms
 

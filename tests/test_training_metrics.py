@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inference.training import metrics as M
+from training.evaluation import metrics as M
 
 
 def test_text_metrics_known_values():

@@ -9,23 +9,25 @@ import numpy as np
 import pytest
 import torch
 
-from inference.bundle import load_bundle, write_bundle
+from inference.bundle import load_bundle
 from inference.chat import ChatSession
 from inference.llm.model_files import default_gguf_path
 from inference.llm.prompt import PromptFormat, default_tasks
+from inference.llm.text_vector import TextVectorizer
 from inference.llm.vocab import LlamaVocab
 from inference.preprocess import preprocess
-from inference.training.evaluate import LESION_KINDS, PRESENCE_KINDS, TRAIN_SCANS, synthetic_cases
-from inference.training.examples import lesion_token_target, oversampled, training_examples
-from inference.training.hf_llm import load_training_llm
-from inference.training.lora_gguf import peft_to_gguf
-from inference.training.multimodal import Example, MultimodalModel, lesion_token_loss, model_slice_target
-from inference.training.synthetic import analyse_anatomy, insert_lesion
-from inference.training.trainer import CHECKPOINT, TrainConfig, train
-from inference.vision.config import get_config
-from inference.vision.inputs import recipe_for
-from inference.vision.text_vector import TextVectorizer
-from inference.vision.vision_model import build_vision_model
+from inference.question import Question
+from training.data.cases import TRAIN_SCANS, synthetic_cases
+from training.data.examples import lesion_token_target, oversampled, training_examples
+from training.data.synthetic import LESION_KINDS, PRESENCE_KINDS, analyse_anatomy, insert_lesion
+from training.export.bundle_writer import write_bundle
+from training.export.lora_gguf import peft_to_gguf
+from training.models.config import get_config
+from training.models.hf_llm import load_training_llm
+from training.models.inputs import recipe_for
+from training.models.multimodal import Example, MultimodalModel, lesion_token_loss, model_slice_target
+from training.models.vision_model import build_vision_model
+from training.stages.trainer import CHECKPOINT, TrainConfig, train
 
 QUESTION = "Does this image show signs of lung nodule?"
 
@@ -42,7 +44,7 @@ def examples(a0001_volume, model):
     recipe = recipe_for(model.vision.cfg)
     vocab, table = model.vocab, TextVectorizer.from_gguf(default_gguf_path())
     vector = table.vector_from_ids(vocab.tokenize(QUESTION))
-    prompt = model.prompt.task_prompt("yes_no", disease="lung nodule")
+    prompt = model.prompt.task_prompt(Question.yes_no("lung nodule"))
     with_lesion, lesion = insert_lesion(a0001_volume, seed=4, anatomy=analyse_anatomy(a0001_volume))
     positive = preprocess(with_lesion, recipe)
     target = model_slice_target(positive.slice_map.model_to_original, *lesion.slices)
@@ -99,10 +101,10 @@ def test_lesion_token_target_marks_the_tokens_whose_pixels_the_lesion_changed(a0
     assert lesion_token_target(prepared, a0001_volume.spacing_zyx, None, grid).tolist() == [0.0] * 64
 
 
-@pytest.mark.parametrize("preset", ["tiny", "tiny_loc", "tiny_loc_fine"])
+@pytest.mark.parametrize("preset", ["tiny", "tiny_loc"])
 def test_lesion_token_loss_teaches_the_image_tokens_where_the_lesion_is(examples, tmp_path, preset):
     """With location codes (tiny_loc) the head is their gate, in the vision model; it learns the
-    same way, on the 3D encoder's 512 tokens when the codes are on its grid (tiny_loc_fine)."""
+    same way."""
     gguf = default_gguf_path()
     aux = MultimodalModel(build_vision_model(get_config(preset), seed=1), load_training_llm(gguf), LlamaVocab(gguf),
                           PromptFormat(tasks=default_tasks()), lesion_weight=1.0)
@@ -124,9 +126,7 @@ def test_lesion_token_loss_teaches_the_image_tokens_where_the_lesion_is(examples
     assert any(p is head.weight for p in params), "the head trains with the stage"
     train(aux, [positive], TrainConfig("align", steps=40, lr=1e-3, out_dir=tmp_path), progress=False)
     loss_after, gap_after = lesion_loss_and_gap()
-    # (on the encoder's grid the gate alone learns, a linear head on the frozen encoder: a smaller step)
-    margin = 0.2 if preset == "tiny_loc_fine" else 0.3
-    assert loss_after < loss_before and gap_after > gap_before + margin, (loss_before, loss_after, gap_before, gap_after)
+    assert loss_after < loss_before and gap_after > gap_before + 0.3, (loss_before, loss_after, gap_before, gap_after)
 
 
 def test_answer_loss_is_the_full_models_loss_on_the_answer(model, examples):
@@ -137,12 +137,10 @@ def test_answer_loss_is_the_full_models_loss_on_the_answer(model, examples):
     assert float(ours) == pytest.approx(float(full), rel=1e-4)
 
 
-@pytest.mark.parametrize("preset", ["tiny_loc", "tiny_loc2"])
-def test_location_codes_start_as_the_llms_words_for_their_place(preset):
-    """One location token: its codes start as the sum of the place's words; two: the side
-    token's codes as the side's word, the third token's as the third's."""
+def test_location_codes_start_as_the_llms_words_for_their_place():
+    """The location token's codes start as the sum of the place's words."""
     gguf = default_gguf_path()
-    loc = MultimodalModel(build_vision_model(get_config(preset), seed=1), load_training_llm(gguf),
+    loc = MultimodalModel(build_vision_model(get_config("tiny_loc"), seed=1), load_training_llm(gguf),
                           LlamaVocab(gguf), PromptFormat(tasks=default_tasks()), lesion_weight=1.0)
     table = loc.llm.get_input_embeddings().weight.detach().float()
 
@@ -153,21 +151,15 @@ def test_location_codes_start_as_the_llms_words_for_their_place(preset):
     # columns run toward the patient's left, slice layers upward (the Volume convention)
     places = {(3, 1, 0): ("right", "upper"), (0, 2, 3): ("left", "lower"), (1, 0, 2): ("left", "middle"),
               (2, 3, 1): ("right", "middle")}
-    if preset == "tiny_loc":
-        codes = loc.vision.scan.location.codes.detach().reshape(4, 4, 4, -1)
-        for cell, place in places.items():
-            torch.testing.assert_close(codes[cell], words(*place))
-    else:
-        side, third = loc.vision.scan.location.codes.detach().reshape(2, 4, 4, 4, -1)
-        for cell, place in places.items():
-            torch.testing.assert_close(side[cell], words(place[0]))
-            torch.testing.assert_close(third[cell], words(place[1]))
+    codes = loc.vision.scan.location.codes.detach().reshape(4, 4, 4, -1)
+    for cell, place in places.items():
+        torch.testing.assert_close(codes[cell], words(*place))
 
 
 def test_a_lora_run_started_from_a_lora_run_keeps_its_adapter_and_its_lesion_head(examples, tmp_path):
     """``ctchat train --init`` of a stage-2 run from a stage-2 run: the vision weights, the LoRA and
     the lesion-token head carry over; a model with location codes gets that head as their gate."""
-    from inference.training.warm_start import start_from_run
+    from training.stages.warm_start import start_from_run
 
     gguf = default_gguf_path()
 
@@ -201,9 +193,9 @@ def test_a_run_started_from_an_exported_bundle_has_its_weights(examples, tmp_pat
     exactly, the LoRA from the float16 adapter, and both give the trained model's loss."""
     from peft import get_peft_model_state_dict
 
-    from inference.training.bundle_weights import checkpoint_from_bundle
-    from inference.training.trainer import read_stages
-    from inference.training.warm_start import start_from_run
+    from training.export.read_back import checkpoint_from_bundle
+    from training.stages.trainer import read_stages
+    from training.stages.warm_start import start_from_run
 
     gguf = default_gguf_path()
 
@@ -238,57 +230,15 @@ def test_a_run_started_from_an_exported_bundle_has_its_weights(examples, tmp_pat
         start_from_run(tiny, tmp_path / "bundle", "lora")
     assert checkpoint_from_bundle(tmp_path / "bundle")["stage"] == "lora"
 
-    # a model with two location tokens takes everything but the codes, which start as its words
-    two = MultimodalModel(build_vision_model(get_config("tiny_loc2"), seed=3), load_training_llm(gguf),
-                          LlamaVocab(gguf), PromptFormat(tasks=default_tasks()), lesion_weight=1.0)
-    words_codes = two.vision.scan.location.codes.detach().clone()
-    taken = start_from_run(two, tmp_path / "bundle", "lora")
-    assert "location codes start anew (2 location token(s)" in taken["vision"] and "lora" in taken
-    assert torch.equal(two.vision.scan.location.codes, words_codes)
-    assert torch.equal(two.vision.scan.location.head.weight, first.vision.scan.location.head.weight)
-    # and its own export keeps the codes by name, so it too can be read back
-    write_bundle(tmp_path / "bundle2", two.vision.eval(), "ctchat-test", "0.0.1", {"trained": True, "stages": stages})
-    assert torch.equal(checkpoint_from_bundle(tmp_path / "bundle2")["vision"]["scan.location.codes"], words_codes)
-
-    # codes on the 3D encoder's grid: the codes start as its words and the gate anew (it reads
-    # other tokens); the rest carries over, and its export reads back too
-    fine = MultimodalModel(build_vision_model(get_config("tiny_loc_fine"), seed=4), load_training_llm(gguf),
-                           LlamaVocab(gguf), PromptFormat(tasks=default_tasks(), choice_answer="letter_last"),
-                           lesion_weight=1.0)
-    fresh = {k: v.detach().clone() for k, v in fine.vision.scan.location.state_dict().items()}
-    taken = start_from_run(fine, tmp_path / "bundle", "lora")
-    assert "location codes and gate start anew" in taken["vision"] and "lora" in taken
-    assert all(torch.equal(v, fine.vision.scan.location.state_dict()[k]) for k, v in fresh.items())
-    assert all(torch.equal(v, first.vision.state_dict()[k]) for k, v in fine.vision.state_dict().items()
-               if not k.startswith("scan.location."))
-    write_bundle(tmp_path / "bundle3", fine.vision.eval(), "ctchat-test", "0.0.1", {"trained": True, "stages": stages},
-                 prompt=fine.prompt)
-    read_back = checkpoint_from_bundle(tmp_path / "bundle3")["vision"]
-    assert torch.equal(read_back["scan.location.head.weight"], fresh["head.weight"])
-    # the bundle keeps the order its model answers multiple choice in, and so do its examples
+    # a bundle keeps the order its model answers multiple choice in, and so do its examples
+    last = MultimodalModel(build_vision_model(get_config("tiny_loc"), seed=4), load_training_llm(gguf),
+                           LlamaVocab(gguf), PromptFormat(tasks=default_tasks(), choice_answer="letter_last"))
+    write_bundle(tmp_path / "bundle3", last.vision.eval(), "ctchat-test", "0.0.1", {"trained": True, "stages": stages},
+                 prompt=last.prompt)
     assert load_bundle(tmp_path / "bundle3").prompt.choice_answer == "letter_last"
     case = next(synthetic_cases(ct_dir, (TRAIN_SCANS[1],), 1, 0))
-    choice = [ex for ex in training_examples(fine, [case], TextVectorizer.from_gguf(gguf)) if "Choices: " in ex.prompt]
+    choice = [ex for ex in training_examples(last, [case], TextVectorizer.from_gguf(gguf)) if "Choices: " in ex.prompt]
     assert choice and all(re.fullmatch(r"[a-z -]+ \([A-D]\)", ex.answer) for ex in choice), [ex.answer for ex in choice]
-
-
-def test_the_location_gate_is_fitted_alone_on_the_frozen_encoder(ct_dir):
-    """``ctchat train --fit-gate N``: only the gate of codes on the encoder's grid learns (the
-    lesion pretraining's loss on new cases); the encoder and everything else stay."""
-    from inference.training.evaluate import ScanCases
-    from inference.training.lesion_pretrain import FreshLesionBatches
-    from inference.training.location_gate import fit_location_gate
-
-    vision = build_vision_model(get_config("tiny_loc_fine"), seed=0)
-    before = {k: v.detach().clone() for k, v in vision.state_dict().items()}
-    batches = FreshLesionBatches([ScanCases(ct_dir, TRAIN_SCANS[1])], recipe_for(vision.cfg), vision.cfg.vit3d.grid,
-                                 10, batch_size=4)
-    losses = fit_location_gate(vision, batches, lr=0.1)
-    assert len(losses) == 10 and np.mean(losses[-3:]) < np.mean(losses[:3]) - 0.5, losses
-    changed = {k for k, v in vision.state_dict().items() if not torch.equal(v, before[k])}
-    assert changed == {"scan.location.head.weight", "scan.location.head.bias"}
-    with pytest.raises(ValueError, match="encoder's grid"):
-        fit_location_gate(build_vision_model(get_config("tiny_loc"), seed=0), batches)
 
 
 def test_tgis_auxiliary_loss_moves_scores_onto_the_lesion(examples, tmp_path):
@@ -344,7 +294,7 @@ def test_stage_two_lora_exports_a_bundle_the_app_runs(model, examples, a0001_vol
     assert adapter_logit_shift(bundle) > 0, "the exported adapter is trained and applied"
     chat = ChatSession(load_bundle(bundle.root), n_ctx=512)
     chat.load_scan(a0001_volume)
-    answer = chat.ask(task="yes_no", disease="lung nodule", max_tokens=3)
+    answer = chat.ask(Question.yes_no("lung nodule"), max_tokens=3)
     # an empty answer (end token first) is valid after two steps; a finished one is required
     assert not answer.cancelled and answer.n_tokens <= 3 and answer.slice_scores.sum() == pytest.approx(1.0, abs=1e-5)
     chat.close()
@@ -368,7 +318,7 @@ def test_stage_two_tunes_the_3d_encoder_only_when_asked(model, examples, tmp_pat
 
 def test_resumed_lora_run_repeats_the_uninterrupted_one(model, examples, tmp_path):
     """LoRA dropout draws random masks: a resumed run continues the saved RNG, not a reseeded one."""
-    from inference.training.trainer import trainable_state
+    from training.stages.trainer import trainable_state
 
     model.configure_stage("lora")
     start = trainable_state(model)

@@ -8,8 +8,17 @@ import numpy as np
 import pytest
 
 from inference.io import load_volume
-from inference.training.synthetic import (DIAMETER_MM, MASS_MM, NO_LESION, analyse_anatomy, insert_lesion,
-                                         location_question, lung_mask, questions_for)
+from inference.question import Question
+from training.data.synthetic import (
+    DIAMETER_MM,
+    MASS_MM,
+    NO_LESION,
+    analyse_anatomy,
+    insert_lesion,
+    location_question,
+    lung_mask,
+    questions_for,
+)
 
 
 @pytest.fixture(scope="module")
@@ -76,10 +85,10 @@ def test_questions_are_answered_from_the_truth(a0001_volume, anatomy):
     qas = {(qa.kind, qa.task): qa for qa in questions_for(vol, lesion, np.random.default_rng(0), phase="non-contrast")}
     qas = {f"open {kind}" if task == "open" and kind in ("location", "phase") else kind: qa for (kind, task), qa in qas.items()}
     assert qas["abnormality"].answer == "yes" and qas["disease"].answer == "yes"
-    assert qas["disease"].question == "Does this image show signs of lung nodule?"
+    assert qas["disease"].question == Question.yes_no("lung nodule")
     location = qas["location"]
     letter, text = location.answer.split(". ", 1)
-    assert text == f"{lesion.side} {lesion.zone}" and location.choices["ABCD".index(letter)] == text
+    assert text == f"{lesion.side} {lesion.zone}" and location.question.choices["ABCD".index(letter)] == text
     assert qas["open location"].answer == f"{lesion.side} {lesion.zone} lung zone"  # asked both ways (M3D-VQA)
     assert qas["size"].answer == f"{lesion.diameter_mm:.0f} mm"
     assert f"{lesion.side} {lesion.zone}" in qas["findings"].answer
@@ -96,7 +105,7 @@ def test_questions_are_answered_from_the_truth(a0001_volume, anatomy):
 
 def test_the_location_question_does_not_tell_whether_a_lesion_is_there(a0001_volume):
     """Its noun ("nodule" or "mass") is drawn as often on lesion-free scans as lesion sizes give it."""
-    nouns = [next(qa.question for qa in questions_for(a0001_volume, None, np.random.default_rng(seed))
+    nouns = [next(qa.question.text for qa in questions_for(a0001_volume, None, np.random.default_rng(seed))
                   if qa.kind == "location") for seed in range(200)]
     masses = nouns.count(location_question("mass")) / len(nouns)
     expected = (DIAMETER_MM[1] - MASS_MM) / (DIAMETER_MM[1] - DIAMETER_MM[0])  # 0.29
@@ -149,7 +158,7 @@ def test_lungs_of_a_scan_cropped_to_the_chest(ct_dir):
 
 
 def test_random_crops_keep_the_lesion_and_the_geometry(a0001_volume, anatomy):
-    from inference.training.synthetic import random_crop
+    from training.data.synthetic import random_crop
 
     vol, lesion = insert_lesion(a0001_volume, seed=5, anatomy=anatomy)
     sizes, zones = set(), set()

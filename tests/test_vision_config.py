@@ -8,8 +8,7 @@ import sys
 
 import pytest
 
-from inference.vision import PRESETS, get_config
-from inference.vision.config import PerceiverConfig, TGISConfig, VisionConfig
+from training.models.config import PRESETS, PerceiverConfig, TGISConfig, VisionConfig, get_config
 
 
 def test_published_token_counts() -> None:
@@ -26,7 +25,7 @@ def test_published_token_counts() -> None:
 @pytest.mark.parametrize("preset", ["m3d", "e3d_gpt"])
 def test_full_size_models_have_the_published_shapes(preset: str) -> None:
     torch = pytest.importorskip("torch")
-    from inference.vision.vision_model import VisionModel
+    from training.models.vision_model import VisionModel
 
     cfg = get_config(preset)
     with torch.device("meta"):
@@ -63,7 +62,7 @@ def test_validation_and_roundtrip() -> None:
 
 
 def test_import_is_light() -> None:
-    code = ("import sys, inference.vision, inference.vision.config; "
+    code = ("import sys, inference.vision, training.models.config; "
             "heavy = [m for m in ('torch', 'onnx', 'onnxruntime', 'gguf', 'PySide6', 'vtk') "
             "if m in sys.modules]; print(heavy); sys.exit(bool(heavy))")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -72,8 +71,8 @@ def test_import_is_light() -> None:
 
 def test_conv_stem_gives_the_patch_grid_and_old_configs_read_as_linear() -> None:
     torch = pytest.importorskip("torch")
-    from inference.vision.config import ViT3DConfig
-    from inference.vision.vit3d import ViT3D
+    from training.models.config import ViT3DConfig
+    from training.models.vit3d import ViT3D
 
     cfg = get_config("tiny_conv")
     assert cfg.vit3d.stem == "conv" and cfg.vit3d.grid == get_config("tiny").vit3d.grid
@@ -92,7 +91,7 @@ def test_conv_stem_gives_the_patch_grid_and_old_configs_read_as_linear() -> None
 
 
 def test_location_codes_need_a_grid_and_old_configs_read_without_them() -> None:
-    from inference.vision.config import PerceiverConfig
+    from training.models.config import PerceiverConfig
 
     assert get_config("tiny_loc").perceiver.location_codes and not get_config("tiny_conv").perceiver.location_codes
     old = get_config("tiny_conv").to_dict()
@@ -107,7 +106,7 @@ def test_the_location_token_is_the_code_of_the_lesions_cell() -> None:
     lesion, it is about nothing. The grid tokens pass unchanged."""
     import torch
 
-    from inference.vision.perceivers import LocationCodes
+    from training.models.perceivers import LocationCodes
 
     codes = LocationCodes((2, 2, 2), 16)
     tokens = torch.randn(1, 8, 16)
@@ -125,57 +124,12 @@ def test_the_location_token_is_the_code_of_the_lesions_cell() -> None:
     assert get_config("tiny_loc").n_tokens_3d == get_config("tiny_conv").n_tokens_3d + 1
 
 
-def test_two_location_tokens_are_the_lesions_cell_codes_for_each_word() -> None:
-    """With ``words=2`` (``tiny_loc2``) a side token and a third token follow the grid, each the
-    lesion cell's code for its word."""
-    import torch
-
-    from inference.vision.config import PerceiverConfig
-    from inference.vision.perceivers import LocationCodes
-
-    codes = LocationCodes((2, 2, 2), 16, words=2)
-    assert codes.codes.shape == (2, 8, 16)
-    tokens = torch.zeros(1, 8, 16)
-    tokens[0, 3, 0] = 30.0
-    with torch.no_grad():
-        codes.head.weight.zero_()
-        codes.head.weight[0, 0] = 1.0
-        codes.head.bias.zero_()
-        out, _ = codes(tokens)
-    assert out.shape == (1, 10, 16)
-    torch.testing.assert_close(out[0, 8], codes.codes[0, 3])
-    torch.testing.assert_close(out[0, 9], codes.codes[1, 3])
-    assert get_config("tiny_loc2").n_tokens_3d == get_config("tiny_conv").n_tokens_3d + 2
-    with pytest.raises(ValueError, match="location_words"):
-        PerceiverConfig(location_codes=True, location_words=3)
-
-
-def test_location_codes_on_the_encoders_grid_are_gated_by_its_tokens() -> None:
-    """``location_grid="encoder"`` (``tiny_loc_fine``): a code per 3D encoder token, the gate
-    reading the encoder's tokens (``source``), still one location token after the perceiver's."""
-    import torch
-
-    from inference.vision.config import PerceiverConfig
-    from inference.vision.perceivers import LocationCodes
-    from inference.vision.vision_model import VisionModel
-
-    codes = LocationCodes((2, 2, 2), 16, source_width=4)
-    assert codes.head.in_features == 4 and codes.codes.shape == (8, 16)
-    tokens, source = torch.randn(1, 1, 16), torch.zeros(1, 8, 4)
-    source[0, 6, 0] = 30.0  # the encoder token of cell 6 holds the lesion
-    with torch.no_grad():
-        codes.head.weight.zero_()
-        codes.head.weight[0, 0] = 1.0
-        codes.head.bias.zero_()
-        out, logits = codes(tokens, source)
-    assert out.shape == (1, 2, 16) and logits.shape == (1, 8)
-    torch.testing.assert_close(out[0, 1], codes.codes[6])
-
-    cfg = get_config("tiny_loc_fine")
-    assert cfg.lesion_grid == cfg.vit3d.grid == (8, 8, 8) and get_config("tiny_loc").lesion_grid == (4, 4, 4)
-    assert cfg.n_tokens_3d == get_config("tiny_loc").n_tokens_3d
-    with torch.no_grad():
-        tokens_3d, _, _, lesion_logits = VisionModel(cfg).eval().scan.encode(torch.zeros(1, 1, 32, 64, 64))
-    assert tokens_3d.shape == (1, 65, cfg.hidden) and lesion_logits.shape == (1, 512)
-    with pytest.raises(ValueError, match="location_grid"):
-        PerceiverConfig(location_codes=True, location_grid="slices")
+def test_bundles_recording_the_removed_location_options_read_only_with_their_shipped_values() -> None:
+    """Bundles written before ``location_words`` and ``location_grid`` were removed record them
+    (the default bundle: 1 and "perceiver"); those read as today's model, other values refuse."""
+    recorded = get_config("tiny_loc").to_dict()
+    recorded["perceiver"].update(location_words=1, location_grid="perceiver")
+    assert VisionConfig.from_dict(recorded) == get_config("tiny_loc")
+    recorded["perceiver"]["location_grid"] = "encoder"
+    with pytest.raises(ValueError, match="location_grid='encoder'.*removed"):
+        VisionConfig.from_dict(recorded)

@@ -8,9 +8,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from inference.vision import get_config  # noqa: E402
-from inference.vision.mae3d import MAE3D, MAE3DConfig  # noqa: E402
-from inference.vision.vision_model import build_vision_model  # noqa: E402
+from training.models.config import get_config  # noqa: E402
+from training.models.mae3d import MAE3D, MAE3DConfig  # noqa: E402
+from training.models.vision_model import build_vision_model  # noqa: E402
 
 CFG = get_config("tiny")
 SMALL = MAE3DConfig(width=64, depth=1, heads=4)
@@ -59,7 +59,7 @@ def test_loss_reads_only_masked_patches() -> None:
 
 
 def test_mae_learns_on_a_real_scan_and_feeds_the_scan_encoder(a0001_dicom) -> None:
-    from inference.vision.inputs import model_input
+    from training.models.inputs import model_input
 
     vol = torch.from_numpy(model_input(CFG, a0001_dicom))
     mae = _mae(0)

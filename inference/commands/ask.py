@@ -7,6 +7,7 @@ import json
 import sys
 
 from ..io import load_volume
+from ..question import Question
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,15 +31,19 @@ def run(args: argparse.Namespace) -> int:
     from ..bundle import load_bundle
     from ..chat import ChatSession
 
+    if args.task == "yes_no":
+        question = Question.yes_no(args.disease)
+    else:
+        question = Question(args.task, args.question, tuple(args.choices or ()))
     bundle = load_bundle(args.bundle)
     volume = load_volume(args.path, args.series)
     chat = ChatSession(bundle, device=args.device)
     encode = chat.load_scan(volume)
     stream = None if args.json else (lambda piece: print(piece, end="", flush=True))
-    answer = chat.ask(args.question, args.task, args.choices, args.disease, args.max_tokens, on_text=stream)
+    answer = chat.ask(question, args.max_tokens, on_text=stream)
     if args.json:
         print(json.dumps({
-            "question": answer.question,
+            "question": answer.question.shown,
             "task": answer.task,
             "answer": answer.text,
             "slice_scores": {

@@ -74,23 +74,16 @@ def _bare(llm: LlamaRuntime, prompt_ids: list[int], n_tokens: int) -> tuple[floa
     return time.perf_counter() - t0, tokens
 
 
-def _time_to_first_token(llm: LlamaRuntime, segments, reuse_from: int | None) -> float:
-    """Decode the prompt (all of it, or only what follows ``reuse_from``) and sample one token."""
+def _time_to_first_token(llm: LlamaRuntime, scan: list, question: list, reuse_from: int | None) -> float:
+    """Decode the prompt (all of it, or only the question part after ``reuse_from``, the cached
+    scan part) and sample one token."""
     t0 = time.perf_counter()
     if reuse_from is None:
         llm.clear()
-        pos = 0
-        todo = segments
+        pos = llm.decode_inputs(scan + question, 0)
     else:
         llm.truncate(reuse_from)
-        pos = reuse_from
-        todo = segments[2:]  # the prefix segments (text, 3D tokens) are already cached
-    for n, seg in enumerate(todo):
-        last = n == len(todo) - 1
-        if isinstance(seg, np.ndarray):
-            pos = llm.decode_embeddings(seg, pos, want_logits=last)
-        else:
-            pos = llm.decode_tokens(seg, pos, want_logits=last)
+        pos = llm.decode_inputs(question, reuse_from)
     next(iter(llm.generate(pos, max_tokens=1)), None)
     return time.perf_counter() - t0
 
@@ -120,20 +113,21 @@ def run(args: argparse.Namespace) -> int:
     fmt = PromptFormat(template=DEFAULT_TEMPLATE)
     image_3d = rng.normal(0, 1, (args.image_tokens, llm.n_embd)).astype(np.float32)
     image_2d = rng.normal(0, 1, (32, llm.n_embd)).astype(np.float32)
-    question = llm.tokenize(fmt.question_text("Question: Is there a nodule in the right upper lobe?\nAnswer:"))
-    segments = [llm.tokenize(fmt.scan_prefix()), image_3d, image_2d, question]
+    images = {"image_3d": image_3d, "image_2d": image_2d}
+    scan = llm.segment_inputs(fmt.scan_segments(), images)
+    question = llm.segment_inputs(fmt.question_segments("Question: Is there a nodule in the right upper lobe?\nAnswer:"), images)
     llm.clear()
-    prefix_end = llm.decode_embeddings(image_3d, llm.decode_tokens(segments[0], 0, want_logits=False))
+    prefix_end = llm.decode_inputs(scan, 0, want_logits=False)
     reuse_t, full_t = [], []
     for _ in range(args.repeats):
-        full_t.append(_time_to_first_token(llm, segments, None))
+        full_t.append(_time_to_first_token(llm, scan, question, None))
         # the cache now starts with the same prefix: a follow-up only truncates back to it
-        reuse_t.append(_time_to_first_token(llm, segments, prefix_end))
-    total = prefix_end + len(image_2d) + len(question)
+        reuse_t.append(_time_to_first_token(llm, scan, question, prefix_end))
+    total = prefix_end + sum(len(x) for x in question)
     m_reuse, m_full = statistics.median(reuse_t), statistics.median(full_t)
     print(f"\nFollow-up question, time to first token (prompt {total} positions: "
           f"{prefix_end} cached prefix incl. {args.image_tokens} 3D image tokens, "
-          f"{len(image_2d)} 2D tokens + {len(question)} question tokens), median of {args.repeats}")
+          f"{len(image_2d)} 2D tokens + {len(question[-1])} question tokens), median of {args.repeats}")
     print(f"  reused image-prefix KV cache  {1000 * m_reuse:8.1f} ms")
     print(f"  recompute the whole prompt    {1000 * m_full:8.1f} ms")
     print(f"  ratio recompute / reuse: {m_full / m_reuse:.1f}x")

@@ -1,4 +1,4 @@
-"""Our prompt format: where image tokens go and how each task is asked.
+"""A bundle's prompt format: the sequence layout the LLM reads, and how each task is asked.
 
 The default LLM is a base model with no chat template, so the format is ours and each model
 bundle declares it in its manifest. A template has three text segments around two image
@@ -7,8 +7,16 @@ slots::
     "<bos><start_of_image>{image_3d}{image_2d}<end_of_image>\\n{prompt}"
 
 ``{image_3d}`` are the scan's 3D tokens (the same for every question), ``{image_2d}`` the
-TG-IS-aggregated slice tokens (one set per question). Everything up to and including the 3D
-tokens is the scan prefix, decoded once per scan and kept in the KV cache.
+TG-IS-aggregated slice tokens (one set per question), ``{prompt}`` the task prompt of one
+:class:`~inference.question.Question`. :meth:`PromptFormat.scan_segments` and
+:meth:`PromptFormat.question_segments` describe the sequence once, for the chat session (which
+decodes the scan part once per scan and keeps it in the KV cache) and for training (which
+embeds the whole sequence and the answer after it) alike.
+
+Example:
+    >>> fmt = PromptFormat(tasks={"open": "Question: {question}\\nAnswer:"})
+    >>> [s.kind for s in fmt.scan_segments() + fmt.question_segments("Q")]
+    ['text', 'image_3d', 'image_2d', 'text']
 """
 
 from __future__ import annotations
@@ -17,12 +25,21 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 
+from ..question import Question
 from ..resources import resource_path
 
 DEFAULT_TEMPLATE = "<bos><start_of_image>{image_3d}{image_2d}<end_of_image>\n{prompt}"
-TASKS = ("report", "open", "choice", "yes_no")
 CHOICE_ANSWERS = ("letter_first", "letter_last")
 LETTERS = "ABCDEFGH"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One piece of the LLM's input sequence: ``"text"`` (tokenized, special tokens parsed) or a
+    slot that image tokens fill, ``"image_3d"`` (the scan's) or ``"image_2d"`` (the question's)."""
+
+    kind: str
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -42,7 +59,7 @@ class PromptFormat:
             the model writes the option first and then copies the letter that follows those
             words in the question, instead of having to pick the letter before it has written
             what it sees. Either way the answer names one letter
-            (:func:`~inference.training.metrics.closed_correct` reads both).
+            (:func:`~training.evaluation.metrics.closed_correct` reads both).
     """
 
     template: str = DEFAULT_TEMPLATE
@@ -58,17 +75,18 @@ class PromptFormat:
         if min(slots) < 0 or slots != sorted(slots):
             raise ValueError("a prompt template needs {image_3d}, {image_2d} and {prompt}, in that order")
 
-    def scan_prefix(self) -> str:
-        """Text before the 3D image tokens."""
-        return self.template.split("{image_3d}")[0]
+    def scan_segments(self) -> list[Segment]:
+        """The part of the sequence that depends on the scan alone: the text before the 3D image
+        tokens, the 3D tokens, and any text between them and the 2D tokens (empty text left out)."""
+        before, after = self.template.split("{image_3d}")
+        between = after.split("{image_2d}")[0]
+        return _non_empty([Segment("text", before), Segment("image_3d"), Segment("text", between)])
 
-    def between_images(self) -> str:
-        """Text between the 3D and the 2D image tokens (often empty)."""
-        return self.template.split("{image_3d}")[1].split("{image_2d}")[0]
-
-    def question_text(self, prompt: str) -> str:
-        """Text after the 2D image tokens, with the task prompt filled in."""
-        return self.template.split("{image_2d}")[1].replace("{prompt}", prompt)
+    def question_segments(self, prompt: str) -> list[Segment]:
+        """The part that depends on the question: the 2D image tokens, then the text after them
+        with the task prompt (:meth:`task_prompt`) filled in."""
+        question_text = self.template.split("{image_2d}")[1].replace("{prompt}", prompt)
+        return _non_empty([Segment("image_2d"), Segment("text", question_text)])
 
     def scale_for(self, n_embd: int) -> float:
         """The numeric factor for image tokens of an LLM of width ``n_embd``."""
@@ -76,12 +94,17 @@ class PromptFormat:
             return math.sqrt(n_embd)
         return float(self.embedding_scale)
 
-    def task_prompt(self, task: str, question: str = "", choices: list[str] | None = None, disease: str = "") -> str:
-        """The prompt of one task: ``report``, ``open``, ``choice`` or ``yes_no``."""
-        if task not in self.tasks:
-            raise ValueError(f"unknown task {task!r}; this bundle knows {sorted(self.tasks)}")
-        listed = " ".join(self._option(LETTERS[n], c) for n, c in enumerate(choices or []))
-        return self.tasks[task].format(question=question.strip(), choices=listed, disease=disease)
+    def task_prompt(self, question: Question) -> str:
+        """The prompt of one question, from the template of its task.
+
+        Raises:
+            ValueError: this bundle has no template for the question's task.
+        """
+        if question.task not in self.tasks:
+            raise ValueError(f"this model was not given a prompt for {question.task!r} questions "
+                             f"(it knows {', '.join(sorted(self.tasks))})")
+        listed = " ".join(self._option(LETTERS[n], c) for n, c in enumerate(question.choices))
+        return self.tasks[question.task].format(question=question.text, choices=listed, disease=question.disease)
 
     def answer_text(self, task: str, answer: str) -> str:
         """A ground-truth answer as this format has the model write it: a multiple-choice
@@ -114,6 +137,10 @@ class PromptFormat:
         data = dict(data)
         data["stop"] = tuple(data.get("stop", ()))
         return cls(**data)
+
+
+def _non_empty(segments: list[Segment]) -> list[Segment]:
+    return [s for s in segments if s.kind != "text" or s.text]
 
 
 def default_tasks() -> dict[str, str]:

@@ -20,10 +20,11 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from .errors import ContextOverflow, LLMError
+from .library import check_gguf_file, llama_library
+from .prompt import Segment
 from .vocab import piece_with, tokenize_with
 
 SEQ = 0  # the single sequence this runtime uses
-GGUF_MAGIC = b"GGUF"
 
 
 @dataclass(frozen=True)
@@ -34,31 +35,6 @@ class SamplingParams:
     top_k: int = 40
     top_p: float = 0.95
     seed: int = 0
-
-
-def _llama():
-    """The ctypes bindings, imported lazily (loading libllama takes a moment)."""
-    try:
-        import llama_cpp
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise LLMError("llama-cpp-python is not installed (pip install 'ctchat[llm]')") from exc
-    return llama_cpp
-
-
-_LOG_CALLBACK = None  # llama.cpp keeps a raw pointer to it: the Python object must stay alive
-
-
-def _silence_llama_logs(ll) -> None:
-    global _LOG_CALLBACK
-    if _LOG_CALLBACK is None:
-
-        @ll.llama_log_callback
-        def _quiet(level, text, user_data):  # noqa: ANN001 - C callback signature
-            if os.environ.get("CTCHAT_LLAMA_LOG"):
-                print(text.decode("utf-8", "replace"), end="", flush=True)
-
-        _LOG_CALLBACK = _quiet
-        ll.llama_log_set(_LOG_CALLBACK, ctypes.c_void_p(0))
 
 
 class LlamaRuntime:
@@ -85,10 +61,8 @@ class LlamaRuntime:
         lora_scale: float = 1.0,
     ) -> None:
         self.path = Path(gguf_path)
-        _check_gguf_file(self.path, "model")
-        ll = self._ll = _llama()
-        _silence_llama_logs(ll)
-        ll.llama_backend_init()
+        check_gguf_file(self.path, "model")
+        ll = self._ll = llama_library()
         mparams = ll.llama_model_default_params()
         self._model = ll.llama_model_load_from_file(str(self.path).encode(), mparams)
         if not self._model:
@@ -183,6 +157,22 @@ class LlamaRuntime:
             finally:
                 ll.llama_batch_free(batch)
         return pos + len(vectors)
+
+    def segment_inputs(self, segments: Sequence[Segment], images: dict[str, np.ndarray]) -> list[list[int] | np.ndarray]:
+        """What each segment of a prompt format feeds: token ids for text, the vectors in
+        ``images`` (by slot name, e.g. ``"image_3d"``) for an image slot."""
+        return [self.tokenize(s.text) if s.kind == "text" else images[s.kind] for s in segments]
+
+    def decode_inputs(self, inputs: Sequence[list[int] | np.ndarray], pos: int, want_logits: bool = True) -> int:
+        """Decode token-id lists and embedding arrays in order from ``pos``; with ``want_logits``
+        the logits of the very last position are kept. Returns the next free position."""
+        for n, item in enumerate(inputs):
+            last = want_logits and n == len(inputs) - 1
+            if isinstance(item, np.ndarray):
+                pos = self.decode_embeddings(item, pos, want_logits=last)
+            else:
+                pos = self.decode_tokens(item, pos, want_logits=last)
+        return pos
 
     def truncate(self, n_keep: int) -> None:
         """Forget every cached position from ``n_keep`` on (keep the first ``n_keep``)."""
@@ -287,7 +277,7 @@ class LlamaRuntime:
         return chain
 
     def _load_adapter(self, path: Path, scale: float) -> None:
-        _check_gguf_file(path, "LoRA adapter")
+        check_gguf_file(path, "LoRA adapter")
         ll = self._ll
         adapter = ll.llama_adapter_lora_init(self._model, str(path).encode())
         if not adapter:
@@ -312,18 +302,6 @@ class LlamaRuntime:
 
     def __del__(self) -> None:
         self.close()
-
-
-def _check_gguf_file(path: Path, what: str) -> None:
-    if not path.is_file():
-        raise LLMError(f"{what} file not found: {path}")
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(4)
-    except OSError as exc:
-        raise LLMError(f"{what} file cannot be read: {path} ({exc.strerror})") from exc
-    if magic != GGUF_MAGIC:
-        raise LLMError(f"{path.name} is not a GGUF file (the {what} must be a .gguf)")
 
 
 def _find_stop(text: str, stop: Sequence[str]) -> int | None:

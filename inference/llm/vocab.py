@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from .errors import LLMError
+from .library import check_gguf_file, llama_library
 
 
 def tokenize_with(ll, vocab, text: str, parse_special: bool) -> list[int]:
@@ -45,12 +46,9 @@ class LlamaVocab:
     """
 
     def __init__(self, gguf_path: str | os.PathLike) -> None:
-        from .runtime import _check_gguf_file, _llama, _silence_llama_logs
-
         self.path = Path(gguf_path)
-        _check_gguf_file(self.path, "model")
-        ll = self._ll = _llama()
-        _silence_llama_logs(ll)
+        check_gguf_file(self.path, "model")
+        ll = self._ll = llama_library()
         params = ll.llama_model_default_params()
         params.vocab_only = True
         self._model = ll.llama_model_load_from_file(str(self.path).encode(), params)

@@ -1,35 +1,10 @@
-"""The model's eyes: 3D and 2D encoders, perceivers, TG-IS slice scoring, ONNX export and runtime.
-
-Light to import: torch, onnx and onnxruntime are imported only inside the modules that need
-them (``vit3d``, ``export``, ``runtime`` ...), never here.
+"""The vision side at run time: a bundle's ONNX graphs in ONNX Runtime (CUDA when it really
+runs, else the CPU). The torch models these graphs are exported from live in
+:mod:`training.models`; the runtime never imports them.
 
 Example:
-    >>> from inference.vision import get_config
-    >>> cfg = get_config("tiny")
-    >>> cfg.vit3d.input_shape, cfg.n_tokens_3d, cfg.n_tokens_2d
-    ((32, 64, 64), 64, 16)
+    >>> from inference.vision.runtime import VisionRuntime
+    >>> rt = VisionRuntime("bundle/scan.onnx", "bundle/question.onnx")   # doctest: +SKIP
+    >>> rt.providers                                                       # doctest: +SKIP
+    ['CPUExecutionProvider']
 """
-
-from .config import (
-    PERCEIVER_KINDS,
-    PRESETS,
-    TGIS_MODES,
-    PerceiverConfig,
-    SliceEncoderConfig,
-    TGISConfig,
-    ViT3DConfig,
-    VisionConfig,
-    get_config,
-)
-
-__all__ = [
-    "PERCEIVER_KINDS",
-    "PRESETS",
-    "TGIS_MODES",
-    "PerceiverConfig",
-    "SliceEncoderConfig",
-    "TGISConfig",
-    "ViT3DConfig",
-    "VisionConfig",
-    "get_config",
-]

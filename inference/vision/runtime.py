@@ -17,15 +17,12 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from .config import VisionConfig
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
@@ -106,13 +103,12 @@ class VisionRuntime:
     threads: int | None = None
     scan_session: Any = field(init=False, repr=False)
     question_session: Any = field(init=False, repr=False)
-    config: VisionConfig = field(init=False)
+    n_slices: int = field(init=False)
 
     def __post_init__(self) -> None:
         self.scan_session = create_session(self.scan_path, self.device, self.threads)
         self.question_session = create_session(self.question_path, self.device, self.threads)
-        meta = self.scan_session.get_modelmeta().custom_metadata_map
-        self.config = VisionConfig.from_dict(json.loads(meta["ctchat.vision.config"]))
+        self.n_slices = int(self.scan_session.get_inputs()[0].shape[2])  # volume (1, 1, D, H, W)
 
     @classmethod
     def from_dir(cls, folder: str | Path, **kwargs: Any) -> "VisionRuntime":
@@ -152,7 +148,7 @@ class VisionRuntime:
                 feeds[inp.name] = np.asarray(text_vector, dtype=np.float32).reshape(1, -1)
             elif inp.name == "random_scores":
                 rng = np.random.default_rng(seed)
-                feeds[inp.name] = rng.uniform(1e-3, 1.0, size=(1, self.config.n_slices)).astype(np.float32)
+                feeds[inp.name] = rng.uniform(1e-3, 1.0, size=(1, self.n_slices)).astype(np.float32)
             else:
                 feeds[inp.name] = scan[inp.name]
         scores, tokens = self.question_session.run(["slice_scores", "image_tokens"], feeds)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from gui_helpers import A0001_DICOM, need
 
 

@@ -6,7 +6,6 @@ import argparse
 import re
 
 import pytest
-
 from gui_helpers import A0001_DICOM, need
 
 pytestmark = pytest.mark.gui

@@ -7,9 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-from PySide6 import QtGui
-
 from gui_helpers import A0001_DICOM, model_data_dir, need
+from PySide6 import QtGui
 
 pytestmark = pytest.mark.gui
 

@@ -6,9 +6,8 @@ import argparse
 
 import numpy as np
 import pytest
-from PySide6 import QtCore, QtGui
-
 from gui_helpers import A0001_DICOM, A0001_NIFTI, load, need
+from PySide6 import QtCore, QtGui
 
 pytestmark = pytest.mark.gui
 
@@ -117,8 +116,8 @@ def test_view_screenshots(chest, tmp_path):
 
 def test_cli_view_screenshot(qapp, tmp_path):
     """``ctchat view A0001 --screenshot OUT.png``: the function behind it, in this process."""
-    from viewer.screenshot import image_std
     from viewer.cli import register
+    from viewer.screenshot import image_std
 
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())

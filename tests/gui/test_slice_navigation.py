@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gui_helpers import drag, mouse, wheel
 from PySide6 import QtCore
 from PySide6.QtCore import Qt
-
-from gui_helpers import drag, mouse, wheel
 
 pytestmark = pytest.mark.gui
 

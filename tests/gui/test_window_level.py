@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from gui_helpers import drag
 from PySide6 import QtCore
 from PySide6.QtCore import Qt
-
-from gui_helpers import drag
 
 pytestmark = pytest.mark.gui
 

@@ -1,0 +1,47 @@
+"""llama-cpp-python's ctypes bindings, loaded once, with llama.cpp's log kept quiet, and the
+check that a file is a GGUF before llama.cpp opens it. Shared by the runtime and the vocabulary."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+
+from .errors import LLMError
+
+GGUF_MAGIC = b"GGUF"
+_LOG_CALLBACK = None  # llama.cpp keeps a raw pointer to it: the Python object must stay alive
+
+
+def llama_library():
+    """The ``llama_cpp`` bindings, imported lazily (loading libllama takes a moment), with the
+    backend initialised and llama.cpp's log silenced (``CTCHAT_LLAMA_LOG=1`` shows it)."""
+    global _LOG_CALLBACK
+    try:
+        import llama_cpp as ll
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise LLMError("llama-cpp-python is not installed (pip install 'ctchat[llm]')") from exc
+    if _LOG_CALLBACK is None:
+
+        @ll.llama_log_callback
+        def _quiet(level, text, user_data):  # noqa: ANN001 - C callback signature
+            if os.environ.get("CTCHAT_LLAMA_LOG"):
+                print(text.decode("utf-8", "replace"), end="", flush=True)
+
+        _LOG_CALLBACK = _quiet
+        ll.llama_log_set(_LOG_CALLBACK, ctypes.c_void_p(0))
+        ll.llama_backend_init()
+    return ll
+
+
+def check_gguf_file(path: Path, what: str) -> None:
+    """Raise :class:`LLMError` with a sentence unless ``path`` is a readable GGUF file."""
+    if not path.is_file():
+        raise LLMError(f"{what} file not found: {path}")
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise LLMError(f"{what} file cannot be read: {path} ({exc.strerror})") from exc
+    if magic != GGUF_MAGIC:
+        raise LLMError(f"{path.name} is not a GGUF file (the {what} must be a .gguf)")

@@ -1,0 +1,79 @@
+"""``ctchat eval --bundle NAME``: the papers' metrics on held-out cases, with two baselines.
+
+Columns: the bundle; the same bundle with its image tokens zeroed (what the image adds); and
+the same architecture with its initial, untrained weights (what training adds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+
+from inference.resources import shared_ct_dir
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``eval`` sub-command."""
+    p = subparsers.add_parser("eval", help="metrics of a bundle on held-out cases, against baselines")
+    p.add_argument("--bundle", default="default")
+    p.add_argument("--cases", type=int, default=16,
+                   help="cases per held-out scan (half with a lesion where lesions are asked about)")
+    p.add_argument("--scans", choices=["held-out", "training"], default="held-out",
+                   help="held-out scans (the evaluation), or the training scans with insertions never "
+                        "trained on (tells new lesions apart from new scans)")
+    p.add_argument("--whole-scans", action="store_true",
+                   help="every case the whole scan, not a random field of view of it (the lesion-free cases "
+                        "of a scan are then one image, asked again)")
+    p.add_argument("--kinds", help="only these question kinds, comma-separated (e.g. location: the location "
+                   "questions, two per lesion case and one per lesion-free case, so --cases can be larger in the same time)")
+    p.add_argument("--max-tokens", type=int, default=40)
+    p.add_argument("--no-bertscore", action="store_true", help="skip BERTScore (slower on the CPU)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate the bundle and its baselines, print a table (or JSON)."""
+    from inference.bundle import load_bundle
+    from inference.chat import ChatSession
+    from training.data.cases import EVAL_SCANS, EVAL_SEED_BASE, TRAIN_SCANS, synthetic_cases
+    from training.evaluation.evaluate import evaluate, only_kinds
+    from training.evaluation.scoring import Scorecard
+    from training.export.bundle_writer import write_bundle
+    from training.models.config import VisionConfig
+    from training.models.vision_model import build_vision_model
+
+    bundle = load_bundle(args.bundle)
+    scans = EVAL_SCANS if args.scans == "held-out" else TRAIN_SCANS
+    # insertions and crops always come from the evaluation seeds, which training never draws
+    cases = list(synthetic_cases(shared_ct_dir(), scans, args.cases, EVAL_SEED_BASE, crops=not args.whole_scans))
+    if args.kinds:
+        cases = only_kinds(cases, tuple(k.strip() for k in args.kinds.split(",") if k.strip()))
+    bertscore = not args.no_bertscore
+    columns = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = VisionConfig.from_dict(bundle.manifest["vision"]["config"])
+        untrained = write_bundle(tmp, build_vision_model(cfg, seed=bundle.manifest["training"].get("seed", 0)),
+                                 "untrained", "0", {"trained": False, "note": "evaluation baseline"})
+        runs = [("bundle", bundle, False), ("zeroed image", bundle, True), ("untrained perceiver", untrained, False)]
+        for name, b, zero in runs:
+            session = ChatSession(b, zero_image=zero)
+            columns[name] = evaluate(session, cases, args.max_tokens, bertscore)
+            session.close()
+    if args.json:
+        print(json.dumps({"bundle": bundle.summary(), "scans": args.scans, "scan_paths": list(scans),
+                          "kinds": args.kinds or "all",
+                          "random_fields_of_view": not args.whole_scans,
+                          "results": columns}, indent=2))
+        return 0
+    what = "held-out cases" if args.scans == "held-out" else "cases with held-out insertions in the training scans"
+    view = "whole scans" if args.whole_scans else "each a random field of view"
+    asked = f"; questions: {args.kinds}" if args.kinds else ""
+    print(f"{bundle.name} on {len(cases)} {what} ({', '.join(scans)}; {view}{asked}); "
+          f"{'trained' if bundle.trained else 'UNTRAINED weights'}")
+    rows = Scorecard().rows(next(iter(columns.values())), bertscore)
+    print(f"  {'metric':<30}" + "".join(f"{name:>22}" for name in columns))
+    for label, get in rows:
+        print(f"  {label:<30}" + "".join(f"{get(r):>22.3f}" for r in columns.values()))
+    return 0
