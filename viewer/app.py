@@ -13,8 +13,9 @@ from . import presets, recent
 from .load_worker import LoadedScan, LoadWorker
 from .message_bar import MessageBar
 from .planes import AXIAL, CORONAL, SAGITTAL
+from .report_export import ReportExport
+from .scan_loading import ScanLoading
 from .screenshot import grab_from_screen
-from .series_dialog import SeriesDialog
 from .slice_view import TOOL_NAVIGATE, TOOL_WINDOW_LEVEL, SliceView
 from .volume_view import VolumeView
 from .window_level import WindowLevel
@@ -35,9 +36,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setAcceptDrops(True)
         self.scan: LoadedScan | None = None
         self.wl = WindowLevel(400, 40, "Soft tissue")
-        self.worker: LoadWorker | None = None
-        self._old_workers: list[LoadWorker] = []
-        self.series_dialog: SeriesDialog | None = None
+        self.loading = ScanLoading(self)
+        self.loading.loaded.connect(self._on_loaded)
+        self.loading.failed.connect(self._on_failed)
+        self.loading.finished.connect(self.loadFinished)
+        self.loading.status.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
+        self.report = ReportExport(self)
 
         self.axial = SliceView(AXIAL)
         self.coronal = SliceView(CORONAL)
@@ -84,16 +88,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.cursor_label = QtWidgets.QLabel("")
         self.cursor_label.setObjectName("cursor_label")
         self.cursor_label.setMinimumWidth(420)
-        self.progress = QtWidgets.QProgressBar()
-        self.progress.setMaximumWidth(220)
-        self.progress.setTextVisible(True)
-        self.cancel_button = QtWidgets.QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.cancel_load)
         bar.addPermanentWidget(self.cursor_label)
-        bar.addPermanentWidget(self.progress)
-        bar.addPermanentWidget(self.cancel_button)
-        self.progress.hide()
-        self.cancel_button.hide()
+        bar.addPermanentWidget(self.loading.progress)
+        bar.addPermanentWidget(self.loading.cancel_button)
 
     def _build_actions(self) -> None:
         menu = self.menuBar()
@@ -159,7 +156,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.axial.add_beside_scroller(self.heat_strip)
         self.chat_panel.scoresShown.connect(self.heat_strip.set_scores)
         self.heat_strip.sliceClicked.connect(self.go_to_axial_slice)
-        self.chat_panel.exportRequested.connect(self._export_report_dialog)
+        self.chat_panel.exportRequested.connect(self.report.ask_where_and_write)
         self.chat_panel.tableRequested.connect(self.show_scores_table)
 
     def go_to_axial_slice(self, k: int) -> None:
@@ -178,124 +175,39 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def export_report(self, path: str | Path) -> Path:
         """Write the chat session as a self-contained HTML report (PDF when ``path`` ends in .pdf)."""
-        from .report import write_report
-
-        panel = self.chat_panel
-        shots = [("Viewer window", self.grab_window())]
-        if panel is not None and self.scan is not None:
-            shots += self._peak_slice_images(panel.entries)
-        return write_report(path, panel.entries if panel else [], self.scan.volume if self.scan else None,
-                            panel.model_info if panel else None, shots)
-
-    def _peak_slice_images(self, entries, limit: int = 8) -> list[tuple[str, QtGui.QImage]]:
-        """The axial view at each answered question's top slice (the crosshair is put back)."""
-        import tempfile
-
-        keep = self.position
-        shots = []
-        with tempfile.TemporaryDirectory() as tmp:
-            for n, entry in enumerate(entries[:limit], 1):
-                if entry.answer is None:
-                    continue
-                k = entry.answer.top_slices[0]
-                self.axial.set_slice(k, render=True)
-                path = Path(tmp) / f"q{n}.png"
-                self.axial.save_png(str(path))
-                shots.append((f"Q{n}: axial slice {k + 1}, the highest-scored", QtGui.QImage(str(path))))
-        self.set_position(keep, render_now=True)
-        return shots
-
-    def _export_report_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export report", "ctchat_report.html",
-                                                        "HTML (*.html);;PDF (*.pdf)")
-        if path:
-            self.export_report(path)
+        return self.report.write(path)
 
     # ------------------------------------------------------------ loading
     def open_path(self, path: str | Path, series_uid: str | None = None) -> LoadWorker:
         """Start loading ``path`` in a worker thread; the current scan stays until it succeeds."""
-        if self.worker is not None:
-            self.cancel_load()
         self.volume_view.ensure_mapper()
-        worker = LoadWorker(str(path), series_uid, self.volume_view.max_voxels, self)
-        worker.progress.connect(self._on_progress)
-        worker.loaded.connect(self._on_loaded)
-        worker.failed.connect(self._on_failed)
-        worker.cancelled.connect(self._on_cancelled)
-        worker.seriesFound.connect(self._on_series_found)
-        worker.finished.connect(lambda w=worker: self._forget_worker(w))
-        self.worker = worker
-        self.progress.setRange(0, 0)  # busy until the first progress report
-        self.progress.show()
-        self.cancel_button.show()
-        self.statusBar().showMessage(f"Loading {Path(path).name}…")
-        worker.start()
-        return worker
+        return self.loading.open(path, series_uid, self.volume_view.max_voxels)
 
     def cancel_load(self) -> None:
         """Cancel the running load (if any); the window keeps the scan it shows."""
-        worker = self.worker
-        if worker is None:
-            return
-        worker.cancel()
-        # Its late signals must not touch the window; it finishes in the background.
-        for sig in (worker.progress, worker.loaded, worker.failed, worker.seriesFound, worker.cancelled):
-            try:
-                sig.disconnect()
-            except (RuntimeError, TypeError):
-                pass
-        self._old_workers.append(worker)
-        self.worker = None
-        self._end_loading()
-        self.statusBar().showMessage("Loading cancelled", 5000)
-        self.loadFinished.emit("cancelled")
+        self.loading.cancel()
 
-    def _forget_worker(self, worker: LoadWorker) -> None:
-        if worker in self._old_workers:
-            self._old_workers.remove(worker)
+    @property
+    def progress(self) -> QtWidgets.QProgressBar:
+        """The loading progress bar in the status bar."""
+        return self.loading.progress
 
-    def _end_loading(self) -> None:
-        self.progress.hide()
-        self.cancel_button.hide()
+    @property
+    def cancel_button(self) -> QtWidgets.QPushButton:
+        """The status bar's button that cancels a load."""
+        return self.loading.cancel_button
 
-    def _on_progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(1, total))
-        self.progress.setValue(done)
+    @property
+    def series_dialog(self):
+        """The series picker shown for the last folder with several series (or None)."""
+        return self.loading.series_dialog
 
     def _on_loaded(self, scan: LoadedScan) -> None:
-        self.worker = None
-        self._end_loading()
         self.show_scan(scan)
         recent.add_recent(scan.path)
-        self.statusBar().showMessage(f"Loaded {Path(scan.path).name}", 5000)
-        self.loadFinished.emit("loaded")
 
     def _on_failed(self, message: str) -> None:
-        self.worker = None
-        self._end_loading()
         self.message_bar.show_message("error", "Could not open the scan", [message])
-        self.statusBar().showMessage("Loading failed", 5000)
-        self.loadFinished.emit("failed")
-
-    def _on_cancelled(self) -> None:
-        self.worker = None
-        self._end_loading()
-        self.statusBar().showMessage("Loading cancelled", 5000)
-        self.loadFinished.emit("cancelled")
-
-    def _on_series_found(self, series: Sequence) -> None:
-        path = self.worker.path if self.worker else ""
-        self.worker = None
-        self._end_loading()
-        dialog = SeriesDialog(series, self)
-        dialog.accepted.connect(lambda: self._open_series(path, dialog.selected_uid()))
-        self.series_dialog = dialog
-        dialog.open()  # non-modal to the event loop: the window keeps painting
-        self.loadFinished.emit("series")
-
-    def _open_series(self, path: str, uid: str | None) -> None:
-        if uid:
-            self.open_path(path, uid)
 
     # ------------------------------------------------------------ showing a scan
     def show_scan(self, scan: LoadedScan) -> None:
@@ -459,10 +371,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:  # noqa: N802
         if self.chat_panel is not None:
             self.chat_panel.shutdown()
-        for w in [self.worker, *self._old_workers]:
-            if w is not None:
-                w.cancel()
-                w.wait(5000)
+        self.loading.shutdown()
         for v in (*self.slice_views, self.volume_view):
             v.canvas.Finalize()
         super().closeEvent(ev)

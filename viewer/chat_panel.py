@@ -14,9 +14,10 @@ import numpy as np
 from PySide6 import QtWidgets
 from PySide6.QtCore import Signal
 
-from .chat_worker import ChatThread, Question
-
 from inference.bundle import model_notice
+from inference.question import Question, QuestionError
+
+from .chat_worker import ChatThread, Request
 
 
 @dataclass
@@ -24,11 +25,21 @@ class Entry:
     """One question of the transcript and its (possibly partial) answer."""
 
     qid: int
-    question: str
-    task: str
+    question: Question
     text: str = ""
     answer: Any = None  # inference.chat.session.Answer once finished
     error: str = ""
+
+    @property
+    def task(self) -> str:
+        """The question's task (``open``, ``choice``, ``yes_no``, ``report``)."""
+        return self.question.task
+
+    @property
+    def shown(self) -> str:
+        """The question as the transcript shows it, a choice question's options after it."""
+        options = "  [" + " / ".join(self.question.choices) + "]" if self.question.choices else ""
+        return self.question.shown + options
 
     @property
     def stopped(self) -> bool:
@@ -52,7 +63,7 @@ class Entry:
     def label(self) -> str:
         """One line for the history list."""
         mark = " (stopped)" if self.stopped else (" …" if self.answer is None and not self.error else "")
-        return f"{self.qid}. {self.question}{mark}"
+        return f"{self.qid}. {self.shown}{mark}"
 
 
 class ChatPanel(QtWidgets.QWidget):
@@ -76,7 +87,7 @@ class ChatPanel(QtWidgets.QWidget):
         self._generation = 0
         self._encoded = -1
         self._next_qid = 1
-        self._running: tuple[Entry, Question] | None = None
+        self._running: tuple[Entry, Request] | None = None
         self._build()
         self.chat = ChatThread(bundle, n_threads, self)
         w = self.chat.worker
@@ -124,14 +135,13 @@ class ChatPanel(QtWidgets.QWidget):
         self.stop_button.setObjectName("stop_button")
         self.stop_button.clicked.connect(self.stop)
         self.findings_button = QtWidgets.QPushButton("Write the findings")
-        self.findings_button.clicked.connect(lambda: self.ask("", "report"))
+        self.findings_button.clicked.connect(lambda: self.ask(Question.findings()))
         self.disease_box = QtWidgets.QComboBox()
         self.disease_box.setObjectName("disease_box")
         self.disease_box.addItems(ct_rate_diseases())
         self.yes_no_button = QtWidgets.QPushButton("Yes/no")
         self.yes_no_button.setToolTip("Does this image show signs of the chosen disease?")
-        self.yes_no_button.clicked.connect(
-            lambda: self.ask("", "yes_no", disease=self.disease_box.currentText()))
+        self.yes_no_button.clicked.connect(lambda: self.ask(Question.yes_no(self.disease_box.currentText())))
         self.table_button = QtWidgets.QPushButton("Scores table…")
         self.table_button.clicked.connect(self.tableRequested.emit)
         self.export_button = QtWidgets.QPushButton("Export report…")
@@ -231,24 +241,27 @@ class ChatPanel(QtWidgets.QWidget):
     def ask_typed(self) -> None:
         """Ask what is in the question box (multiple choice when options are given)."""
         text = self.question_box.text().strip()
-        choices = [c.strip() for c in self.choices_box.text().split(";") if c.strip()]
+        choices = tuple(c.strip() for c in self.choices_box.text().split(";") if c.strip())
         if not text:
             return
-        if self.ask(text, "choice" if choices else "open", choices=choices or None) is not None:
+        try:
+            question = Question("choice" if choices else "open", text, choices)
+        except QuestionError as exc:
+            self.status.setText(f"{exc}.")
+            return
+        if self.ask(question) is not None:
             self.question_box.clear()
 
-    def ask(self, question: str, task: str = "open", choices: list[str] | None = None,
-            disease: str = "", max_tokens: int | None = None) -> Entry | None:
-        """Send a question to the model; returns its transcript entry (None when not ready)."""
+    def ask(self, question: Question | str, max_tokens: int | None = None) -> Entry | None:
+        """Send a question (or an open question's text) to the model; returns its transcript
+        entry (None when not ready)."""
         if self.state != "ready":
             return None
-        shown = question.strip() or {"report": "Write the findings",
-                                     "yes_no": f"Does this image show signs of {disease}?"}.get(task, task)
-        if choices:
-            shown += "  [" + " / ".join(choices) + "]"
-        entry = Entry(self._next_qid, shown, task)
+        if isinstance(question, str):
+            question = Question("open", question)
+        entry = Entry(self._next_qid, question)
         self._next_qid += 1
-        q = Question(question, task, choices, disease, max_tokens or self.max_tokens)
+        q = Request(question, max_tokens or self.max_tokens)
         self._running = (entry, q)
         self.entries.append(entry)
         self.history.addItem(entry.label())
@@ -313,7 +326,7 @@ class ChatPanel(QtWidgets.QWidget):
         self.scoresShown.emit(entry.scores)
 
     def _show(self, entry: Entry) -> None:
-        parts = [f"<p><b>Q:</b> {html.escape(entry.question)}</p>",
+        parts = [f"<p><b>Q:</b> {html.escape(entry.shown)}</p>",
                  f"<p><b>A:</b> {html.escape(entry.shown_text())}</p>"]
         if entry.answer is not None:
             a = entry.answer

@@ -15,6 +15,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from inference.question import Question
+
 
 def default_threads() -> int:
     """CPU threads for the model: one core is left to the UI (llama.cpp threads busy-wait)."""
@@ -22,13 +24,10 @@ def default_threads() -> int:
 
 
 @dataclass
-class Question:
-    """One request to the model."""
+class Request:
+    """One question for the model, how long its answer may be, and its stop switch."""
 
-    question: str = ""
-    task: str = "open"
-    choices: list[str] | None = None
-    disease: str = ""
+    question: Question
     max_tokens: int = 128
     cancel: threading.Event = field(default_factory=threading.Event)
 
@@ -60,7 +59,7 @@ class ChatWorker(QObject):
             bundle = load_bundle(self.bundle_name)
             self.session = ChatSession(bundle, n_threads=self.n_threads)
         except Exception as exc:  # noqa: BLE001 - BundleError, LLMError, a broken file: the viewer goes on
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
+            self.failed.emit(str(exc))
             return
         b = self.session.bundle
         self.ready.emit({
@@ -78,21 +77,21 @@ class ChatWorker(QObject):
         try:
             timings = self.session.load_scan(volume)
         except Exception as exc:  # noqa: BLE001
-            self.scanFailed.emit(generation, f"{type(exc).__name__}: {exc}")
+            self.scanFailed.emit(generation, str(exc))
             return
         self.scanEncoded.emit(generation, timings)
 
     @Slot(int, object)
-    def ask(self, qid: int, q: Question) -> None:
+    def ask(self, qid: int, q: Request) -> None:
         """Answer ``q``, streaming pieces tagged with ``qid``."""
         if self.session is None:
             self.askFailed.emit(qid, "the model is not available")
             return
         try:
-            answer = self.session.ask(q.question, q.task, q.choices, q.disease, q.max_tokens,
-                                      cancel=q.cancel, on_text=lambda s: self.piece.emit(qid, s))
+            answer = self.session.ask(q.question, q.max_tokens, cancel=q.cancel,
+                                      on_text=lambda s: self.piece.emit(qid, s))
         except Exception as exc:  # noqa: BLE001
-            self.askFailed.emit(qid, f"{type(exc).__name__}: {exc}")
+            self.askFailed.emit(qid, str(exc))
             return
         self.answered.emit(qid, answer)
 
@@ -133,7 +132,7 @@ class ChatThread(QObject):
         """Queue the encoding of a scan."""
         self._encode.emit(generation, volume)
 
-    def ask(self, qid: int, q: Question) -> None:
+    def ask(self, qid: int, q: Request) -> None:
         """Queue a question."""
         self._ask.emit(qid, q)
 

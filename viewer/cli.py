@@ -113,7 +113,7 @@ def run_view(args: argparse.Namespace) -> int:
 
     def _answered(entry) -> None:
         if entry is not None:
-            print(f"Q: {entry.question}\nA: {entry.shown_text()}")
+            print(f"Q: {entry.shown}\nA: {entry.shown_text()}")
             if entry.answer is not None:
                 print(f"[{entry.answer.top_range()} scored highest]")
                 win.go_to_axial_slice(entry.answer.top_slices[0])

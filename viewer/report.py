@@ -82,7 +82,7 @@ def report_html(entries: Sequence, volume: Any, model_info: dict | None,
         out.append("</table>")
     out.append("<h2>Questions</h2>")
     for n, entry in enumerate(entries, 1):
-        out.append(f"<div class='q'><p><b>Q{n}:</b> {e(entry.question)} <small>({e(entry.task)})</small></p>")
+        out.append(f"<div class='q'><p><b>Q{n}:</b> {e(entry.shown)} <small>({e(entry.task)})</small></p>")
         out.append(f"<p><b>A:</b> {e(entry.shown_text())}</p>")
         if entry.scores is not None:
             out.append(f"<p><i>{e(entry.answer.top_range())} scored highest</i> (slice 1 at the left)</p>")

@@ -21,7 +21,7 @@ def scores_csv(entries: Sequence) -> str:
     writer = csv.writer(out)
     writer.writerow(["question", "task", "answer", "stopped", *(f"slice_{k + 1}" for k in range(n))])
     for e in rows:
-        writer.writerow([e.question, e.task, e.text, int(e.stopped), *(f"{float(s):.6g}" for s in e.scores)])
+        writer.writerow([e.shown, e.task, e.text, int(e.stopped), *(f"{float(s):.6g}" for s in e.scores)])
     return out.getvalue()
 
 
@@ -36,7 +36,7 @@ class ScoresTable(QtWidgets.QDialog):
         self.table = QtWidgets.QTableWidget(len(self.entries), n)
         self.table.setObjectName("scores_table")
         self.table.setHorizontalHeaderLabels([str(k + 1) for k in range(n)])
-        self.table.setVerticalHeaderLabels([e.question for e in self.entries])
+        self.table.setVerticalHeaderLabels([e.shown for e in self.entries])
         for r, e in enumerate(self.entries):
             for k, (s, t) in enumerate(zip(e.scores, normalised(e.scores))):
                 item = QtWidgets.QTableWidgetItem(f"{float(s):.3f}")

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gui_helpers import A0001_DICOM, model_data_dir, need, wheel
 from PySide6 import QtCore, QtGui
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-
-from gui_helpers import A0001_DICOM, model_data_dir, need, wheel
 
 pytestmark = pytest.mark.gui
 
@@ -194,7 +193,7 @@ def test_history_switching_shows_each_questions_scores(chat_win):
     panel.findings_button.click()
     _wait(panel.answerFinished)
     yes_no, findings = panel.entries[-2], panel.entries[-1]
-    assert yes_no.question == "Does this image show signs of emphysema?" and findings.task == "report"
+    assert yes_no.shown == "Does this image show signs of emphysema?" and findings.task == "report"
     assert not np.allclose(yes_no.scores, findings.scores)  # TG-IS depends on the question
     assert np.array_equal(win.heat_strip.scores, findings.scores)
     panel.history.setCurrentRow(len(panel.entries) - 2)
