@@ -75,7 +75,7 @@ class Med2E3Vision(nn.Module):
         return _ScanGraph(self)
 
     def question_graph(self) -> nn.Module:
-        return _QuestionGraph(self)
+        return QuestionGraph(QuestionVector(self.bert, self.connector3d.text_mlp))
 
 
 class _ScanGraph(nn.Module):
@@ -92,10 +92,12 @@ class _ScanGraph(nn.Module):
         return t3, t2, slice_features(t3, t2, self.n_slabs)
 
 
-class _QuestionGraph(nn.Module):
-    def __init__(self, parts: Med2E3Vision) -> None:
+class QuestionGraph(nn.Module):
+    """BERT + ``text_mlp`` -> TG-IS scores -> image tokens (inputs: ``QUESTION_INPUTS``)."""
+
+    def __init__(self, text: QuestionVector) -> None:
         super().__init__()
-        self.text = QuestionVector(parts.bert, parts.connector3d.text_mlp)
+        self.text = text
 
     def forward(self, question_ids: torch.Tensor, question_mask: torch.Tensor,
                 tokens_3d: torch.Tensor, tokens_2d: torch.Tensor, slice_feats: torch.Tensor

@@ -22,7 +22,7 @@ from convert.towers.onnx_export import max_rel_diff, run_onnx
 from convert.towers.siglip_slices import SliceEncoder, build_siglip
 from convert.towers.state_dict import CheckpointError
 from test_towers_m3d_vit import monai_vit
-from towers_refs import ONNX_TOL, randomize, rel, shapes, with_prefix
+from towers_refs import ONNX_TOL, onnx_round_trip, randomize, rel, shapes, with_prefix
 
 VIT = M3DViTConfig(img_size=(32, 64, 64), patch_size=(4, 16, 16), hidden_size=64, mlp_dim=128,
                    num_layers=2, num_heads=4)
@@ -189,3 +189,22 @@ def test_onnx_graphs_match_torch(tmp_path):
     diffs = [max_rel_diff(g, r.numpy()) for g, r in zip(got_scan + got_q, ref_scan + ref_q)]
     assert len(diffs) == len(SCAN_OUTPUTS) + len(QUESTION_OUTPUTS)
     assert max(diffs) < ONNX_TOL, dict(zip(SCAN_OUTPUTS + QUESTION_OUTPUTS, diffs))
+
+
+def test_full_size_question_graph_exports_and_matches_torch(tmp_path):
+    """BERT-base on a 512-token question, text_mlp 768 -> 3072, 32 slices of 256 tokens."""
+    from transformers import BertConfig
+
+    from convert.towers.bert_text import QuestionVector, build_bert
+    from convert.towers.graphs import question_example
+    from convert.towers.med2e3 import QuestionGraph
+
+    graph = randomize(QuestionGraph(QuestionVector(build_bert(BertConfig()), torch.nn.Linear(768, 3072))), seed=22)
+    g = torch.Generator().manual_seed(23)
+    ids, mask = question_example(30522, 512, n_real=20)
+    t3, t2 = torch.randn(1, 256, 3072, generator=g), torch.randn(1, 32, 256, 3072, generator=g) * 0.1
+    feats = torch.randn(1, 32, 3072, generator=g) * 0.01
+    args = (ids, mask, t3, t2, feats)
+    diffs = onnx_round_trip(graph, args, tmp_path / "question.onnx", QUESTION_INPUTS, QUESTION_OUTPUTS)
+    print(f"full-size Med-2E3 question graph: max rel diffs {diffs}")
+    assert max(diffs) < ONNX_TOL

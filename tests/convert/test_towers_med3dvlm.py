@@ -11,9 +11,10 @@ import torch
 from torch.nn import functional as F
 
 from convert.towers.dcformer import DCFormer, DCFormerConfig, token_counts
-from convert.towers.graphs import SCAN_INPUTS, SCAN_OUTPUTS
+from convert.towers.graphs import SCAN_INPUTS, SCAN_OUTPUTS, export_med3dvlm
 from convert.towers.med3dvlm import build_med3dvlm_vision
 from convert.towers.mixer import MixerProjector
+from convert.towers.onnx_export import max_rel_diff, run_onnx
 from convert.towers.state_dict import CheckpointError
 from towers_refs import ONNX_TOL, onnx_round_trip, randomize, rel, shapes, with_prefix
 
@@ -177,4 +178,18 @@ def test_onnx_scan_graph_matches_torch(tmp_path):
     vision = randomize(build_med3dvlm_vision(SMALL_CONFIG, SMALL), seed=13)
     (diff,) = onnx_round_trip(vision, (torch.rand(1, 1, *SHAPE),), tmp_path / "scan.onnx",
                               SCAN_INPUTS, SCAN_OUTPUTS)
+    assert diff < ONNX_TOL
+
+
+def test_full_size_scan_graph_exports_and_matches_torch(tmp_path):
+    """decomp_small + the 3584-wide mixer on (1, 1, 128, 256, 256): about 40 s on 2 cores."""
+    vision = randomize(build_med3dvlm_vision(MED3DVLM), seed=20)
+    graphs = export_med3dvlm(vision, tmp_path)
+    x = torch.rand(1, 1, 128, 256, 256, generator=torch.Generator().manual_seed(21))
+    with torch.no_grad():
+        ref = vision(x).numpy()
+    (got,) = run_onnx(graphs["scan"].path, {"volume": x.numpy()})
+    assert got.shape == (1, 256, 3584)
+    diff = max_rel_diff(got, ref)
+    print(f"full-size Med3DVLM scan graph: max rel diff {diff:.2e}")
     assert diff < ONNX_TOL

@@ -15,8 +15,10 @@ ONNX_TOL = 1e-4  # max |onnx - torch| / max |torch| accepted for every graph
 
 
 def randomize(module: nn.Module, seed: int = 0, scale: float = 0.2) -> nn.Module:
-    """Give every parameter and floating buffer random values (LayerNorm/BN weights near 1,
-    biases and shifts non-zero, BN variances positive), so no part is an identity by accident."""
+    """Give every parameter and floating buffer random values, so no part is an identity by
+    accident: weight matrices and kernels ~ N(0, 1 / fan_in) (activations stay O(1) at any
+    width, as with a trained model's), norm scales near 1, biases, shifts, position embeddings
+    and layer scales ~ N(0, scale^2), BN variances in [0.5, 1.5)."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in list(module.named_parameters()) + list(module.named_buffers()):
@@ -26,6 +28,8 @@ def randomize(module: nn.Module, seed: int = 0, scale: float = 0.2) -> nn.Module
             leaf = name.rsplit(".", 1)[-1]
             if leaf == "running_var":
                 p.copy_(0.5 + torch.rand(p.shape, generator=g))
+            elif leaf.endswith("weight") and p.dim() >= 2:  # Linear, Conv, Embedding, in_proj
+                p.copy_(r / (p.numel() / p.shape[0]) ** 0.5)
             elif leaf == "weight" and p.dim() == 1:  # norm scales
                 p.copy_(1.0 + scale * r)
             else:
