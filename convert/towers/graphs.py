@@ -39,7 +39,8 @@ def volume_example(shape: tuple[int, int, int], seed: int = 0) -> torch.Tensor:
     return torch.rand(1, 1, *shape, generator=torch.Generator().manual_seed(seed))
 
 
-def export_lamed(vision: LamedVision, out_dir: str | Path, *, dynamo: bool = False) -> dict[str, ExportedGraph]:
+def export_lamed(vision: LamedVision, out_dir: str | Path, *,
+                 dynamo: bool = False) -> dict[str, ExportedGraph]:
     """``<out_dir>/scan.onnx`` of an M3D-LaMed vision side."""
     vol = volume_example(vision.vision_tower.cfg.img_size)
     return {"scan": export_graph(vision, (vol,), Path(out_dir) / "scan.onnx", SCAN_INPUTS,
@@ -47,7 +48,8 @@ def export_lamed(vision: LamedVision, out_dir: str | Path, *, dynamo: bool = Fal
                                  metadata=_meta("m3d-lamed", "scan", SCAN_INPUTS, SCAN_OUTPUTS))}
 
 
-def export_med3dvlm(vision: Med3DVLMVision, out_dir: str | Path, *, dynamo: bool = False) -> dict[str, ExportedGraph]:
+def export_med3dvlm(vision: Med3DVLMVision, out_dir: str | Path, *,
+                    dynamo: bool = False) -> dict[str, ExportedGraph]:
     """``<out_dir>/scan.onnx`` of a Med3DVLM vision side."""
     vol = volume_example(vision.input_shape)
     return {"scan": export_graph(vision, (vol,), Path(out_dir) / "scan.onnx", SCAN_INPUTS,

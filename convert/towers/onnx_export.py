@@ -112,7 +112,8 @@ def export_graph(module: nn.Module, args: tuple[torch.Tensor, ...], path: str | 
     return ExportedGraph(path, external, time.perf_counter() - t0, exporter)
 
 
-def run_onnx(path: str | Path, inputs: Mapping[str, np.ndarray], threads: int | None = None) -> list[np.ndarray]:
+def run_onnx(path: str | Path, inputs: Mapping[str, np.ndarray],
+             threads: int | None = None) -> list[np.ndarray]:
     """Run a graph once on the CPU provider; outputs in the graph's order."""
     import onnxruntime as ort
 

@@ -28,7 +28,8 @@ _SHOWN = 5  # keys named in an error message before "and N more"
 
 
 class CheckpointError(ValueError):
-    """A published checkpoint (weights or configuration) does not fit the module built for it; the message is one sentence a user can act on."""
+    """A published checkpoint (weights or configuration) does not fit the module built for
+    it; the message is one sentence a user can act on."""
 
 
 def _listing(keys: list[str]) -> str:

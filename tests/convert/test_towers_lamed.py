@@ -9,14 +9,23 @@ import pytest
 import torch
 from einops import rearrange
 from torch.nn import functional as F
+from towers_refs import (
+    ONNX_TOL,
+    monai_vit,
+    onnx_round_trip,
+    published_vit_keys,
+    randomize,
+    rel,
+    shapes,
+    with_prefix,
+)
+from towers_refs import SMALL_VIT as SMALL
 
 from convert.towers.graphs import SCAN_INPUTS, SCAN_OUTPUTS, export_lamed
 from convert.towers.lamed import build_lamed_vision
 from convert.towers.m3d_vit import M3DViTConfig
 from convert.towers.onnx_export import max_rel_diff, run_onnx
 from convert.towers.state_dict import CheckpointError
-from test_towers_m3d_vit import SMALL, monai_vit, published_vit_keys
-from towers_refs import ONNX_TOL, onnx_round_trip, randomize, rel, shapes, with_prefix
 
 LAMED_PHI3 = {"architectures": ["LamedPhi3ForCausalLM"], "hidden_size": 3072, "image_channel": 1,
               "image_size": [32, 256, 256], "patch_size": [4, 16, 16], "vision_tower": "vit3d",
@@ -27,7 +36,8 @@ SMALL_LLM = 48
 SMALL_CONFIG = {**LAMED_PHI3, "hidden_size": SMALL_LLM, "mm_hidden_size": SMALL.hidden_size}
 
 
-def reference_projector(sd: dict[str, torch.Tensor], x: torch.Tensor, grid: tuple[int, int, int]) -> torch.Tensor:
+def reference_projector(sd: dict[str, torch.Tensor], x: torch.Tensor,
+                        grid: tuple[int, int, int]) -> torch.Tensor:
     """LaMed's SpatialPoolingProjector.forward, written with its einops patterns."""
     cube = rearrange(x, "b (p1 p2 p3) d -> b d p1 p2 p3", p1=grid[0], p2=grid[1], p3=grid[2])
     cube = F.avg_pool3d(cube, kernel_size=2, stride=2)
@@ -56,7 +66,8 @@ def test_scan_matches_monai_vit_and_reference_projector():
 def test_published_checkpoint_keys_load_strict():
     with torch.device("meta"):
         full = build_lamed_vision(LAMED_PHI3)
-    expected = {"model.vision_tower.vision_tower." + k: v for k, v in published_vit_keys(M3DViTConfig()).items()}
+    vit_keys = published_vit_keys(M3DViTConfig())
+    expected = {"model.vision_tower.vision_tower." + k: v for k, v in vit_keys.items()}
     expected.update({"model.mm_projector.projector.0.weight": (3072, 768),
                      "model.mm_projector.projector.0.bias": (3072,),
                      "model.mm_projector.projector.2.weight": (3072, 3072),
@@ -92,10 +103,9 @@ def test_onnx_scan_graph_matches_torch(tmp_path):
     assert diff < ONNX_TOL
 
 
-@pytest.mark.slow
 def test_full_size_scan_graph_exports_and_matches_torch(tmp_path):
-    """The published size: 768 x 12 ViT on 32x256x256, projector to Phi-3's 3072 (about 80 s on
-    2 shared cores: 40 s export, the rest two forward passes)."""
+    """The published size: 768 x 12 ViT on 32x256x256, projector to Phi-3's 3072 (40-80 s on
+    2 shared cores: half of it the export, the rest two forward passes)."""
     t0 = time.perf_counter()
     vision = randomize(build_lamed_vision(LAMED_PHI3), seed=4)
     graphs = export_lamed(vision, tmp_path)

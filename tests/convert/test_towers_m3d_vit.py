@@ -13,42 +13,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from towers_refs import SMALL_VIT as SMALL
+from towers_refs import monai_vit, published_vit_keys, randomize, rel, shapes, with_prefix
 
 from convert.towers.m3d_vit import M3DViTConfig, build_m3d_vit
 from convert.towers.state_dict import CheckpointError, load_published
-from towers_refs import randomize, rel, shapes, with_prefix
 
-SMALL = M3DViTConfig(img_size=(16, 64, 64), patch_size=(4, 16, 16), hidden_size=64, mlp_dim=128,
-                     num_layers=2, num_heads=4)
 TOL = 1e-5
-
-
-def monai_vit(cfg: M3DViTConfig):
-    from monai.networks.nets import ViT
-
-    ref = ViT(in_channels=cfg.in_channels, img_size=cfg.img_size, patch_size=cfg.patch_size,
-              hidden_size=cfg.hidden_size, mlp_dim=cfg.mlp_dim, num_layers=cfg.num_layers,
-              num_heads=cfg.num_heads, proj_type="perceptron", pos_embed_type="learnable",
-              classification=True, dropout_rate=0.0, spatial_dims=3, qkv_bias=False)
-    del ref.classification_head  # M3D's copy of ViT has none: forward returns the normed sequence
-    return ref.eval()
-
-
-def published_vit_keys(cfg: M3DViTConfig) -> dict[str, tuple[int, ...]]:
-    """Key names and shapes under M3D-LaMed's ``model.vision_tower.vision_tower.`` (MONAI 1.3
-    PatchEmbeddingBlock + TransformerBlock/SABlock/MLPBlock, ViT's cls_token and norm)."""
-    h, m = cfg.hidden_size, cfg.mlp_dim
-    keys = {"cls_token": (1, 1, h), "patch_embedding.position_embeddings": (1, cfg.n_patches, h),
-            "patch_embedding.patch_embeddings.1.weight": (h, cfg.patch_dim),
-            "patch_embedding.patch_embeddings.1.bias": (h,), "norm.weight": (h,), "norm.bias": (h,)}
-    for i in range(cfg.num_layers):
-        b = f"blocks.{i}."
-        keys.update({b + "norm1.weight": (h,), b + "norm1.bias": (h,), b + "norm2.weight": (h,),
-                     b + "norm2.bias": (h,), b + "attn.qkv.weight": (3 * h, h),
-                     b + "attn.out_proj.weight": (h, h), b + "attn.out_proj.bias": (h,),
-                     b + "mlp.linear1.weight": (m, h), b + "mlp.linear1.bias": (m,),
-                     b + "mlp.linear2.weight": (h, m), b + "mlp.linear2.bias": (h,)})
-    return keys
 
 
 def test_matches_monai_vit_on_every_output():
@@ -121,3 +92,13 @@ def test_mismatched_weights_are_named():
     wrong = {**sd, "m.cls_token": torch.zeros(1, 1, 32)}
     with pytest.raises(CheckpointError, match=r"cls_token \(1, 1, 32\) \(expected \(1, 1, 64\)\)"):
         load_published(ours, wrong, "m.")
+
+
+def test_bfloat16_checkpoints_load_into_float32_graphs():
+    """Med-2E3 trained in bf16 and saved its parameters as they were: the graphs stay float32."""
+    src = randomize(build_m3d_vit(SMALL), seed=3)
+    bf16 = {k: v.to(torch.bfloat16) for k, v in with_prefix(src.state_dict(), "vision_encoder.").items()}
+    ours = build_m3d_vit(SMALL)
+    load_published(ours, bf16, "vision_encoder.")
+    assert {p.dtype for p in ours.parameters()} == {torch.float32}
+    assert torch.equal(ours.cls_token, src.cls_token.to(torch.bfloat16).float())

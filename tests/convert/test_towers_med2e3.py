@@ -12,17 +12,21 @@ import pytest
 import torch
 from einops import rearrange
 from torch.nn import functional as F
+from towers_refs import ONNX_TOL, monai_vit, onnx_round_trip, randomize, rel, shapes, with_prefix
 
 from convert.towers.bert_text import bert_config_from_weights
 from convert.towers.graphs import example_inputs_med2e3, export_med2e3
 from convert.towers.m3d_vit import M3DViTConfig
-from convert.towers.med2e3 import (QUESTION_INPUTS, QUESTION_OUTPUTS, SCAN_INPUTS, SCAN_OUTPUTS,
-                                   build_med2e3_vision)
+from convert.towers.med2e3 import (
+    QUESTION_INPUTS,
+    QUESTION_OUTPUTS,
+    SCAN_INPUTS,
+    SCAN_OUTPUTS,
+    build_med2e3_vision,
+)
 from convert.towers.onnx_export import max_rel_diff, run_onnx
 from convert.towers.siglip_slices import SliceEncoder, build_siglip
 from convert.towers.state_dict import CheckpointError
-from test_towers_m3d_vit import monai_vit
-from towers_refs import ONNX_TOL, onnx_round_trip, randomize, rel, shapes, with_prefix
 
 VIT = M3DViTConfig(img_size=(32, 64, 64), patch_size=(4, 16, 16), hidden_size=64, mlp_dim=128,
                    num_layers=2, num_heads=4)
@@ -95,7 +99,8 @@ def test_scan_and_question_match_the_reference():
     v = small_vision()
     ex = example_inputs_med2e3(v, length=Q_LEN)
     with torch.no_grad():
-        ref3, ref2, ref_scores, ref_tokens = reference(v, ex["volume"], ex["question_ids"], ex["question_mask"])
+        ref3, ref2, ref_scores, ref_tokens = reference(v, ex["volume"], ex["question_ids"],
+                                                       ex["question_mask"])
         t3, t2, feats = v.scan_graph()(ex["volume"])
         scores, tokens = v.question_graph()(ex["question_ids"], ex["question_mask"], t3, t2, feats)
     assert t3.shape == (1, 16, LLM) and t2.shape == (1, 32, 16, LLM) and feats.shape == (1, 32, LLM)
@@ -124,7 +129,8 @@ def test_question_vector_is_bert_pooler_then_text_mlp_and_ignores_padding():
     text = v.question_graph().text
     ids = torch.randint(1, 120, (1, 9))
     with torch.no_grad():
-        direct = v.connector3d.text_mlp(v.bert(input_ids=ids, attention_mask=torch.ones_like(ids)).pooler_output)
+        pooled = v.bert(input_ids=ids, attention_mask=torch.ones_like(ids)).pooler_output
+        direct = v.connector3d.text_mlp(pooled)
         pad = torch.cat([ids, torch.zeros(1, 31, dtype=torch.long)], dim=1)
         mask = (pad != 0).long()
         assert rel(text(ids, torch.ones_like(ids)), direct) < TOL
@@ -134,7 +140,8 @@ def test_question_vector_is_bert_pooler_then_text_mlp_and_ignores_padding():
 def test_published_files_load_and_siglip_prefix_is_handled():
     src = small_vision(seed=8)
     files = published_files(src)
-    fresh = build_med2e3_vision({}, SIGLIP, bert_config_from_weights(files["vision3d_model"]), LLM, vit_cfg=VIT)
+    bert_cfg = bert_config_from_weights(files["vision3d_model"])
+    fresh = build_med2e3_vision({}, SIGLIP, bert_cfg, LLM, vit_cfg=VIT)
     assert fresh.load_published(files) == []
     ex = example_inputs_med2e3(src, length=Q_LEN)
     with torch.no_grad():
@@ -199,7 +206,8 @@ def test_full_size_question_graph_exports_and_matches_torch(tmp_path):
     from convert.towers.graphs import question_example
     from convert.towers.med2e3 import QuestionGraph
 
-    graph = randomize(QuestionGraph(QuestionVector(build_bert(BertConfig()), torch.nn.Linear(768, 3072))), seed=22)
+    text = QuestionVector(build_bert(BertConfig()), torch.nn.Linear(768, 3072))
+    graph = randomize(QuestionGraph(text), seed=22)
     g = torch.Generator().manual_seed(23)
     ids, mask = question_example(30522, 512, n_real=20)
     t3, t2 = torch.randn(1, 256, 3072, generator=g), torch.randn(1, 32, 256, 3072, generator=g) * 0.1

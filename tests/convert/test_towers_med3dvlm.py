@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 from torch.nn import functional as F
+from towers_refs import ONNX_TOL, onnx_round_trip, randomize, rel, shapes, with_prefix
 
 from convert.towers.dcformer import DCFormer, DCFormerConfig, token_counts
 from convert.towers.graphs import SCAN_INPUTS, SCAN_OUTPUTS, export_med3dvlm
@@ -16,7 +17,6 @@ from convert.towers.med3dvlm import build_med3dvlm_vision
 from convert.towers.mixer import MixerProjector
 from convert.towers.onnx_export import max_rel_diff, run_onnx
 from convert.towers.state_dict import CheckpointError
-from towers_refs import ONNX_TOL, onnx_round_trip, randomize, rel, shapes, with_prefix
 
 SMALL = DCFormerConfig(num_blocks=(1, 1, 2, 2, 1), channels=(8, 8, 16, 16, 24), kernel_sizes=(5, 5, 3, 3))
 SHAPE = (64, 128, 128)  # (D, H, W): s3 is 4x4x2 = 32 tokens, s4 2x2x1 = 4

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
+from convert.towers.m3d_vit import M3DViTConfig
 from convert.towers.onnx_export import export_graph, max_rel_diff, run_onnx
 
 ONNX_TOL = 1e-4  # max |onnx - torch| / max |torch| accepted for every graph
@@ -61,5 +61,33 @@ def rel(a: torch.Tensor, b: torch.Tensor) -> float:
     return max_rel_diff(a.detach().numpy(), b.detach().numpy())
 
 
-def no_nan(*tensors: torch.Tensor) -> bool:
-    return all(bool(np.isfinite(t.detach().numpy()).all()) for t in tensors)
+SMALL_VIT = M3DViTConfig(img_size=(16, 64, 64), patch_size=(4, 16, 16), hidden_size=64, mlp_dim=128,
+                     num_layers=2, num_heads=4)
+
+
+def monai_vit(cfg: M3DViTConfig):
+    from monai.networks.nets import ViT
+
+    ref = ViT(in_channels=cfg.in_channels, img_size=cfg.img_size, patch_size=cfg.patch_size,
+              hidden_size=cfg.hidden_size, mlp_dim=cfg.mlp_dim, num_layers=cfg.num_layers,
+              num_heads=cfg.num_heads, proj_type="perceptron", pos_embed_type="learnable",
+              classification=True, dropout_rate=0.0, spatial_dims=3, qkv_bias=False)
+    del ref.classification_head  # M3D's copy of ViT has none: forward returns the normed sequence
+    return ref.eval()
+
+
+def published_vit_keys(cfg: M3DViTConfig) -> dict[str, tuple[int, ...]]:
+    """Key names and shapes under M3D-LaMed's ``model.vision_tower.vision_tower.`` (MONAI 1.3
+    PatchEmbeddingBlock + TransformerBlock/SABlock/MLPBlock, ViT's cls_token and norm)."""
+    h, m = cfg.hidden_size, cfg.mlp_dim
+    keys = {"cls_token": (1, 1, h), "patch_embedding.position_embeddings": (1, cfg.n_patches, h),
+            "patch_embedding.patch_embeddings.1.weight": (h, cfg.patch_dim),
+            "patch_embedding.patch_embeddings.1.bias": (h,), "norm.weight": (h,), "norm.bias": (h,)}
+    for i in range(cfg.num_layers):
+        b = f"blocks.{i}."
+        keys.update({b + "norm1.weight": (h,), b + "norm1.bias": (h,), b + "norm2.weight": (h,),
+                     b + "norm2.bias": (h,), b + "attn.qkv.weight": (3 * h, h),
+                     b + "attn.out_proj.weight": (h, h), b + "attn.out_proj.bias": (h,),
+                     b + "mlp.linear1.weight": (m, h), b + "mlp.linear1.bias": (m,),
+                     b + "mlp.linear2.weight": (h, m), b + "mlp.linear2.bias": (h,)})
+    return keys
