@@ -60,11 +60,12 @@ def _run(cmd: list[str], log_path: Path, cwd: Path | None, on_line) -> tuple[int
 
 
 def _failure(tail: list[str]) -> str:
-    """The most telling line of a failed run: its last error line, else its last line."""
-    for line in reversed(tail):
-        if re.search(r"error|exception|failed", line, re.IGNORECASE):
-            return line.strip()
-    return tail[-1].strip() if tail else "no output"
+    """The most telling line of a failed run (its last error line, else its last line),
+    without a Python exception's type name in front."""
+    found = next((line for line in reversed(tail) if re.search(r"error|exception|failed", line, re.IGNORECASE)),
+                 tail[-1] if tail else "it stopped without a message")
+    reason = re.sub(r"^([\w.]*(Error|Exception))(:\s*|$)", "", found.strip())
+    return reason or found.strip()
 
 
 def hf_to_gguf(llm_dir: Path, out: Path, outtype: str, n_tensors: int = 0,
@@ -99,7 +100,7 @@ def hf_to_gguf(llm_dir: Path, out: Path, outtype: str, n_tensors: int = 0,
     log_path = _log_path(out)
     code, tail = _run(cmd, log_path, script_dir, on_line)
     if code != 0 or not out.is_file():
-        raise ConversionError(f"llama.cpp's converter failed on {llm_dir.name}: {_failure(tail)} "
+        raise ConversionError(f"llama.cpp's converter could not convert {llm_dir}: {_failure(tail)} "
                               f"(full log: {log_path})")
 
 

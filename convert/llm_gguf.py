@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from . import steps
 from .errors import ConversionError
@@ -98,10 +99,8 @@ def convert_llm(
     base_record = steps.finished(base, base_inputs)
     if base_record is None:
         summary = _llm_folder_step(source, llm_dir, folder_inputs, progress)
-        tmp = steps.start(base)
-        hf_to_gguf(llm_dir, tmp, base_type, summary.get("tensors", 0), progress)
-        base_record = steps.commit(tmp, base, GGUF, base_inputs)
-        progress(Progress(GGUF, message=str(base), state="finished"))
+        base_record = _file_step(base, GGUF, base_inputs, progress, lambda tmp: hf_to_gguf(
+            llm_dir, tmp, base_type, summary.get("tensors", 0), progress))
     else:
         progress(Progress(GGUF, message=str(base), state="skipped"))
     sha[base] = base_record["output"][base.name]["sha256"]
@@ -113,10 +112,8 @@ def convert_llm(
         inputs = {"base": base_inputs, "qtype": qtype}
         record = steps.finished(out, inputs)
         if record is None:
-            tmp = steps.start(out)
-            quantize(base, tmp, qtype, n_threads, progress)
-            record = steps.commit(tmp, out, QUANTIZE, inputs)
-            progress(Progress(QUANTIZE, message=str(out), state="finished"))
+            record = _file_step(out, QUANTIZE, inputs, progress,
+                                lambda tmp, q=qtype: quantize(base, tmp, q, n_threads, progress))
         else:
             progress(Progress(QUANTIZE, message=str(out), state="skipped"))
         ggufs[qtype], sha[out] = out, record["output"][out.name]["sha256"]
@@ -125,6 +122,20 @@ def convert_llm(
         steps.discard(llm_dir)
         steps.discard(steps.marker_path(llm_dir))
     return LLMConversion(source, base_type, ggufs, sha, llm_dir if llm_dir.exists() else None, summary)
+
+
+def _file_step(out: Path, step: str, inputs: dict, progress: ProgressCallback,
+               write: Callable[[Path], None]) -> dict:
+    """Write ``out`` under its temporary name with ``write(tmp)``, then rename and mark it."""
+    tmp = steps.start(out)
+    try:
+        write(tmp)
+    except BaseException:
+        steps.discard(tmp)
+        raise
+    record = steps.commit(tmp, out, step, inputs)
+    progress(Progress(step, message=str(out), state="finished"))
+    return record
 
 
 def _llm_folder_step(source: LLMSource, llm_dir: Path, inputs: dict, progress: ProgressCallback) -> dict:

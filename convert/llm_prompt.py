@@ -139,14 +139,13 @@ def _stop_ids(source: LLMSource, eos_id: int) -> tuple[int, ...]:
     return tuple(sorted(set(int(i) for i in ids)))
 
 
-def _gguf_width(path: Path) -> int:
-    """``<arch>.embedding_length`` of a GGUF (llama.cpp leaves it 0 in a vocabulary-only load)."""
-    from gguf import GGUFReader
+def gguf_metadata(vocab, key: str) -> str | None:
+    """A GGUF metadata value as text, from a loaded :class:`~inference.llm.vocab.LlamaVocab`."""
+    import ctypes
 
-    reader = GGUFReader(str(path))
-    arch = bytes(reader.fields["general.architecture"].parts[-1]).decode()
-    field = reader.fields[f"{arch}.embedding_length"]
-    return int(field.parts[-1][0])
+    buf = ctypes.create_string_buffer(256)
+    n = vocab._ll.llama_model_meta_val_str(vocab._model, key.encode(), buf, len(buf))
+    return buf.value.decode("utf-8", "replace") if n >= 0 else None
 
 
 def read_facts(source: LLMSource, gguf: str | Path) -> LLMFacts:
@@ -167,7 +166,8 @@ def read_facts(source: LLMSource, gguf: str | Path) -> LLMFacts:
     n_vocab = ll.llama_vocab_n_tokens(v)
     bos, eos = ll.llama_vocab_bos(v), ll.llama_vocab_eos(v)
     eog = tuple(t for t in range(n_vocab) if ll.llama_vocab_is_eog(v, t))
-    n_embd = _gguf_width(Path(gguf))
+    # llama.cpp leaves n_embd at 0 in a vocabulary-only load; the metadata has it
+    n_embd = int(gguf_metadata(vocab, f"{gguf_metadata(vocab, 'general.architecture')}.embedding_length") or 0)
     image_id = None
     if source.layout != MED2E3:
         ids = vocab.tokenize(IMAGE_TOKEN, parse_special=True)
