@@ -2,6 +2,8 @@
 
 Only the language model's tensors are kept (``model.embed_tokens``, ``model.layers.N.*``,
 ``model.norm``, ``lm_head``): vision towers, projectors and segmentation heads are dropped.
+A source file that holds LLM tensors only is linked (a symbolic link), not copied; the others'
+LLM tensors are written to new safetensors shards.
 The config names the stock architecture llama.cpp's converter knows, with ``vocab_size``
 set to the embedding's rows (published checkpoints add tokens and resize the embedding);
 the tokenizer files are copied as they are.
@@ -10,6 +12,7 @@ the tokenizer files are copied as they are.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from collections import Counter
@@ -20,7 +23,7 @@ from .llm_layouts import FAMILIES, LLMSource
 from .progress import LLM_FOLDER, Progress, ProgressCallback, no_progress
 
 LLM_TENSOR = re.compile(r"^(model\.(embed_tokens|layers\.\d+|norm)\.|lm_head\.)")
-SHARD_BYTES = 2 << 30  # safetensors shards of at most 2 GiB: memory stays near one shard
+SHARD_BYTES = 2 << 30  # written shards of at most 2 GiB: memory stays near one shard
 _DROP_CONFIG_KEYS = ("auto_map",)  # remote code: llama.cpp's converter must never try it
 
 
@@ -34,7 +37,8 @@ class _TensorFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        if path.suffix == ".safetensors":
+        self.is_safetensors = path.suffix == ".safetensors"
+        if self.is_safetensors:
             from safetensors import safe_open
 
             self._st = safe_open(str(path), framework="pt")
@@ -106,53 +110,75 @@ def write_llm_folder(source: LLMSource, out: Path, progress: ProgressCallback = 
     config = _llm_config(source, rows)
     _check_complete(names, config, source.folder)
 
+    head = next((f for f, n in kept if n == "lm_head.weight"), None)
+    if head is not None and head.rows("lm_head.weight") != rows:
+        raise ConversionError(f"{source.folder}: lm_head has {head.rows('lm_head.weight')} rows but the "
+                              f"embedding {rows}: the checkpoint is inconsistent")
+
     out.mkdir(parents=True)
-    shard: dict = {}
-    shard_bytes = 0
-    shards: list[dict] = []
-
-    def flush() -> None:
-        nonlocal shard, shard_bytes
-        if shard:
-            shards.append(shard)
-            _save_shard(out, len(shards), shard)
-        shard, shard_bytes = {}, 0
-
-    for done, (f, name) in enumerate(kept, 1):
-        tensor = f.get(name).contiguous()
-        if name == "lm_head.weight" and tensor.shape[0] != rows:
-            raise ConversionError(f"{source.folder}: lm_head has {tensor.shape[0]} rows but the embedding "
-                                  f"{rows}: the checkpoint is inconsistent")
-        nbytes = tensor.numel() * tensor.element_size()
-        if shard and shard_bytes + nbytes > SHARD_BYTES:
-            flush()
-        shard[name] = tensor
-        shard_bytes += nbytes
-        progress(Progress(LLM_FOLDER, done, len(kept), "tensors", name))
-    flush()
-    _write_index(out, shards)
+    done = 0
+    if len(files) == 1 and not files[0].is_safetensors and all(map(is_llm_tensor, files[0].names)):
+        # an LLM-only pickle (Med-2E3's llm/pytorch_model.bin): linked, not copied
+        os.symlink(files[0].path.resolve(), out / "pytorch_model.bin")
+        progress(Progress(LLM_FOLDER, len(kept), len(kept), "tensors", f"linked {files[0].path.name}"))
+    else:
+        weight_map: dict[str, str] = {}
+        writer = _ShardWriter(out)
+        for f in files:
+            if f.is_safetensors and all(map(is_llm_tensor, f.names)):
+                # a shard holding only LLM tensors is linked, not copied
+                os.symlink(f.path.resolve(), out / f.path.name)
+                weight_map.update(dict.fromkeys(f.names, f.path.name))
+                done += len(f.names)
+                progress(Progress(LLM_FOLDER, done, len(kept), "tensors", f"linked {f.path.name}"))
+                continue
+            for name in f.names:
+                if is_llm_tensor(name):
+                    weight_map[name] = writer.add(name, f.get(name).contiguous())
+                    done += 1
+                    progress(Progress(LLM_FOLDER, done, len(kept), "tensors", name))
+        writer.flush()
+        index = {"metadata": {"total_size": writer.total + _linked_bytes(out)}, "weight_map": weight_map}
+        (out / "model.safetensors.index.json").write_text(json.dumps(index, indent=1), encoding="utf-8")
     (out / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     for path in source.tokenizer_files:
         shutil.copy2(path, out / path.name)
     _complete_tokenizer_config(out, source.family)
-    return {"tensors": len(kept), "dropped": dict(sorted(dropped.items())), "rows": rows}
+    return {"tensors": len(kept), "dropped": dict(sorted(dropped.items())), "rows": rows,
+            "linked": sorted(p.name for p in out.iterdir() if p.is_symlink())}
+
+
+class _ShardWriter:
+    """Collects tensors into safetensors shards of at most :data:`SHARD_BYTES`."""
+
+    def __init__(self, out: Path) -> None:
+        self.out, self.shard, self.bytes, self.count, self.total = out, {}, 0, 0, 0
+
+    def add(self, name: str, tensor) -> str:
+        """Queue a tensor; returns the shard file it goes to."""
+        nbytes = tensor.numel() * tensor.element_size()
+        if self.shard and self.bytes + nbytes > SHARD_BYTES:
+            self.flush()
+        self.shard[name] = tensor
+        self.bytes += nbytes
+        self.total += nbytes
+        return _shard_name(self.count + 1)
+
+    def flush(self) -> None:
+        if self.shard:
+            from safetensors.torch import save_file
+
+            self.count += 1
+            save_file(self.shard, str(self.out / _shard_name(self.count)), metadata={"format": "pt"})
+        self.shard, self.bytes = {}, 0
+
+
+def _linked_bytes(out: Path) -> int:
+    return sum(p.stat().st_size for p in out.iterdir() if p.is_symlink())
 
 
 def _shard_name(index: int) -> str:
-    return f"model-{index:05d}.safetensors"
-
-
-def _save_shard(out: Path, index: int, tensors: dict) -> None:
-    from safetensors.torch import save_file
-
-    save_file(tensors, str(out / _shard_name(index)), metadata={"format": "pt"})
-
-
-def _write_index(out: Path, shards: list[dict]) -> None:
-    weight_map = {name: _shard_name(i) for i, shard in enumerate(shards, 1) for name in shard}
-    total = sum(t.numel() * t.element_size() for shard in shards for t in shard.values())
-    index = {"metadata": {"total_size": total}, "weight_map": weight_map}
-    (out / "model.safetensors.index.json").write_text(json.dumps(index, indent=1), encoding="utf-8")
+    return f"model-llm-{index:05d}.safetensors"  # never the name of a linked source shard
 
 
 def _complete_tokenizer_config(out: Path, family: str) -> None:

@@ -58,13 +58,18 @@ def _output_files(output: Path) -> list[Path]:
 
 
 def describe_output(output: Path) -> dict[str, dict]:
-    """``{name: {size, mtime_ns, sha256}}`` of each file of ``output`` (a file or a folder)."""
+    """``{name: {size, mtime_ns, sha256}}`` of each file of ``output`` (a file or a folder);
+    a symbolic link gets its target instead of a hash."""
     root = output if output.is_dir() else output.parent
     described = {}
     for path in _output_files(output):
         st = path.stat()
-        described[str(path.relative_to(root))] = {
-            "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha256_file(path)}
+        entry = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+        if path.is_symlink():  # a linked source file: its stamps are among the step's inputs
+            entry["link"] = str(path.resolve())
+        else:
+            entry["sha256"] = sha256_file(path)
+        described[str(path.relative_to(root))] = entry
     return described
 
 

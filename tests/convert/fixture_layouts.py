@@ -50,8 +50,9 @@ class Checkpoint:
         return model
 
 
-def random_llm(family: str, llm_config: dict, seed: int) -> dict[str, torch.Tensor]:
-    """LLM weights under the family's Hugging Face names, drawn at random."""
+def random_llm(family: str, llm_config: dict, seed: int, spread: float = 0.08) -> dict[str, torch.Tensor]:
+    """LLM weights under the family's Hugging Face names, drawn at random (matrices with
+    standard deviation ``spread``)."""
     import transformers
 
     torch.manual_seed(seed)
@@ -67,7 +68,7 @@ def random_llm(family: str, llm_config: dict, seed: int) -> dict[str, torch.Tens
         elif name.endswith(".bias"):
             t.normal_(0, 0.05)
         else:
-            t.normal_(0, 0.08)
+            t.normal_(0, spread)
         state[name] = t
     return state
 
@@ -97,14 +98,18 @@ def _write_json(path: Path, data: dict) -> None:
 
 def m3d_lamed(folder: Path, sp_model: Path, family: str = "phi3", hidden: int = 256,
               intermediate: int = 512, heads: int = 4, layers: int = 2, add_bos: bool = True,
-              legacy: bool = False, seed: int = 0) -> Checkpoint:
-    """M3D-LaMed-Phi-3-4B (``family="phi3"``) or -Llama-2-7B (``"llama"``), reduced."""
+              legacy: bool = False, seed: int = 0, rows: int | None = None, spread: float = 0.08) -> Checkpoint:
+    """M3D-LaMed-Phi-3-4B (``family="phi3"``) or -Llama-2-7B (``"llama"``), reduced.
+
+    ``rows`` widens the embedding beyond the tokenizer (the extra rows are padding), for a
+    full-size vocabulary with the small tokenizer.
+    """
     folder.mkdir(parents=True)
     added = [(t, True) for t in (PHI3_ADDED if family == "phi3" else [])]
     added += [(t, True) for t in LAMED_SPECIAL] + [(t, False) for t in LAMED_PLAIN]
     eos = "<|endoftext|>" if family == "phi3" else "</s>"
     ids = write_spm_tokenizer(folder, sp_model, added, eos, add_bos, legacy, pad="<|endoftext|>" if family == "phi3" else None)
-    rows = max(ids.values()) + 1  # LaMed resizes the embedding to len(tokenizer)
+    rows = rows or max(ids.values()) + 1  # LaMed resizes the embedding to len(tokenizer)
     eos_id = ids.get("<|endoftext|>", 2)
     config = {
         "architectures": ["LamedPhi3ForCausalLM" if family == "phi3" else "LamedLlamaForCausalLM"],
@@ -133,7 +138,7 @@ def m3d_lamed(folder: Path, sp_model: Path, family: str = "phi3", hidden: int = 
     for name in ("configuration_m3d_lamed.py", "modeling_m3d_lamed.py"):
         (folder / name).write_text("raise RuntimeError('remote code must never run')\n")
     llm = _llm_part(config)
-    state = random_llm(family, llm, seed)
+    state = random_llm(family, llm, seed, spread)
     vision = {
         "model.vision_tower.vision_tower.patch_embedding.patch_embeddings.1.weight": torch.randn(768, 1024),
         "model.vision_tower.vision_tower.patch_embedding.position_embeddings": torch.randn(1, 2048, 768),
@@ -146,9 +151,10 @@ def m3d_lamed(folder: Path, sp_model: Path, family: str = "phi3", hidden: int = 
            "model.seg_module.mask_decoder.iou_token.weight": torch.randn(1, 96),
            "model.seg_projector.0.weight": torch.randn(hidden, hidden)}
     names = list(state)
-    half = len(names) // 2
-    _save_shards(folder, [{**{k: state[k] for k in names[:half]}, **vision},
-                          {**{k: state[k] for k in names[half:]}, **seg}])
+    third = len(names) // 3  # shards 1 and 3 mix LLM and other tensors, shard 2 is LLM-only
+    _save_shards(folder, [{**{k: state[k] for k in names[:third]}, **vision},
+                          {k: state[k] for k in names[third:2 * third]},
+                          {**{k: state[k] for k in names[2 * third:]}, **seg}])
     if family == "phi3":  # the later model.bin duplicate: zeros, so reading it would show
         torch.save({k: torch.zeros_like(v) for k, v in state.items()}, folder / "model.bin")
     return Checkpoint(folder, family, llm, state, ids)

@@ -58,6 +58,9 @@ def test_llm_folder_holds_only_the_llm(phi3):
         with safe_open(str(shard), "pt") as f:
             names |= set(f.keys())
     assert names == set(ckpt.state_dict)
+    # the LLM-only source shard is linked, the two mixed ones rewritten
+    assert result.summary["linked"] == ["model-00002-of-00003.safetensors"]
+    assert (folder / "model-00002-of-00003.safetensors").resolve() == (ckpt.folder / "model-00002-of-00003.safetensors").resolve()
     assert result.summary["dropped"] == {"model.mm_projector": 2, "model.seg_module": 2,
                                          "model.seg_projector": 1, "model.vision_tower": 4}
     assert {p.name for p in folder.iterdir()} >= {"tokenizer.model", "tokenizer_config.json", "added_tokens.json"}

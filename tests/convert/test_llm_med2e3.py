@@ -32,6 +32,7 @@ def test_llm_folder_and_gguf(converted):
     assert result.source.layout == "med2e3" and result.source.family == "phi3"
     config = json.loads((result.llm_folder / "config.json").read_text())
     assert config["vocab_size"] == 448 and "auto_map" not in config  # padded rows kept
+    assert (result.llm_folder / "pytorch_model.bin").resolve() == (ckpt.folder / "llm" / "pytorch_model.bin").resolve()
     types = tensor_types(result.ggufs["f32"])
     assert "rope_factors_long.weight" in types and "rope_factors_short.weight" in types
     assert types["blk.0.attn_qkv.weight"] == "F32"  # bf16 weights widened exactly
