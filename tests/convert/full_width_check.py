@@ -132,7 +132,9 @@ def main() -> None:
     for a, b in zip(order, order[1:]):
         times[f"step {b}"] = marks[b] - marks[a]
     times["convert_llm, all steps"] = marks["quantize"] - marks["start"]
-    sizes.append(("LLM-only folder (fp32)", sum(p.stat().st_size for p in result.llm_folder.glob("*.safetensors"))))
+    shards = list(result.llm_folder.glob("*.safetensors"))
+    sizes.append(("LLM-only folder: shards written (fp32)", sum(p.stat().st_size for p in shards if not p.is_symlink())))
+    sizes.append(("LLM-only folder: source shards linked", sum(p.stat().st_size for p in shards if p.is_symlink())))
     for qtype, path in result.ggufs.items():
         sizes.append((f"GGUF {qtype}", path.stat().st_size))
 
