@@ -27,13 +27,20 @@ PIP=(.venv/bin/python -m pip)
 "${PIP[@]}" install -q --upgrade pip
 
 # llama-cpp-python has no wheel for this platform: build it once (about 12 minutes on 2 cores,
-# portable x86-64-v3 code) and keep the wheel, so later installs take seconds.
+# portable x86-64-v3 code) and keep the wheel, so later installs take seconds. Its source archive
+# is kept beside it: llama.cpp's own HF -> GGUF converter (`ctchat convert`) ships only there,
+# and conversion never downloads anything.
 LLAMA_VERSION=0.3.36
 WHEELS=${CTCHAT_WHEEL_CACHE:-$HOME/.cache/ctchat/wheels}
+SDIST="$WHEELS/llama_cpp_python-$LLAMA_VERSION.tar.gz"
 mkdir -p "$WHEELS"
+if [ ! -f "$SDIST" ]; then
+    echo "keeping the llama-cpp-python $LLAMA_VERSION source archive in $WHEELS (for ctchat convert)"
+    "${PIP[@]}" download -q --no-binary :all: --no-deps "llama-cpp-python==$LLAMA_VERSION" -d "$WHEELS"
+fi
 if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
     echo "building llama-cpp-python $LLAMA_VERSION (once; the wheel is kept in $WHEELS)"
-    CMAKE_ARGS="-DGGML_NATIVE=OFF" "${PIP[@]}" wheel -q --no-deps "llama-cpp-python==$LLAMA_VERSION" -w "$WHEELS"
+    CMAKE_ARGS="-DGGML_NATIVE=OFF" "${PIP[@]}" wheel -q --no-deps "$SDIST" -w "$WHEELS"
 fi
-"${PIP[@]}" install -q --find-links "$WHEELS" -e ".[viewer,vision,llm,train,test]"
+"${PIP[@]}" install -q --find-links "$WHEELS" -e ".[viewer,vision,llm,train,convert,test]"
 echo "ctchat installed in $(pwd)/.venv"
