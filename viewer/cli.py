@@ -114,9 +114,11 @@ def run_view(args: argparse.Namespace) -> int:
     def _answered(entry) -> None:
         if entry is not None:
             print(f"Q: {entry.shown}\nA: {entry.shown_text()}")
-            if entry.answer is not None:
+            if entry.answer is not None and entry.answer.top_slices:
                 print(f"[{entry.answer.top_range()} scored highest]")
                 win.go_to_axial_slice(entry.answer.top_slices[0])
+            elif entry.answer is not None:
+                print(f"[{entry.answer.top_range()}]")
         else:
             print(f"ctchat view: no answer: {panel.status.text()}", file=sys.stderr)
         QtCore.QTimer.singleShot(300, shoot)

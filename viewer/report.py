@@ -67,7 +67,7 @@ def report_html(entries: Sequence, volume: Any, model_info: dict | None,
            f"<p>Written {e(datetime.datetime.now().strftime('%Y-%m-%d %H:%M'))}. Research tool, not a medical "
            "device; not for diagnosis.</p>"]
     if model_info is not None:
-        out.append(f"<p class='warn'>{e(model_notice(model_info.get('trained', False)))}.</p>")
+        out.append(f"<p class='warn'>{e(model_notice(model_info.get('trained', False), model_info.get('summary', {}).get('notice', '')))}.</p>")
         lo, hi = model_info["hu_window"]
         out.append("<h2>Model</h2><table>")
         rows = {"bundle": model_info["name"], "input recipe": model_info["recipe"],

@@ -39,7 +39,7 @@ class ReportExport:
         shots = []
         with tempfile.TemporaryDirectory() as tmp:
             for n, entry in enumerate(entries[:self.peak_slices], 1):
-                if entry.answer is None:
+                if entry.answer is None or not entry.answer.top_slices:
                     continue
                 k = entry.answer.top_slices[0]
                 win.axial.set_slice(k, render=True)

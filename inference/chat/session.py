@@ -37,6 +37,7 @@ from ..llm.errors import LLMError
 from ..llm.runtime import LlamaRuntime, SamplingParams
 from ..preprocess import ModelInput, preprocess
 from ..question import Question
+from ..vision.runtime import QuestionResult, VisionRuntime
 
 
 @dataclass
@@ -45,9 +46,9 @@ class Answer:
 
     question: Question
     text: str
-    slice_scores: np.ndarray  # TG-IS scores over the model's slices (sum to 1)
-    original_scores: np.ndarray  # the same, drawn onto the scan's original slices
-    top_slices: list[int]  # original slice indices, highest score first
+    slice_scores: np.ndarray | None  # TG-IS scores over the model's slices (sum to 1); None: no TG-IS
+    original_scores: np.ndarray | None  # the same, drawn onto the scan's original slices
+    top_slices: list[int]  # original slice indices, highest score first (empty without TG-IS)
     timings: dict[str, float] = field(default_factory=dict)
     n_tokens: int = 0
     cancelled: bool = False
@@ -59,7 +60,10 @@ class Answer:
         return self.question.task
 
     def top_range(self, n: int = 6) -> str:
-        """The highest-scored original slices as text, e.g. ``"slices 31-36"`` (1-based)."""
+        """The highest-scored original slices as text, e.g. ``"slices 31-36"`` (1-based), or
+        what a model without slice attention has instead."""
+        if not self.top_slices:
+            return "no slice attention (this model has no TG-IS)"
         picked = sorted(self.top_slices[:n])
         runs, start = [], picked[0]
         for a, b in zip(picked, picked[1:] + [None]):
@@ -79,6 +83,7 @@ class ChatSession:
         n_ctx: the LLM's context window.
         zero_image: feed zero vectors in place of the image tokens (the evaluation baseline that
             shows what the image contributes); the slice scores are still computed.
+        exact_attention: float32 KV cache, no flash attention (parity checks; slower).
     """
 
     def __init__(
@@ -88,19 +93,20 @@ class ChatSession:
         n_threads: int | None = None,
         n_ctx: int = 2048,
         zero_image: bool = False,
+        exact_attention: bool = False,
     ) -> None:
-        from ..llm.text_vector import TextVectorizer
-        from ..vision.runtime import VisionRuntime
+        from .slice_attention import SliceAttention
 
         self.bundle = bundle
         self.vision = VisionRuntime(bundle.scan_graph, bundle.question_graph, device=device, threads=n_threads)
-        self.llm = LlamaRuntime(bundle.llm_path, n_ctx=n_ctx, n_threads=n_threads, lora_path=bundle.lora_path)
+        self.llm = LlamaRuntime(bundle.llm_path, n_ctx=n_ctx, n_threads=n_threads, lora_path=bundle.lora_path,
+                               exact_attention=exact_attention)
         if self.llm.n_embd != bundle.layout.hidden:
             raise LLMError(
                 f"{bundle.name} makes image tokens of width {bundle.layout.hidden} but its LLM "
                 f"{self.llm.path.name} has hidden size {self.llm.n_embd}"
             )
-        self.text_vectors = TextVectorizer.from_gguf(bundle.llm_path)
+        self.attention = SliceAttention(bundle, self.vision, self.llm.tokenize)
         self.scale = np.float32(0.0 if zero_image else bundle.prompt.scale_for(self.llm.n_embd))
         self.model_input: ModelInput | None = None
         self.history: list[Answer] = []
@@ -159,17 +165,7 @@ class ChatSession:
             raise RuntimeError("load a scan before asking")
         with self._lock:
             t0 = time.perf_counter()
-            prompt_text = self.bundle.prompt.task_prompt(question)
-            # TG-IS text vector: the mean embedding of the question's tokens (no prompt scaffolding)
-            text_vector = self.text_vectors.vector_from_ids(self.llm.tokenize(question.tgis_text() or prompt_text))
-            result = self.vision.ask(self._scan, text_vector)
-            t1 = time.perf_counter()
-
-            images = {"image_2d": result.image_tokens[self.bundle.layout.n_tokens_3d:] * self.scale}
-            inputs = self.llm.segment_inputs(self.bundle.prompt.question_segments(prompt_text), images)
-            self.llm.check_fits(self._prefix_end, sum(len(x) for x in inputs) + max_tokens)
-            self.llm.truncate(self._prefix_end)
-            pos = self.llm.decode_inputs(inputs, self._prefix_end)
+            result, pos, t1 = self._decode_question(question, max_tokens)
             yes_probability = self._yes_probability()
 
             pieces: list[str] = []
@@ -181,20 +177,24 @@ class ChatSession:
                 if not first:
                     first.append(time.perf_counter())
 
-            for piece in self.llm.generate(pos, max_tokens, sampling, cancel, self.bundle.prompt.stop, count):
+            for piece in self.llm.generate(pos, max_tokens, sampling, cancel, self.bundle.prompt.stop, count,
+                                          self.bundle.prompt.stop_ids):
                 pieces.append(piece)
                 if on_text is not None:
                     on_text(piece)
             t_end = time.perf_counter()
 
-            original = self.model_input.slice_map.to_original(result.slice_scores)
+            scores = original = None
+            if result is not None:
+                scores = np.asarray(result.slice_scores, dtype=np.float64)
+                original = self.model_input.slice_map.to_original(scores)
             gen_time = t_end - first[0] if first else 0.0
             answer = Answer(
                 question=question,
                 text="".join(pieces).strip(),
-                slice_scores=np.asarray(result.slice_scores, dtype=np.float64),
+                slice_scores=scores,
                 original_scores=original,
-                top_slices=[int(k) for k in np.argsort(-original, kind="stable")],
+                top_slices=[] if original is None else [int(k) for k in np.argsort(-original, kind="stable")],
                 timings={
                     "question_graph": t1 - t0,
                     "time_to_first_token": (first[0] - t0) if first else t_end - t0,
@@ -207,6 +207,30 @@ class ChatSession:
             )
             self.history.append(answer)
             return answer
+
+    def _decode_question(self, question: Question, max_tokens: int) -> tuple[QuestionResult | None, int, float]:
+        """Score the question's slices (TG-IS, if the model has it) and decode its part of the
+        prompt after the cached scan prefix; returns the TG-IS result, the next position and
+        the time the question graph finished."""
+        prompt_text = self.bundle.prompt.task_prompt(question)
+        result = self.attention.score(self._scan, question, prompt_text)  # None: no TG-IS
+        t1 = time.perf_counter()
+        images = {} if result is None else {"image_2d": result.image_tokens[self.bundle.layout.n_tokens_3d:] * self.scale}
+        inputs = self.llm.segment_inputs(self.bundle.prompt.question_segments(prompt_text), images)
+        self.llm.check_fits(self._prefix_end, sum(len(x) for x in inputs) + max_tokens)
+        self.llm.truncate(self._prefix_end)
+        return result, self.llm.decode_inputs(inputs, self._prefix_end), t1
+
+    def first_token_logits(self, question: Question | str) -> np.ndarray:
+        """The LLM's logits for the first answer token (float32, one per vocabulary entry):
+        what a converted model is checked against its reference implementation with."""
+        if isinstance(question, str):
+            question = Question("open", question)
+        if self._scan is None:
+            raise RuntimeError("load a scan before asking")
+        with self._lock:
+            self._decode_question(question, 1)
+            return self.llm.last_logits().copy()
 
     def _yes_probability(self) -> float:
         """P(yes) / (P(yes) + P(no)) of the first answer word, from the logits before sampling.

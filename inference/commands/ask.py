@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
             "question": answer.question.shown,
             "task": answer.task,
             "answer": answer.text,
-            "slice_scores": {
+            "slice_scores": None if answer.slice_scores is None else {
                 "original_slices": [round(float(s), 6) for s in answer.original_scores],
                 "model_slices": [round(float(s), 6) for s in answer.slice_scores],
                 "top_original_slices": answer.top_slices[:6],
@@ -60,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         }, indent=2))
     else:
         print()
-        print(f"[{answer.top_range()} scored highest; {answer.n_tokens} tokens, "
+        where = f"{answer.top_range()} scored highest" if answer.top_slices else answer.top_range()
+        print(f"[{where}; {answer.n_tokens} tokens, "
               f"{answer.timings['tokens_per_second']:.1f} tokens/s; {bundle.name}"
               f"{'' if bundle.trained else ', UNTRAINED weights: answers are not meaningful'}]",
               file=sys.stderr)

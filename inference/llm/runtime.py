@@ -25,6 +25,7 @@ from .prompt import Segment
 from .vocab import piece_with, tokenize_with
 
 SEQ = 0  # the single sequence this runtime uses
+GGML_TYPE_F32 = 0  # ggml's type id of float32 (for the KV cache of exact attention)
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class LlamaRuntime:
         n_batch: tokens per ``llama_decode`` call and per micro-batch.
         n_threads: CPU threads (default: all cores).
         lora_path: optional GGUF LoRA adapter applied at ``lora_scale``.
+        exact_attention: keep the KV cache in float32 and skip flash attention (which rounds
+            to float16 on the CPU): slower, for parity checks against a float32 reference.
 
     Raises:
         LLMError: the file is missing, not a GGUF, damaged, or the adapter does not fit.
@@ -59,6 +62,7 @@ class LlamaRuntime:
         n_threads: int | None = None,
         lora_path: str | os.PathLike | None = None,
         lora_scale: float = 1.0,
+        exact_attention: bool = False,
     ) -> None:
         self.path = Path(gguf_path)
         check_gguf_file(self.path, "model")
@@ -75,6 +79,9 @@ class LlamaRuntime:
         cparams.n_threads = threads
         cparams.n_threads_batch = threads
         cparams.no_perf = True
+        if exact_attention:
+            cparams.type_k = cparams.type_v = GGML_TYPE_F32
+            cparams.flash_attn_type = ll.LLAMA_FLASH_ATTN_TYPE_DISABLED
         self._ctx = ll.llama_init_from_model(self._model, cparams)
         if not self._ctx:
             ll.llama_model_free(self._model)
@@ -159,9 +166,17 @@ class LlamaRuntime:
         return pos + len(vectors)
 
     def segment_inputs(self, segments: Sequence[Segment], images: dict[str, np.ndarray]) -> list[list[int] | np.ndarray]:
-        """What each segment of a prompt format feeds: token ids for text, the vectors in
-        ``images`` (by slot name, e.g. ``"image_3d"``) for an image slot."""
-        return [self.tokenize(s.text) if s.kind == "text" else images[s.kind] for s in segments]
+        """What each segment of a prompt format feeds: token ids for text and ids, the vectors
+        in ``images`` (by slot name, e.g. ``"image_3d"``) for an image slot; a segment that
+        comes to no tokens is left out."""
+        inputs: list[list[int] | np.ndarray] = []
+        for segment in segments:
+            ids = segment.token_ids(self.tokenize)
+            if ids is None:
+                inputs.append(images[segment.kind])
+            elif ids:
+                inputs.append(ids)
+        return inputs
 
     def decode_inputs(self, inputs: Sequence[list[int] | np.ndarray], pos: int, want_logits: bool = True) -> int:
         """Decode token-id lists and embedding arrays in order from ``pos``; with ``want_logits``
@@ -206,11 +221,13 @@ class LlamaRuntime:
         cancel: threading.Event | None = None,
         stop: Sequence[str] = (),
         on_token: Callable[[int], None] | None = None,
+        stop_ids: Sequence[int] = (),
     ) -> Iterator[str]:
         """Sample from the current logits, streaming text pieces as they complete.
 
-        Stops at an end-of-generation token, after ``max_tokens``, when ``cancel`` is set, or
-        when the text ends with one of ``stop`` (which is not yielded). The logits of the last
+        Stops at an end-of-generation token (the GGUF's, and any of ``stop_ids``), after
+        ``max_tokens``, when ``cancel`` is set, or when the text ends with one of ``stop``
+        (which is not yielded). The logits of the last
         decoded token must be available (decode with ``want_logits=True``).
         """
         ll = self._ll
@@ -224,7 +241,7 @@ class LlamaRuntime:
                 if cancel is not None and cancel.is_set():
                     break
                 token = ll.llama_sampler_sample(sampler, self._ctx, -1)
-                if self.is_end_of_generation(token):
+                if self.is_end_of_generation(token) or token in stop_ids:
                     break
                 if on_token is not None:
                     on_token(token)

@@ -95,10 +95,11 @@ class QuestionResult:
 
 @dataclass
 class VisionRuntime:
-    """The two vision graphs in ONNX Runtime: encode a scan once, then answer each question."""
+    """A bundle's vision graphs in ONNX Runtime: encode a scan once, then (for a model with
+    TG-IS) score each question's slices. ``question_path`` None: no slice attention."""
 
     scan_path: str | Path
-    question_path: str | Path
+    question_path: str | Path | None = None
     device: str = "auto"
     threads: int | None = None
     scan_session: Any = field(init=False, repr=False)
@@ -107,7 +108,8 @@ class VisionRuntime:
 
     def __post_init__(self) -> None:
         self.scan_session = create_session(self.scan_path, self.device, self.threads)
-        self.question_session = create_session(self.question_path, self.device, self.threads)
+        self.question_session = (create_session(self.question_path, self.device, self.threads)
+                                 if self.question_path is not None else None)
         self.n_slices = int(self.scan_session.get_inputs()[0].shape[2])  # volume (1, 1, D, H, W)
 
     @classmethod
@@ -126,8 +128,9 @@ class VisionRuntime:
         import onnxruntime as ort
 
         so = self.scan_session.get_session_options()
+        question = self.question_session.get_providers() if self.question_session else "(no TG-IS graph)"
         return (f"onnxruntime {ort.__version__}: scan on {self.scan_session.get_providers()}, "
-                f"question on {self.question_session.get_providers()}, "
+                f"question on {question}, "
                 f"intra-op threads {so.intra_op_num_threads}, available {ort.get_available_providers()}")
 
     def encode_scan(self, volume: np.ndarray) -> dict[str, np.ndarray]:
@@ -136,16 +139,29 @@ class VisionRuntime:
         names = [o.name for o in self.scan_session.get_outputs()]
         return dict(zip(names, self.scan_session.run(names, {"volume": vol})))
 
+    @property
+    def question_inputs(self) -> list[str]:
+        """The question graph's input names (empty without one)."""
+        return [i.name for i in self.question_session.get_inputs()] if self.question_session else []
+
     def ask(self, scan: dict[str, np.ndarray], text_vector: np.ndarray | None = None,
-            seed: int = 0) -> QuestionResult:
+            seed: int = 0, question_tokens: dict[str, np.ndarray] | None = None) -> QuestionResult:
         """Run the question graph. ``text_vector`` (hidden,) or (1, hidden) is needed in
-        ``"tgis"`` mode; ``seed`` draws the scores of ``"random"`` mode (reproducible)."""
+        ``"tgis"`` mode; ``question_tokens`` (``question_ids``, ``question_mask``) by a graph
+        with its own text encoder (Med-2E3); ``seed`` draws the scores of ``"random"`` mode
+        (reproducible)."""
+        if self.question_session is None:
+            raise ValueError("this model has no TG-IS question graph")
         feeds: dict[str, np.ndarray] = {}
         for inp in self.question_session.get_inputs():
             if inp.name == "text_vector":
                 if text_vector is None:
                     raise ValueError("this question graph needs a text_vector")
                 feeds[inp.name] = np.asarray(text_vector, dtype=np.float32).reshape(1, -1)
+            elif inp.name in ("question_ids", "question_mask"):
+                if question_tokens is None:
+                    raise ValueError("this question graph needs the question's token ids")
+                feeds[inp.name] = question_tokens[inp.name]
             elif inp.name == "random_scores":
                 rng = np.random.default_rng(seed)
                 feeds[inp.name] = rng.uniform(1e-3, 1.0, size=(1, self.n_slices)).astype(np.float32)

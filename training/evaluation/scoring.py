@@ -255,7 +255,7 @@ class TGISScorer(Scorer):
     uniform_mass: list[float] = field(default_factory=list)
 
     def add(self, qa, answer, lesion):
-        if lesion is not None and qa.kind in LESION_KINDS:
+        if lesion is not None and qa.kind in LESION_KINDS and answer.original_scores is not None:
             mass, uniform = M.lesion_score_mass(answer.original_scores, lesion.slices)
             self.lesion_mass.append(mass)
             self.uniform_mass.append(uniform)

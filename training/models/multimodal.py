@@ -172,9 +172,13 @@ class MultimodalModel(nn.Module):
         def text(ids: list[int]) -> torch.Tensor:
             return embed(torch.tensor([ids], dtype=torch.long, device=device))
 
-        segments = self.prompt.scan_segments() + self.prompt.question_segments(ex.prompt)
-        parts = [text(self.vocab.tokenize(s.text, parse_special=True)) if s.kind == "text" else images[s.kind]
-                 for s in segments]
+        parts = []
+        for segment in self.prompt.scan_segments() + self.prompt.question_segments(ex.prompt):
+            ids = segment.token_ids(self.vocab.tokenize)
+            if ids is None:
+                parts.append(images[segment.kind])
+            elif ids:
+                parts.append(text(ids))
         embeds = torch.cat(parts + [text(answer_ids)], dim=1)
         labels = torch.full((1, embeds.shape[1]), -100, dtype=torch.long, device=device)
         labels[0, -len(answer_ids):] = torch.tensor(answer_ids, device=device)
