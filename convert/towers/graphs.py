@@ -1,6 +1,6 @@
 """The ONNX graphs of each published model's vision side, with fixed input and output names.
 
-* M3D-LaMed and Med3DVLM: ``scan.onnx``, ``volume`` (1, 1, D, H, W) float32 -> ``image_tokens``
+* M3D-LaMed and Med3DVLM: ``scan.onnx``, ``volume`` (1, 1, D, H, W) float32 -> ``image_tokens_3d``
   (1, 256, H_llm).
 * Med-2E3: ``scan.onnx`` (``volume`` -> ``image_tokens_3d``, ``slice_tokens_2d``,
   ``slice_features``) and ``question.onnx`` (``question_ids``, ``question_mask`` (1, L) int64
@@ -25,7 +25,7 @@ from .med3dvlm import Med3DVLMVision
 from .onnx_export import ExportedGraph, export_graph
 
 SCAN_INPUTS = ("volume",)
-SCAN_OUTPUTS = ("image_tokens",)
+SCAN_OUTPUTS = ("image_tokens_3d",)  # the name our scan graphs give the 3D tokens
 QUESTION_LENGTH = 512  # Med-2E3 pads every question to the BERT tokenizer's 512
 
 

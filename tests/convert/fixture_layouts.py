@@ -98,11 +98,14 @@ def _write_json(path: Path, data: dict) -> None:
 
 def m3d_lamed(folder: Path, sp_model: Path, family: str = "phi3", hidden: int = 256,
               intermediate: int = 512, heads: int = 4, layers: int = 2, add_bos: bool = True,
-              legacy: bool = False, seed: int = 0, rows: int | None = None, spread: float = 0.08) -> Checkpoint:
+              legacy: bool = False, seed: int = 0, rows: int | None = None, spread: float = 0.08,
+              vision: dict | None = None, config_extra: dict | None = None) -> Checkpoint:
     """M3D-LaMed-Phi-3-4B (``family="phi3"``) or -Llama-2-7B (``"llama"``), reduced.
 
     ``rows`` widens the embedding beyond the tokenizer (the extra rows are padding), for a
-    full-size vocabulary with the small tokenizer.
+    full-size vocabulary with the small tokenizer. ``vision`` replaces the placeholder vision
+    and projector tensors with real ones (published key names), ``config_extra`` the config
+    keys that describe them (``image_size``, ``mm_hidden_size``, ...).
     """
     folder.mkdir(parents=True)
     added = [(t, True) for t in (PHI3_ADDED if family == "phi3" else [])]
@@ -133,13 +136,14 @@ def m3d_lamed(folder: Path, sp_model: Path, family: str = "phi3", hidden: int = 
         config.update({"embd_pdrop": 0.0, "resid_pdrop": 0.0, "pad_token_id": eos_id, "sliding_window": 2047})
     else:
         config.update({"pretraining_tp": 1})
+    config.update(config_extra or {})
     _write_json(folder / "config.json", config)
     _write_json(folder / "generation_config.json", {"bos_token_id": 1, "eos_token_id": eos_id})
     for name in ("configuration_m3d_lamed.py", "modeling_m3d_lamed.py"):
         (folder / name).write_text("raise RuntimeError('remote code must never run')\n")
     llm = _llm_part(config)
     state = random_llm(family, llm, seed, spread)
-    vision = {
+    vision = vision or {
         "model.vision_tower.vision_tower.patch_embedding.patch_embeddings.1.weight": torch.randn(768, 1024),
         "model.vision_tower.vision_tower.patch_embedding.position_embeddings": torch.randn(1, 2048, 768),
         "model.vision_tower.vision_tower.cls_token": torch.randn(1, 1, 768),

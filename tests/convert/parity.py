@@ -6,7 +6,6 @@ Metric: ``max|a - b| / max|b|`` over the last position's logits, ``b`` the refer
 
 from __future__ import annotations
 
-import contextlib
 import re
 
 import numpy as np
@@ -62,38 +61,12 @@ def reference_logits(model, before: list[int], image: np.ndarray, after: list[in
     return logits.double().numpy()
 
 
-@contextlib.contextmanager
-def exact_attention():
-    """Contexts made meanwhile keep K/V in f32 and skip flash attention.
-
-    llama.cpp's defaults (f16 KV cache, flash attention on CPU, which rounds Q to f16)
-    alone move the logits by about 3e-3 relative on these models; the conversion itself is
-    checked without them. LlamaRuntime has no option for it, so its defaults are wrapped.
-    """
-    import llama_cpp
-
-    default = llama_cpp.llama_context_default_params
-
-    def exact():
-        params = default()
-        params.type_k = params.type_v = 0  # GGML_TYPE_F32
-        params.flash_attn_type = 0  # LLAMA_FLASH_ATTN_TYPE_DISABLED
-        return params
-
-    llama_cpp.llama_context_default_params = exact
-    try:
-        yield
-    finally:
-        llama_cpp.llama_context_default_params = default
-
-
 def llama_logits(gguf, layout: PromptLayout, image: np.ndarray, n_ctx: int = 1024,
                  exact: bool = True) -> np.ndarray:
     """llama.cpp on ``gguf`` fed our layout: tokens, image embeddings, tokens."""
     from inference.llm.runtime import LlamaRuntime
 
-    with exact_attention() if exact else contextlib.nullcontext():
-        llm = LlamaRuntime(gguf, n_ctx=n_ctx)
+    llm = LlamaRuntime(gguf, n_ctx=n_ctx, exact_attention=exact)
     try:
         pos = llm.decode_tokens(list(layout.before), 0, want_logits=False)
         pos = llm.decode_embeddings(image, pos)
