@@ -11,6 +11,7 @@ are marked done, so a rerun skips the export.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,11 +163,13 @@ def convert_vision(source: LLMSource, work_dir: str | Path, text_encoder: str | 
             else:
                 vision, shape = _med2e3(source, text_encoder)
                 progress(Progress(VISION, 0, 1, "graphs", "exporting the scan and TG-IS graphs"))
-                export_med2e3(vision, tmp, length=QUESTION_LENGTH)
+                # the BERT tokenizer pads to 512; a BERT with fewer positions (a test's) to its own
+                length = min(QUESTION_LENGTH, int(vision.bert.config.max_position_embeddings))
+                export_med2e3(vision, tmp, length=length)
                 _write_bert_tokenizer(text_encoder, tmp / TGIS_TOKENIZER)
-                n = vision.connector3d.n_tokens
-                facts = {"input_shape": list(shape), "n_tokens_3d": n, "n_tokens_2d": n,
-                         "question_length": QUESTION_LENGTH}
+                siglip = vision.vision2d.siglip.config
+                facts = {"input_shape": list(shape), "n_tokens_3d": math.prod(vision.connector3d.pooled_grid),
+                         "n_tokens_2d": (siglip.image_size // siglip.patch_size) ** 2, "question_length": length}
         except CheckpointError as exc:
             raise ConversionError(str(exc)) from exc
         (tmp / "facts.json").write_text(json.dumps(facts))

@@ -165,8 +165,12 @@ def m3d_lamed(folder: Path, sp_model: Path, family: str = "phi3", hidden: int = 
 
 
 def med2e3(folder: Path, sp_model: Path, hidden: int = 256, intermediate: int = 512, heads: int = 4,
-           layers: int = 2, seed: int = 1) -> Checkpoint:
-    """Med-2E3-M3D: Phi-3-mini-128k (longrope) in ``llm/`` as a bf16 pickle, reduced."""
+           layers: int = 2, seed: int = 1, parts: dict | None = None,
+           part_configs: dict | None = None) -> Checkpoint:
+    """Med-2E3-M3D: Phi-3-mini-128k (longrope) in ``llm/`` as a bf16 pickle, reduced.
+
+    ``parts`` replaces the placeholder vision parts (part folder -> state dict, the published
+    key names), ``part_configs`` writes their ``config.json`` (part folder -> dict)."""
     folder.mkdir(parents=True)
     ids = write_spm_tokenizer(folder, sp_model, [(t, True) for t in PHI3_ADDED], "<|endoftext|>",
                               add_bos=False, legacy=False, pad="<|endoftext|>")
@@ -196,7 +200,7 @@ def med2e3(folder: Path, sp_model: Path, hidden: int = 256, intermediate: int = 
                                          "tokenizer_name_or_path": "microsoft/Phi-3-mini-128k-instruct"})
     _write_json(folder / "args" / "config.json", {"llm_config": {"_name_or_path": "microsoft/Phi-3-mini-128k-instruct"}})
     _write_json(folder / "trainer_state.json", {"global_step": 1})
-    parts = {"vision2d_model": {"vision_model.embeddings.patch_embedding.weight": torch.randn(8, 3, 16, 16)},
+    parts = parts or {"vision2d_model": {"vision_model.embeddings.patch_embedding.weight": torch.randn(8, 3, 16, 16)},
              "vision2d_connector": {"_connector.0.weight": torch.randn(hidden, 1024)},
              "vision3d_model": {"vision_encoder.patch_embedding.patch_embeddings.1.weight": torch.randn(768, 1024),
                                 "language_encoder.embeddings.word_embeddings.weight": torch.randn(8, 768)},
@@ -204,12 +208,16 @@ def med2e3(folder: Path, sp_model: Path, hidden: int = 256, intermediate: int = 
     for name, tensors in parts.items():
         (folder / name).mkdir()
         torch.save(tensors, folder / name / "pytorch_model.bin")
+    for name, part_config in (part_configs or {}).items():
+        _write_json(folder / name / "config.json", part_config)
     return Checkpoint(folder, "phi3", llm, state, ids)
 
 
 def med3dvlm(folder: Path, hidden: int = 64, intermediate: int = 128, heads: int = 4, kv_heads: int = 2,
-             layers: int = 2, seed: int = 2) -> Checkpoint:
-    """Med3DVLM-Qwen-2.5-7B: Qwen2 with the real 151,666-row vocabulary, reduced width."""
+             layers: int = 2, seed: int = 2, vision: dict | None = None,
+             config_extra: dict | None = None) -> Checkpoint:
+    """Med3DVLM-Qwen-2.5-7B: Qwen2 with the real 151,666-row vocabulary, reduced width
+    (``vision`` and ``config_extra`` as in :func:`m3d_lamed`)."""
     folder.mkdir(parents=True)
     ids = write_qwen2_tokenizer(folder, ["<im_patch>"])
     rows = max(ids.values()) + 1
@@ -229,11 +237,12 @@ def med3dvlm(folder: Path, hidden: int = 64, intermediate: int = 128, heads: int
         "proj_out_num": 256, "low_output_size": [192, 128], "high_output_size": [64, 128],
         "low_input_size": [256, 384], "high_input_size": [32, 768], "mm_hidden_size": 768,
     }
+    config.update(config_extra or {})
     _write_json(folder / "config.json", config)
     _write_json(folder / "generation_config.json", {"bos_token_id": ids["<|endoftext|>"], "eos_token_id": ids["<|im_end|>"]})
     llm = _llm_part(config)
     state = random_llm("qwen2", llm, seed)
-    vision = {"model.vision_tower.vision_tower.encoder.s0.0.0.c1.0.weight": torch.randn(48, 1, 7, 1, 1),
+    vision = vision or {"model.vision_tower.vision_tower.encoder.s0.0.0.c1.0.weight": torch.randn(48, 1, 7, 1, 1),
               "model.vision_tower.vision_tower.encoder.s0.0.0.c1.1.running_mean": torch.randn(48),
               "model.mm_projector.low_mixer.0.ln1.weight": torch.randn(384),
               "model.mm_projector.high_mixer.1.mlp2.mm_projector.0.weight": torch.randn(hidden, 768)}

@@ -77,7 +77,7 @@ def reference(v, volume, ids, mask):
     # 2D: slices as 3-channel images, SigLIP hidden_states[-1], 2D connector
     slices = volume.transpose(1, 2).contiguous().view(b * n, 1, h, w).expand(b * n, 3, h, w)
     v2d = siglip(pixel_values=slices, output_hidden_states=True).hidden_states[-1]
-    v2d = ref_mlp(c2, v2d).view(b, n, v2d.shape[1], LLM)
+    v2d = ref_mlp(c2, v2d).view(b, n, v2d.shape[1], c2["_connector.2.weight"].shape[0])  # LLM width
     # 3D: hidden_states[-1] without cls, spatial pooling, 3D connector
     v3d = vit(volume)[1][-1][:, 1:]
     g = VIT.grid
