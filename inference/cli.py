@@ -37,7 +37,7 @@ def _unavailable(name: str, exc: Exception) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, built-in commands and plugins."""
-    from .commands import ask, bench_io, bundle_cmd, info
+    from .commands import ask, bench_bundle, bench_io, bundle_cmd, info
 
     parser = argparse.ArgumentParser(prog="ctchat", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="benchmarks, each against a baseline in the same run")
     targets = bench.add_subparsers(dest="target", metavar="TARGET", required=True)
     bench_io.register(targets)
+    bench_bundle.register(targets)
     _register_plugins("ctchat.bench", targets)
     _register_plugins("ctchat.commands", commands)
     return parser

@@ -43,3 +43,11 @@ def test_bench_io_prints_both_readers_and_the_ratio(a0001_dicom, capsys):
     out = capsys.readouterr().out
     assert "SimpleITK ImageSeriesReader" in out and "ratio SimpleITK / ctchat" in out
     assert "identical voxels: True" in out
+
+
+def test_bench_bundle_prints_reuse_against_recompute(capsys):
+    assert main(["bench", "bundle", "--runs", "1", "--tokens", "4"]) == 0
+    out = capsys.readouterr().out
+    for row in ("vision graphs (ONNX Runtime)", "prefix reused from cache", "prefix recomputed (baseline)",
+                "ratio recompute / reuse", "tokens/s", "peak memory"):
+        assert row in out

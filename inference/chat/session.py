@@ -132,12 +132,9 @@ class ChatSession:
             t1 = time.perf_counter()
             scan = self.vision.encode_scan(model_input.array)
             t2 = time.perf_counter()
-            images = {"image_3d": scan["image_tokens_3d"][0] * self.scale}
-            self.llm.clear()
-            inputs = self.llm.segment_inputs(self.bundle.prompt.scan_segments(), images)
-            pos = self.llm.decode_inputs(inputs, 0, want_logits=False)
+            self.model_input, self._scan = model_input, scan
+            self._prefix_end = self._decode_prefix()
             t3 = time.perf_counter()
-            self.model_input, self._scan, self._prefix_end = model_input, scan, pos
             self.history = []
             self.encode_timings = {"preprocess": t1 - t0, "vision": t2 - t1, "llm_prefix": t3 - t2}
             return dict(self.encode_timings)
@@ -207,6 +204,24 @@ class ChatSession:
             )
             self.history.append(answer)
             return answer
+
+    def _decode_prefix(self) -> int:
+        """Decode the scan's part of the prompt (its 3D image tokens) from position 0 into an
+        empty cache; returns the position after it."""
+        images = {"image_3d": self._scan["image_tokens_3d"][0] * self.scale}
+        self.llm.clear()
+        inputs = self.llm.segment_inputs(self.bundle.prompt.scan_segments(), images)
+        return self.llm.decode_inputs(inputs, 0, want_logits=False)
+
+    def recompute_prefix(self) -> float:
+        """Decode the loaded scan's prefix again, as if nothing were cached (the baseline that
+        ``ctchat bench bundle`` sets against the reused cache); returns the seconds it took."""
+        if self._scan is None:
+            raise RuntimeError("load a scan first")
+        with self._lock:
+            t0 = time.perf_counter()
+            self._prefix_end = self._decode_prefix()
+            return time.perf_counter() - t0
 
     def _decode_question(self, question: Question, max_tokens: int) -> tuple[QuestionResult | None, int, float]:
         """Score the question's slices (TG-IS, if the model has it) and decode its part of the

@@ -1,0 +1,94 @@
+"""``ctchat bench bundle``: one bundle end to end on a real CT, the way the app runs it.
+
+Scan encode (preprocessing, the vision graphs in ONNX Runtime, the image prefix into
+llama.cpp), then per question the time to first token with the scan prefix reused from the KV
+cache against recomputing it (the baseline, in the same run), and the decode speed; the peak
+memory of the process and the files' sizes. Medians of ``--runs``.
+
+Example:
+    $ ctchat bench bundle --bundle ~/bundles/m3d-lamed-phi3 --runs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+
+QUESTION = "Where is the lesion located?"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``bundle`` to ``ctchat bench``."""
+    p = subparsers.add_parser("bundle", help="a bundle end to end: scan encode, first token (KV reuse vs "
+                                             "recompute), tokens/s, peak memory")
+    p.add_argument("--bundle", default="default", help="bundle name or folder (default: default)")
+    p.add_argument("--scan", default=None, help="CT (DICOM folder / NIfTI); default: the demo CT")
+    p.add_argument("--question", default=QUESTION)
+    p.add_argument("--runs", type=int, default=5, help="timed runs of each (default 5)")
+    p.add_argument("--tokens", type=int, default=32, help="tokens generated per answer (default 32)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.set_defaults(func=run)
+
+
+def _median_ms(values: list[float]) -> str:
+    return f"{1000 * statistics.median(values):9.1f} ms"
+
+
+def _mib(n_bytes: float) -> str:
+    return f"{n_bytes / 2**20:9.0f} MiB"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the figures side by side, with the ratio recompute / reuse."""
+    from ..bundle import load_bundle
+    from ..chat import ChatSession
+    from ..io import load_volume
+    from ..question import Question
+    from ..resources import DEMO_CT
+
+    bundle = load_bundle(args.bundle)
+    volume = load_volume(args.scan or DEMO_CT)
+    t0 = time.perf_counter()
+    chat = ChatSession(bundle, device=args.device, n_threads=args.threads)
+    load_s = time.perf_counter() - t0
+    question = Question("open", args.question)
+    try:
+        encodes = [chat.load_scan(volume) for _ in range(args.runs)]
+        chat.ask(question, max_tokens=2)  # warm-up of the question path
+        reuse, recompute, speed = [], [], []
+        for _ in range(args.runs):  # interleaved, so both see the same machine state
+            t0 = time.perf_counter()
+            chat.first_token_logits(question)
+            reuse.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            chat.recompute_prefix()
+            chat.first_token_logits(question)
+            recompute.append(time.perf_counter() - t0)
+            answer = chat.ask(question, max_tokens=args.tokens)
+            if answer.n_tokens > 1:
+                speed.append(answer.timings["tokens_per_second"])
+        prefix = chat.bundle.layout.n_tokens_3d
+        files = {"LLM (GGUF)": bundle.llm_path.stat().st_size,
+                 "vision graphs": sum(p.stat().st_size for p in bundle.root.iterdir() if ".onnx" in p.name)}
+        print(f"{bundle.name} on a scan of {'x'.join(map(str, volume.shape))} voxels; "
+              f"vision on {chat.providers}, {chat.llm.n_threads} LLM threads; medians of {args.runs}")
+        print(f"  {'load the bundle (graphs + GGUF)':<44}{1000 * load_s:9.1f} ms")
+        for key, label in (("preprocess", "preprocess (crop, resize, window)"),
+                           ("vision", "vision graphs (ONNX Runtime)"),
+                           ("llm_prefix", f"image prefix into llama.cpp ({prefix} tokens)")):
+            print(f"  {label:<44}{_median_ms([e[key] for e in encodes])}")
+        print(f"  {'first token, scan prefix reused from cache':<44}{_median_ms(reuse)}")
+        print(f"  {'first token, prefix recomputed (baseline)':<44}{_median_ms(recompute)}")
+        print(f"  ratio recompute / reuse: {statistics.median(recompute) / statistics.median(reuse):.1f}x")
+        if speed:
+            print(f"  {'decode':<44}{statistics.median(speed):9.1f} tokens/s")
+        for name, size in files.items():
+            print(f"  {'size of the ' + name:<44}{_mib(size)}")
+        # Linux reports ru_maxrss in KiB
+        print(f"  {'peak memory of this process (RSS)':<44}{_mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)}")
+    finally:
+        chat.close()
+    return 0
