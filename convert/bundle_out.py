@@ -106,7 +106,7 @@ def manifest_for(source: LLMSource, facts: LLMFacts, graphs: VisionGraphs, gguf:
         "version": f"converted-{quant}",
         "licence": source_licence(source.folder),
         "intended_use": f"Research use of {model.title}, as its authors published it. {CANNOT_VERIFY}",
-        "notice": f"{model.title}, converted ({quant}); trained on {model.trained_on.split(' (')[0]}; "
+        "notice": f"{model.title}, converted ({quant}); trained on M3D-Cap and M3D-VQA; "
                   f"{attention}: not a medical device, not for diagnosis",
         "training": {"trained": True, "published_model": model.title, "trained_on": model.trained_on,
                      "answers": model.tasks, "cannot_verify": CANNOT_VERIFY},

@@ -106,6 +106,7 @@ class Bundle:
             "licence": self.manifest.get("licence", ""),
             "intended_use": self.manifest.get("intended_use", ""),
             "slice_attention": self.question_graph is not None,
+            "tasks": sorted(self.prompt.tasks),  # what it was given prompts for, i.e. trained to answer
             "trained": self.trained,
             "notice": self.manifest.get("notice", ""),
             "training": self.manifest.get("training", {}),

@@ -68,6 +68,10 @@ class Entry:
         return f"{self.qid}. {self.shown}{mark}"
 
 
+YES_NO_TIP = "Does this image show signs of the chosen disease?"
+NOT_TRAINED_TIP = "This model was not trained for this question"
+
+
 class ChatPanel(QtWidgets.QWidget):
     """Ask about the scan in view; shows the answer as it streams and keeps the history."""
 
@@ -142,7 +146,7 @@ class ChatPanel(QtWidgets.QWidget):
         self.disease_box.setObjectName("disease_box")
         self.disease_box.addItems(ct_rate_diseases())
         self.yes_no_button = QtWidgets.QPushButton("Yes/no")
-        self.yes_no_button.setToolTip("Does this image show signs of the chosen disease?")
+        self.yes_no_button.setToolTip(YES_NO_TIP)
         self.yes_no_button.clicked.connect(lambda: self.ask(Question.yes_no(self.disease_box.currentText())))
         self.table_button = QtWidgets.QPushButton("Scores table…")
         self.table_button.clicked.connect(self.tableRequested.emit)
@@ -183,8 +187,13 @@ class ChatPanel(QtWidgets.QWidget):
 
     def _update_buttons(self) -> None:
         can_ask = self.state == "ready"
-        for w in (self.ask_button, self.findings_button, self.yes_no_button):
-            w.setEnabled(can_ask)
+        # a model answers only the tasks it has prompts for (a published model: no yes/no)
+        tasks = set(self.model_info["summary"].get("tasks", ())) if self.model_info else set()
+        for w, task in ((self.ask_button, "open"), (self.findings_button, "report"), (self.yes_no_button, "yes_no")):
+            allowed = not tasks or task in tasks
+            w.setEnabled(can_ask and allowed)
+            w.setToolTip((YES_NO_TIP if w is self.yes_no_button else "") if allowed else NOT_TRAINED_TIP)
+        self.disease_box.setEnabled(not tasks or "yes_no" in tasks)
         self.stop_button.setEnabled(self.state == "answering")
 
     def _on_ready(self, info: dict) -> None:
@@ -334,7 +343,7 @@ class ChatPanel(QtWidgets.QWidget):
                  f"<p><b>A:</b> {html.escape(entry.shown_text())}</p>"]
         if entry.answer is not None:
             a = entry.answer
-            where = f"{a.top_range()} scored highest" if a.top_slices else a.top_range().capitalize()
+            where = f"{a.top_range()} scored highest" if a.top_slices else a.top_range()[:1].upper() + a.top_range()[1:]
             parts.append(f"<p><i>{html.escape(where)}</i> · {a.n_tokens} tokens, "
                          f"{a.timings.get('total', 0.0):.1f} s</p>")
         if self.model_info is not None and not self.model_info["trained"]:

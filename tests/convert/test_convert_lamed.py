@@ -64,6 +64,7 @@ def test_the_bundle_says_what_the_model_is(converted):
     bundle = load_bundle(out, verify_llm=True)
     info = bundle.summary()
     assert info["licence"].startswith("apache-2.0") and not info["slice_attention"]
+    assert info["tasks"] == ["choice", "open", "report"]  # no yes/no prompt: the panel offers none
     assert "M3D-LaMed" in info["notice"] and "no slice attention" in info["notice"]
     assert bundle.question_graph is None and bundle.layout.n_tokens_3d == 8
     assert bundle.recipe.target_shape_zyx == VIT.img_size
