@@ -12,27 +12,17 @@ from typing import Sequence
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt, Signal
-from vtkmodules.vtkFiltersSources import vtkLineSource
-from vtkmodules.vtkRenderingCore import (
-    vtkActor,
-    vtkImageSlice,
-    vtkImageSliceMapper,
-    vtkPolyDataMapper,
-    vtkRenderer,
-    vtkTextActor,
-)
+from vtkmodules.vtkRenderingCore import vtkImageSlice, vtkImageSliceMapper, vtkRenderer
 
 from .corner_text import CornerText
 from .planes import Plane
 from .screenshot import save_render_window_png
+from .slice_overlay import PLANE_COLORS, Crosshair, add_edge_letters
 from .vtk_canvas import VtkCanvas
 from .window_level import WindowLevel
 
 TOOL_NAVIGATE = "navigate"
 TOOL_WINDOW_LEVEL = "window_level"
-
-# 3D Slicer's colours: red = axial, green = coronal, yellow = sagittal.
-PLANE_COLORS = {"axial": (0.95, 0.35, 0.35), "coronal": (0.45, 0.85, 0.4), "sagittal": (0.95, 0.85, 0.3)}
 
 
 class _SliceCanvas(VtkCanvas):
@@ -125,41 +115,8 @@ class SliceView(QtWidgets.QWidget):
         self.image_actor.VisibilityOff()
         self.renderer.AddViewProp(self.image_actor)
 
-        # One line per other plane, in that plane's colour.
-        others = [a for a in (0, 1, 2) if a != self.plane.axis]
-        names = {0: "sagittal", 1: "coronal", 2: "axial"}
-        self._lines: dict[int, vtkLineSource] = {}
-        self._line_actors: list[vtkActor] = []
-        for axis in others:
-            src = vtkLineSource()
-            mapper = vtkPolyDataMapper()
-            mapper.SetInputConnection(src.GetOutputPort())
-            actor = vtkActor()
-            actor.SetMapper(mapper)
-            actor.GetProperty().SetColor(*PLANE_COLORS[names[axis]])
-            actor.GetProperty().SetLineWidth(1.0)
-            actor.VisibilityOff()
-            self.renderer.AddActor(actor)
-            self._lines[axis] = src
-            self._line_actors.append(actor)
-
-        self._letters: dict[str, vtkTextActor] = {}
-        anchors = {"left": (0.01, 0.5, 0, 1), "right": (0.99, 0.5, 2, 1),
-                   "top": (0.5, 0.98, 1, 2), "bottom": (0.5, 0.02, 1, 0)}
-        for edge, (x, y, hj, vj) in anchors.items():
-            actor = vtkTextActor()
-            actor.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
-            actor.SetPosition(x, y)
-            tp = actor.GetTextProperty()
-            tp.SetFontSize(18)
-            tp.BoldOn()
-            tp.ShadowOn()
-            tp.SetColor(1.0, 0.75, 0.3)
-            tp.SetJustification(hj)
-            tp.SetVerticalJustification(vj)
-            actor.VisibilityOff()
-            self.renderer.AddViewProp(actor)
-            self._letters[edge] = actor
+        self._crosshair = Crosshair(self.renderer, self.plane)
+        self._letters = add_edge_letters(self.renderer)
 
         # Fixed-size text actors: vtkCornerAnnotation re-fits its font on every change (slow).
         self.corner = CornerText(self.renderer, PLANE_COLORS[self.plane.name])
@@ -169,13 +126,10 @@ class SliceView(QtWidgets.QWidget):
     def set_image(self, image, shape_zyx: Sequence[int], axis_codes: str = "LPS") -> None:
         """Show a new volume (a vtkImageData from :func:`viewer.vtk_data.to_vtk_image`)."""
         self._shape = tuple(int(n) for n in shape_zyx)  # type: ignore[assignment]
-        # Half a slice toward the camera keeps the crosshair in front of the image.
-        self._toward_camera = -0.5 * float(np.sign(self.plane.direction[self.plane.axis]))
         self._spacing = np.array(image.GetSpacing(), dtype=float)
         self.mapper.SetInputData(image)
         self.image_actor.VisibilityOn()
-        for actor in self._line_actors:
-            actor.VisibilityOn()
+        self._crosshair.show()
         for edge, letter in self.plane.edge_letters(axis_codes).items():
             self._letters[edge].SetInput(letter)
             self._letters[edge].VisibilityOn()
@@ -255,18 +209,8 @@ class SliceView(QtWidgets.QWidget):
         a = self.plane.axis
         idx_xyz = (pos[2], pos[1], pos[0])
         self.mapper.SetSliceNumber(idx_xyz[a])
-        # Crosshair lines: each lies in another plane, spanning the image in the remaining axis.
         n_xyz = (self._shape[2], self._shape[1], self._shape[0])
-        for axis, src in self._lines.items():
-            span = 3 - a - axis
-            p1 = [0.0, 0.0, 0.0]
-            p1[a] = (idx_xyz[a] + self._toward_camera) * self._spacing[a]
-            p1[axis] = idx_xyz[axis] * self._spacing[axis]
-            p2 = list(p1)
-            p1[span] = -0.5 * self._spacing[span]
-            p2[span] = (n_xyz[span] - 0.5) * self._spacing[span]
-            src.SetPoint1(*p1)
-            src.SetPoint2(*p2)
+        self._crosshair.place(idx_xyz, n_xyz, self._spacing)
         self.corner.SetText(2, f"{self.plane.name.capitalize()}  {idx_xyz[a] + 1}/{n_xyz[a]}")
         if self.scroller.value() != idx_xyz[a]:
             self.scroller.blockSignals(True)
