@@ -15,12 +15,11 @@ the benchmark's table.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import subprocess
 import sys
-import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -30,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fixture_layouts import m3d_lamed  # noqa: E402
 from fixture_tokenizers import train_spm  # noqa: E402
-from full_width_check import WIDTH, gib  # noqa: E402
+from full_width_check import WIDTH, gib, script_args  # noqa: E402
 
 QUESTION = "Where is the lesion located?"
 
@@ -61,7 +60,6 @@ def run(cmd: list[str]) -> tuple[float, int, str]:
     t0 = time.perf_counter()
     proc = psutil.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak, out = 0, []
-    import threading
 
     reader = threading.Thread(target=lambda: out.extend(proc.stdout), daemon=True)
     reader.start()
@@ -79,12 +77,8 @@ def run(cmd: list[str]) -> tuple[float, int, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=None, help="work folder (default: a temporary one)")
-    parser.add_argument("--stage", choices=["make"], help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    root = args.work or Path(tempfile.mkdtemp(prefix="ctchat-fullwidth-bundle-"))
-    if args.stage == "make":
+    root, make_stage = script_args(__doc__, "ctchat-fullwidth-bundle-")
+    if make_stage:
         return make(root)
     for name in ("M3D-LaMed-Phi-3-4B", "spm", "bundle"):
         shutil.rmtree(root / name, ignore_errors=True)

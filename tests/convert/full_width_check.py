@@ -89,13 +89,19 @@ def reference(folder: Path):
     return model
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def script_args(doc: str, prefix: str) -> tuple[Path, bool]:
+    """The work folder of a full-width script (``--work``, else a new temporary one) and
+    whether this run is its ``--stage make`` child (which writes the checkpoint)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--work", type=Path, default=None, help="work folder (default: a temporary one)")
     parser.add_argument("--stage", choices=["make"], help=argparse.SUPPRESS)
     args = parser.parse_args()
-    root = args.work or Path(tempfile.mkdtemp(prefix="ctchat-fullwidth-"))
-    if args.stage == "make":
+    return args.work or Path(tempfile.mkdtemp(prefix=prefix)), args.stage == "make"
+
+
+def main() -> None:
+    root, make_stage = script_args(__doc__, "ctchat-fullwidth-")
+    if make_stage:
         return make(root)
     shutil.rmtree(root / "ckpt", ignore_errors=True)
     shutil.rmtree(root / "work", ignore_errors=True)
