@@ -1,4 +1,5 @@
-"""What a slice view draws over its image: the crosshair lines and the orientation letters."""
+"""What a slice view draws over its image: the crosshair lines, the orientation letters and
+a centred one-line message (also used by the 3D view)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,11 @@ class Crosshair:
         for actor in self._actors:
             actor.VisibilityOn()
 
+    def hide(self) -> None:
+        """Hide the lines (no volume shown)."""
+        for actor in self._actors:
+            actor.VisibilityOff()
+
     def place(self, idx_xyz: Sequence[int], n_xyz: Sequence[int], spacing: np.ndarray) -> None:
         """Put the lines through voxel ``idx_xyz`` of a volume of ``n_xyz`` voxels (VTK axis order)."""
         a = self._axis
@@ -79,3 +85,27 @@ def add_edge_letters(renderer: vtkRenderer) -> dict[str, vtkTextActor]:
         renderer.AddViewProp(actor)
         letters[edge] = actor
     return letters
+
+
+def add_centred_message(renderer: vtkRenderer, y: float = 0.5) -> vtkTextActor:
+    """A hidden one-line text actor centred at height ``y`` (0-1), e.g. why no image is drawn."""
+    actor = vtkTextActor()
+    actor.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
+    actor.SetPosition(0.5, y)
+    tp = actor.GetTextProperty()
+    tp.SetFontSize(16)
+    tp.SetColor(0.85, 0.85, 0.9)
+    tp.SetJustificationToCentered()
+    tp.SetVerticalJustificationToCentered()
+    actor.VisibilityOff()
+    renderer.AddViewProp(actor)
+    return actor
+
+
+def thin_image_note(plane: Plane, shape_zyx: Sequence[int]) -> str | None:
+    """A note when ``plane``'s image of a ``shape_zyx`` volume is one voxel high or wide."""
+    n_xyz = tuple(shape_zyx)[::-1]
+    thin = [a for a in (plane.right[0], plane.up[0]) if n_xyz[a] == 1]
+    if not thin:
+        return None
+    return "Single slice: this view is one row of voxels" if 2 in thin else "The scan is one voxel thick in this view"

@@ -17,7 +17,7 @@ from vtkmodules.vtkRenderingCore import vtkImageSlice, vtkImageSliceMapper, vtkR
 from .corner_text import CornerText
 from .planes import Plane
 from .screenshot import save_render_window_png
-from .slice_overlay import PLANE_COLORS, Crosshair, add_edge_letters
+from .slice_overlay import PLANE_COLORS, Crosshair, add_centred_message, add_edge_letters, thin_image_note
 from .vtk_canvas import VtkCanvas
 from .window_level import WindowLevel
 
@@ -117,6 +117,7 @@ class SliceView(QtWidgets.QWidget):
 
         self._crosshair = Crosshair(self.renderer, self.plane)
         self._letters = add_edge_letters(self.renderer)
+        self.message = add_centred_message(self.renderer, y=0.6)  # above a one-row image
 
         # Fixed-size text actors: vtkCornerAnnotation re-fits its font on every change (slow).
         self.corner = CornerText(self.renderer, PLANE_COLORS[self.plane.name])
@@ -124,8 +125,19 @@ class SliceView(QtWidgets.QWidget):
 
     # ----------------------------------------------------------------- data
     def set_image(self, image, shape_zyx: Sequence[int], axis_codes: str = "LPS") -> None:
-        """Show a new volume (a vtkImageData from :func:`viewer.vtk_data.to_vtk_image`)."""
-        self._shape = tuple(int(n) for n in shape_zyx)  # type: ignore[assignment]
+        """Show a new volume (a vtkImageData from :func:`viewer.vtk_data.to_vtk_image`).
+
+        A one-voxel axis is fine (a single slice's coronal view is a one-row strip); an image
+        whose size does not match ``shape_zyx`` or is empty is not handed to VTK.
+        """
+        shape = tuple(int(n) for n in shape_zyx)
+        if min(shape) < 1 or tuple(image.GetDimensions()) != shape[::-1]:
+            self._show_nothing(f"No image to show ({' x '.join(map(str, shape[::-1]))} voxels)")
+            return
+        self._shape = shape  # type: ignore[assignment]
+        note = thin_image_note(self.plane, shape)  # e.g. a single slice's coronal view
+        self.message.SetInput(note or "")
+        self.message.SetVisibility(note is not None)
         self._spacing = np.array(image.GetSpacing(), dtype=float)
         self.mapper.SetInputData(image)
         self.image_actor.VisibilityOn()
@@ -142,6 +154,18 @@ class SliceView(QtWidgets.QWidget):
         self._pos = [s // 2 for s in self._shape]
         self._apply_position(self._pos, force=True)
         self.reset_camera(render=False)
+
+    def _show_nothing(self, message: str) -> None:
+        """Hide the image, crosshair and letters; show ``message`` instead."""
+        self._shape = None
+        self.mapper.RemoveAllInputs()
+        self.image_actor.VisibilityOff()
+        self._crosshair.hide()
+        for letter in self._letters.values():
+            letter.VisibilityOff()
+        self.scroller.setEnabled(False)
+        self.message.SetInput(message)
+        self.message.VisibilityOn()
 
     @property
     def n_slices(self) -> int:

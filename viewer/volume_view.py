@@ -24,6 +24,7 @@ from vtkmodules.vtkRenderingCore import (
 
 from . import presets
 from .screenshot import save_render_window_png
+from .slice_overlay import add_centred_message
 from .vtk_canvas import VtkCanvas
 from .vtk_data import VRData
 
@@ -72,6 +73,7 @@ class VolumeView(QtWidgets.QWidget):
         self.corner.GetTextProperty().SetColor(0.8, 0.8, 0.9)
         self.corner.SetText(2, "3D")
         self.renderer.AddViewProp(self.corner)
+        self.message = add_centred_message(self.renderer)  # why nothing is drawn (a single slice)
 
         self.volume = vtkVolume()
         self.property = vtkVolumeProperty()
@@ -121,11 +123,18 @@ class VolumeView(QtWidgets.QWidget):
         """Show prepared (possibly downsampled) data, e.g. made in the load worker."""
         self.ensure_mapper()
         self.vr = vr
+        problem = vr.problem
+        if problem is not None:
+            self._show_nothing(problem, render)
+            return
+        self.message.VisibilityOff()
         self._image = vr.to_vtk()
         self.mapper.SetInputData(self._image)
         # Ray step tied to the voxel size: the default 1 mm oversamples a downsampled volume,
-        # a whole voxel shows wood-grain rings on bone edges.
-        step = 0.8 * float(min(vr.spacing_zyx))
+        # a whole voxel shows wood-grain rings on bone edges. At most ~1000 steps across the
+        # volume, so very anisotropic spacing cannot stall the frame.
+        extent = max(n * d for n, d in zip(vr.voxels.shape, vr.spacing_zyx))
+        step = max(0.8 * float(min(vr.spacing_zyx)), extent / 1000.0)
         self.mapper.SetSampleDistance(step)
         if hasattr(self.mapper, "SetInteractiveSampleDistance"):
             self.mapper.SetInteractiveSampleDistance(2.0 * step)
@@ -138,6 +147,17 @@ class VolumeView(QtWidgets.QWidget):
             note += f"\ndownsampled {nx}x{ny}x{nz} -> {sx}x{sy}x{sz}"
         self.corner.SetText(3, note)
         self.reset_camera(render=render)
+
+    def _show_nothing(self, message: str, render: bool) -> None:
+        """No volume in the scene (the mapper never sees data it cannot ray-cast), a message instead."""
+        self.renderer.RemoveVolume(self.volume)
+        self.mapper.RemoveAllInputs()
+        self._image = None
+        self.message.SetInput(message)
+        self.message.VisibilityOn()
+        self.corner.SetText(3, "")
+        if render:
+            self.canvas.render_now()
 
     def reset_camera(self, render: bool = True) -> None:
         """Anterior view, superior up (patient right on screen left, as in the coronal view)."""

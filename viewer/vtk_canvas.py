@@ -1,6 +1,12 @@
-"""A Qt widget hosting one VTK render window, with a render counter and no VTK key bindings."""
+"""A Qt widget hosting one VTK render window, with a render counter and no VTK key bindings.
+
+Importing this module also routes VTK's own messages (errors, warnings, its console or
+warnings window) to the ``viewer.vtk`` logger.
+"""
 
 from __future__ import annotations
+
+import logging
 
 import vtkmodules.qt
 
@@ -13,6 +19,32 @@ import vtkmodules.vtkRenderingOpenGL2  # noqa: E402,F401
 import vtkmodules.vtkRenderingVolumeOpenGL2  # noqa: E402,F401
 from PySide6 import QtGui  # noqa: E402
 from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor  # noqa: E402
+from vtkmodules.util.misc import calldata_type  # noqa: E402
+from vtkmodules.vtkCommonCore import VTK_STRING, vtkLogger, vtkOutputWindow  # noqa: E402
+
+log = logging.getLogger("viewer.vtk")
+_observers: list = []  # keeps the Python callbacks alive
+
+
+def route_vtk_output_to_logging() -> None:
+    """Send VTK's error/warning/text output to :data:`log` instead of stderr or a popup window
+    (idempotent)."""
+    if _observers:
+        return
+    out = vtkOutputWindow.GetInstance()
+    out.SetDisplayModeToNever()  # no console text, no warnings window
+    out.PromptUserOff()
+    vtkLogger.SetStderrVerbosity(vtkLogger.VERBOSITY_OFF)  # VTK's second, coloured copy
+    for event, level in (("ErrorEvent", logging.ERROR), ("WarningEvent", logging.WARNING),
+                         ("TextEvent", logging.INFO)):
+        @calldata_type(VTK_STRING)
+        def forward(_obj, _event, text, level=level) -> None:
+            log.log(level, "%s", str(text).strip())
+
+        _observers.append((out.AddObserver(event, forward), forward))
+
+
+route_vtk_output_to_logging()
 
 
 class VtkCanvas(QVTKRenderWindowInteractor):

@@ -9,6 +9,25 @@ from vtkmodules.util.numpy_support import numpy_to_vtk
 from vtkmodules.vtkCommonDataModel import vtkImageData
 
 
+def safe_spacing(spacing_zyx: Sequence[float]) -> tuple[float, float, float]:
+    """Spacing VTK can draw: a zero, negative or non-finite entry becomes 1 mm."""
+    return tuple(float(s) if np.isfinite(s) and s > 0 else 1.0 for s in spacing_zyx)  # type: ignore[return-value]
+
+
+def volume_render_problem(shape_zyx: Sequence[int]) -> str | None:
+    """Why the 3D view cannot ray-cast a volume of this shape, or None when it can.
+
+    VTK's ray casters interpolate between neighbouring voxels along every axis and read past
+    the buffer (a segfault) when an axis is one voxel thick, e.g. a single slice.
+    """
+    nz, ny, nx = (int(n) for n in shape_zyx)
+    if nz < 2:
+        return "3D rendering needs at least 2 slices"
+    if ny < 2 or nx < 2:
+        return "3D rendering needs at least 2 rows and 2 columns"
+    return None
+
+
 def to_vtk_image(voxels: np.ndarray, spacing_zyx: Sequence[float]) -> vtkImageData:
     """Wrap ``voxels[k, j, i]`` as vtkImageData with x = i, y = j, z = k and origin 0.
 
@@ -21,7 +40,7 @@ def to_vtk_image(voxels: np.ndarray, spacing_zyx: Sequence[float]) -> vtkImageDa
     nz, ny, nx = arr.shape
     image = vtkImageData()
     image.SetDimensions(nx, ny, nz)
-    dz, dy, dx = (float(s) for s in spacing_zyx)
+    dz, dy, dx = safe_spacing(spacing_zyx)
     image.SetSpacing(dx, dy, dz)
     image.SetOrigin(0.0, 0.0, 0.0)
     scalars = numpy_to_vtk(arr.reshape(-1), deep=False)
@@ -33,15 +52,24 @@ def to_vtk_image(voxels: np.ndarray, spacing_zyx: Sequence[float]) -> vtkImageDa
 
 def downsample_factors(shape_zyx: Sequence[int], max_voxels: int) -> tuple[int, int, int]:
     """Integer strides (z, y, x) so the volume fits ``max_voxels``; in-plane axes are reduced first
-    because CT slices are usually much finer than the slice spacing."""
-    fz = fy = fx = 1
-    nz, ny, nx = shape_zyx
-    while (nz // fz) * (ny // fy) * (nx // fx) > max_voxels:
-        if ny / fy >= 2 * nz / fz or nx / fx >= 2 * nz / fz:
-            fy, fx = fy * 2, fx * 2
-        else:
-            fz, fy, fx = fz * 2, fy * 2, fx * 2
-    return fz, fy, fx
+    because CT slices are usually much finer than the slice spacing. No axis is reduced below
+    2 voxels (see :func:`volume_render_problem`)."""
+    f = [1, 1, 1]
+    n = [int(v) for v in shape_zyx]
+
+    def fits() -> bool:
+        return (n[0] // f[0]) * (n[1] // f[1]) * (n[2] // f[2]) <= max_voxels
+
+    while not fits():
+        in_plane = n[1] / f[1] >= 2 * n[0] / f[0] or n[2] / f[2] >= 2 * n[0] / f[0]
+        axes = [a for a in ((1, 2) if in_plane else (0, 1, 2)) if n[a] // (2 * f[a]) >= 2]
+        if not axes:  # the preferred axes are spent: halve whichever still can be
+            axes = [a for a in (0, 1, 2) if n[a] // (2 * f[a]) >= 2]
+        if not axes:
+            break
+        for a in axes:
+            f[a] *= 2
+    return f[0], f[1], f[2]
 
 
 def downsample(voxels: np.ndarray, factors: Sequence[int]) -> np.ndarray:
@@ -62,7 +90,8 @@ class VRData:
         self.full_shape = tuple(int(n) for n in voxels.shape)
         self.factors = downsample_factors(voxels.shape, max_voxels)
         self.voxels = downsample(voxels, self.factors)
-        self.spacing_zyx = tuple(float(s) * f for s, f in zip(spacing_zyx, self.factors))
+        spacing_zyx = safe_spacing(spacing_zyx)
+        self.spacing_zyx = tuple(s * f for s, f in zip(spacing_zyx, self.factors))
         # A block mean sits half a (coarse - fine) voxel in from the first fine voxel.
         fine_xyz = np.array(spacing_zyx[::-1], dtype=float)
         self.origin_xyz = tuple((np.array(self.factors[::-1]) - 1) * fine_xyz / 2.0)
@@ -71,6 +100,11 @@ class VRData:
     def downsampled(self) -> bool:
         """True when the 3D view shows fewer voxels than the scan has."""
         return self.factors != (1, 1, 1)
+
+    @property
+    def problem(self) -> str | None:
+        """Why this data cannot be volume-rendered (a one-line message), or None."""
+        return volume_render_problem(self.voxels.shape)
 
     def to_vtk(self) -> vtkImageData:
         """The data as vtkImageData (shares the array)."""
