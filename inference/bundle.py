@@ -98,6 +98,13 @@ class Bundle:
         """False for a bundle whose weights are initial (its answers carry no meaning)."""
         return bool(self.manifest.get("training", {}).get("trained", False))
 
+    def identity(self) -> str:
+        """A hash that changes when any part of the model does: the manifest (which holds the
+        SHA-256 of the graphs and the adapter) and the LLM file's name, size and SHA-256."""
+        llm = self.llm_path.stat()
+        text = json.dumps(self.manifest, sort_keys=True) + f"|{self.llm_path.name}|{llm.st_size}|{llm.st_mtime_ns}"
+        return hashlib.sha256(text.encode()).hexdigest()
+
     def summary(self) -> dict[str, Any]:
         """What a reader needs to know about the model behind an answer."""
         return {

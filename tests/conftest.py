@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from inference.resources import shared_ct_dir
+
+# the tests never read or fill the user's scan cache (tests of the cache give it a folder)
+os.environ["CTCHAT_SCAN_CACHE"] = "0"
 
 CT_DIR = shared_ct_dir()
 

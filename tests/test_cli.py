@@ -49,5 +49,5 @@ def test_bench_bundle_prints_reuse_against_recompute(capsys):
     assert main(["bench", "bundle", "--runs", "1", "--tokens", "4"]) == 0
     out = capsys.readouterr().out
     for row in ("vision graphs (ONNX Runtime)", "prefix reused from cache", "prefix recomputed (baseline)",
-                "ratio recompute / reuse", "tokens/s", "peak memory"):
+                "ratio recompute / reuse", "ratio cold / scan cache", "tokens/s", "peak memory"):
         assert row in out

@@ -55,9 +55,10 @@ class ChatWorker(QObject):
         try:
             from inference.bundle import load_bundle
             from inference.chat import ChatSession
+            from inference.chat.scan_cache import scan_cache_from_env
 
             bundle = load_bundle(self.bundle_name)
-            self.session = ChatSession(bundle, n_threads=self.n_threads)
+            self.session = ChatSession(bundle, n_threads=self.n_threads, scan_cache=scan_cache_from_env())
         except Exception as exc:  # noqa: BLE001 - BundleError, LLMError, a broken file: the viewer goes on
             self.failed.emit(str(exc))
             return

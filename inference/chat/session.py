@@ -38,6 +38,7 @@ from ..llm.runtime import LlamaRuntime, SamplingParams
 from ..preprocess import ModelInput, preprocess
 from ..question import Question
 from ..vision.runtime import QuestionResult, VisionRuntime
+from .scan_cache import CachedScan, ScanCache
 
 
 @dataclass
@@ -84,6 +85,8 @@ class ChatSession:
         zero_image: feed zero vectors in place of the image tokens (the evaluation baseline that
             shows what the image contributes); the slice scores are still computed.
         exact_attention: float32 KV cache, no flash attention (parity checks; slower).
+        scan_cache: where a scan's vision outputs and prefix KV cache are kept between
+            sessions (:class:`~inference.chat.scan_cache.ScanCache`); None: nothing is kept.
     """
 
     def __init__(
@@ -94,6 +97,7 @@ class ChatSession:
         n_ctx: int = 2048,
         zero_image: bool = False,
         exact_attention: bool = False,
+        scan_cache: ScanCache | None = None,
     ) -> None:
         from .slice_attention import SliceAttention
 
@@ -115,6 +119,9 @@ class ChatSession:
         self._yes_no_ids: tuple[list[int], list[int]] | None = None
         self._lock = threading.Lock()
         self.encode_timings: dict[str, float] = {}
+        self.scan_cache = scan_cache
+        self.from_cache = False  # whether the loaded scan came from the scan cache
+        self._model_id = f"{bundle.identity()}|kv={'f32' if exact_attention else 'default'}|scale={float(self.scale)}"
 
     @property
     def providers(self) -> list[str]:
@@ -124,17 +131,28 @@ class ChatSession:
     def load_scan(self, volume: Volume) -> dict[str, float]:
         """Preprocess and encode a scan, and decode its prefix into the LLM's cache.
 
-        Returns the timings in seconds (``preprocess``, ``vision``, ``llm_prefix``).
+        Returns the timings in seconds (``preprocess``, ``vision``, ``llm_prefix``); with a
+        scan cache that holds the scan, ``vision`` and ``llm_prefix`` are the time to read it
+        back (:attr:`from_cache` says which happened).
         """
         with self._lock:
             t0 = time.perf_counter()
             model_input = preprocess(volume, self.bundle.recipe)
             t1 = time.perf_counter()
-            scan = self.vision.encode_scan(model_input.array)
-            t2 = time.perf_counter()
-            self.model_input, self._scan = model_input, scan
-            self._prefix_end = self._decode_prefix()
-            t3 = time.perf_counter()
+            key = ScanCache.key(model_input.array, self._model_id) if self.scan_cache else ""
+            cached = self.scan_cache.get(key) if self.scan_cache else None
+            self.from_cache = cached is not None and self.llm.load_cache(cached.kv)
+            if self.from_cache:
+                self.model_input, self._scan, self._prefix_end = model_input, cached.scan, cached.prefix_end
+                t2 = t3 = time.perf_counter()
+            else:
+                scan = self.vision.encode_scan(model_input.array)
+                t2 = time.perf_counter()
+                self.model_input, self._scan = model_input, scan
+                self._prefix_end = self._decode_prefix()
+                t3 = time.perf_counter()
+                if self.scan_cache:
+                    self.scan_cache.put(key, CachedScan(scan, self.llm.save_cache(), self._prefix_end))
             self.history = []
             self.encode_timings = {"preprocess": t1 - t0, "vision": t2 - t1, "llm_prefix": t3 - t2}
             return dict(self.encode_timings)

@@ -23,6 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-tokens", type=int, default=128)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--json", action="store_true", help="one JSON object: answer, slice scores, timings, bundle")
+    p.add_argument("--no-scan-cache", action="store_true",
+                   help="neither read nor keep the scan's encoding on disk (also: CTCHAT_SCAN_CACHE=0)")
     p.set_defaults(func=run)
 
 
@@ -30,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     """Load, encode, ask; print the answer as it streams (or one JSON object)."""
     from ..bundle import load_bundle
     from ..chat import ChatSession
+    from ..chat.scan_cache import scan_cache_from_env
 
     if args.task == "yes_no":
         question = Question.yes_no(args.disease)
@@ -37,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         question = Question(args.task, args.question, tuple(args.choices or ()))
     bundle = load_bundle(args.bundle)
     volume = load_volume(args.path, args.series)
-    chat = ChatSession(bundle, device=args.device)
+    chat = ChatSession(bundle, device=args.device, scan_cache=scan_cache_from_env(not args.no_scan_cache))
     encode = chat.load_scan(volume)
     stream = None if args.json else (lambda piece: print(piece, end="", flush=True))
     answer = chat.ask(question, args.max_tokens, on_text=stream)
@@ -54,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
             "timings_s": {**{f"encode_{k}": round(v, 4) for k, v in encode.items()},
                           **{k: round(v, 4) for k, v in answer.timings.items()}},
             "n_tokens": answer.n_tokens,
+            "scan_cache": "off" if chat.scan_cache is None else ("hit" if chat.from_cache else "miss"),
             "bundle": bundle.summary(),
             "providers": chat.providers,
             "warnings": [w.message for w in volume.warnings],

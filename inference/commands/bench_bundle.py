@@ -2,8 +2,9 @@
 
 Scan encode (preprocessing, the vision graphs in ONNX Runtime, the image prefix into
 llama.cpp), then per question the time to first token with the scan prefix reused from the KV
-cache against recomputing it (the baseline, in the same run), and the decode speed; the peak
-memory of the process and the files' sizes. Medians of ``--runs``.
+cache against recomputing it (the baseline, in the same run), a reopened scan from the scan
+cache against a cold start, and the decode speed; the peak memory of the process and the
+files' sizes. Medians of ``--runs``.
 
 Example:
     $ ctchat bench bundle --bundle ~/bundles/m3d-lamed-phi3 --runs 5
@@ -41,6 +42,29 @@ def _mib(n_bytes: float) -> str:
     return f"{n_bytes / 2**20:9.0f} MiB"
 
 
+def _reopen_times(chat, volume, question, runs: int) -> tuple[list[float], list[float]]:
+    """Seconds from opening the scan to the first token's logits: cold (no cache) and from a
+    scan cache (in a temporary folder) that holds it, interleaved."""
+    import tempfile
+
+    from ..chat.scan_cache import ScanCache
+
+    cold, reopened = [], []
+    with tempfile.TemporaryDirectory(prefix="ctchat-bench-cache-") as folder:
+        cache = ScanCache(folder)
+        chat.scan_cache = cache
+        chat.load_scan(volume)  # fills the cache
+        for _ in range(runs):
+            for cached, times in ((None, cold), (cache, reopened)):
+                chat.scan_cache = cached
+                t0 = time.perf_counter()
+                chat.load_scan(volume)
+                chat.first_token_logits(question)
+                times.append(time.perf_counter() - t0)
+        chat.scan_cache = None
+    return cold, reopened
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the figures side by side, with the ratio recompute / reuse."""
     from ..bundle import load_bundle
@@ -70,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
             answer = chat.ask(question, max_tokens=args.tokens)
             if answer.n_tokens > 1:
                 speed.append(answer.timings["tokens_per_second"])
+        cold, reopened = _reopen_times(chat, volume, question, args.runs)
         prefix = chat.bundle.layout.n_tokens_3d
         files = {"LLM (GGUF)": bundle.llm_path.stat().st_size,
                  "vision graphs": sum(p.stat().st_size for p in bundle.root.iterdir() if ".onnx" in p.name)}
@@ -83,6 +108,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {'first token, scan prefix reused from cache':<44}{_median_ms(reuse)}")
         print(f"  {'first token, prefix recomputed (baseline)':<44}{_median_ms(recompute)}")
         print(f"  ratio recompute / reuse: {statistics.median(recompute) / statistics.median(reuse):.1f}x")
+        print(f"  {'reopen a scan + first token, cold':<44}{_median_ms(cold)}")
+        print(f"  {'reopen a scan + first token, scan cache':<44}{_median_ms(reopened)}")
+        print(f"  ratio cold / scan cache: {statistics.median(cold) / statistics.median(reopened):.1f}x")
         if speed:
             print(f"  {'decode':<44}{statistics.median(speed):9.1f} tokens/s")
         for name, size in files.items():

@@ -198,6 +198,25 @@ class LlamaRuntime:
         """Empty the KV cache."""
         self._ll.llama_memory_clear(self._memory, True)
 
+    def save_cache(self) -> bytes:
+        """The KV cache of the sequence (llama.cpp's sequence state), to restore with
+        :meth:`load_cache` into a context of the same model and cache type."""
+        ll = self._ll
+        size = ll.llama_state_seq_get_size(self._ctx, SEQ)
+        buf = (ctypes.c_uint8 * size)()
+        written = ll.llama_state_seq_get_data(self._ctx, buf, size, SEQ)
+        return bytes(buf[:written])
+
+    def load_cache(self, data: bytes) -> bool:
+        """Replace the KV cache with one :meth:`save_cache` wrote; False (cache emptied) when
+        llama.cpp refuses it (another model, cache type or context size)."""
+        self.clear()
+        buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+        if self._ll.llama_state_seq_set_data(self._ctx, buf, len(data), SEQ) == 0:
+            self.clear()
+            return False
+        return True
+
     def last_logits(self) -> np.ndarray:
         """A copy of the logits of the last decoded token that asked for them."""
         ptr = self._ll.llama_get_logits_ith(self._ctx, -1)

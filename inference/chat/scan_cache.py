@@ -1,0 +1,115 @@
+"""A per-scan cache on disk: a scan's vision outputs and the LLM's KV cache of its prefix.
+
+Reopening a scan, asking after a restart, or running a batch again skips the vision graphs and
+the prefix decode (most of the time before the first answer with a full-size model). An entry
+is keyed by the SHA-256 of the model input (the preprocessed voxels, so a changed scan or
+recipe misses) and of the model's identity (manifest, LLM, adapter, KV cache type), so a
+changed bundle misses too. File names are those hashes: no patient identifier is ever written.
+The cache is size-limited: the least recently used entries go first.
+
+Example:
+    >>> cache = ScanCache(tmp_dir, max_bytes=2 << 30)                 # doctest: +SKIP
+    >>> session = ChatSession(bundle, scan_cache=cache)                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_MAX_BYTES = 4 << 30
+ENTRY_SUFFIX = ".scan"
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/ctchat/scans`` (``~/.cache/ctchat/scans``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "ctchat" / "scans"
+
+
+@dataclass(frozen=True)
+class CachedScan:
+    """One entry: the vision graphs' outputs, the KV cache bytes and where the prefix ends."""
+
+    scan: dict[str, np.ndarray]
+    kv: bytes
+    prefix_end: int
+
+
+class ScanCache:
+    """Entries in ``folder``, at most ``max_bytes`` in all (least recently used dropped first)."""
+
+    def __init__(self, folder: str | os.PathLike | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.folder = Path(folder) if folder is not None else default_cache_dir()
+        self.max_bytes = int(max_bytes)
+
+    @staticmethod
+    def key(model_input: np.ndarray, model_id: str) -> str:
+        """The entry name of a model input under a model: hex SHA-256 of both."""
+        digest = hashlib.sha256(model_id.encode())
+        arr = np.ascontiguousarray(model_input)
+        digest.update(f"{arr.dtype.str}{arr.shape}".encode())
+        digest.update(memoryview(arr).cast("B"))
+        return digest.hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.folder / f"{key}{ENTRY_SUFFIX}"
+
+    def get(self, key: str) -> CachedScan | None:
+        """The entry, or None (absent, or unreadable: then it is removed)."""
+        path = self._path(key)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                scan = {name[5:]: data[name] for name in data.files if name.startswith("scan.")}
+                entry = CachedScan(scan, data["kv"].tobytes(), int(data["prefix_end"]))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError):  # a damaged entry (e.g. a full disk): forget it
+            path.unlink(missing_ok=True)
+            return None
+        os.utime(path)  # most recently used
+        return entry
+
+    def put(self, key: str, entry: CachedScan) -> None:
+        """Store an entry (atomically: a reader never sees half of it), then keep to the size
+        limit. A full or read-only disk only means no caching."""
+        buf = io.BytesIO()
+        np.savez(buf, kv=np.frombuffer(entry.kv, dtype=np.uint8), prefix_end=np.int64(entry.prefix_end),
+                 **{f"scan.{k}": v for k, v in entry.scan.items()})
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = self._path(key).with_suffix(".partial")
+            tmp.write_bytes(buf.getvalue())
+            os.replace(tmp, self._path(key))
+        except OSError:
+            return
+        self.trim()
+
+    def entries(self) -> list[Path]:
+        """The entry files, least recently used first."""
+        if not self.folder.is_dir():
+            return []
+        return sorted(self.folder.glob(f"*{ENTRY_SUFFIX}"), key=lambda p: p.stat().st_mtime)
+
+    def trim(self) -> None:
+        """Drop least recently used entries until the total fits ``max_bytes``."""
+        files = self.entries()
+        total = sum(p.stat().st_size for p in files)
+        for path in files:
+            if total <= self.max_bytes:
+                break
+            total -= path.stat().st_size
+            path.unlink(missing_ok=True)
+
+
+def scan_cache_from_env(enabled: bool = True) -> ScanCache | None:
+    """The app's scan cache: the default folder and size, or None when ``enabled`` is False or
+    the environment says ``CTCHAT_SCAN_CACHE=0`` (the one switch that turns it off everywhere)."""
+    if not enabled or os.environ.get("CTCHAT_SCAN_CACHE", "1") == "0":
+        return None
+    return ScanCache()
