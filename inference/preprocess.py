@@ -172,7 +172,8 @@ def preprocess(volume: Volume, recipe: PreprocessRecipe) -> ModelInput:
     out = (out - lo) * np.float32((b - a) / (hi - lo)) + np.float32(a)
     np.clip(out, min(a, b), max(a, b), out=out)  # rounding must not leave the declared range
 
-    slice_map = SliceMap(src_z + box[0][0], _original_to_model(volume.slice_positions, z_out))
+    # the map goes to the stored slices: a resampled volume (uneven spacing, tilt) maps through its grid
+    slice_map = SliceMap(volume.grid_to_original(src_z + box[0][0]), _original_to_model(volume.original_positions, z_out))
     samples = tuple(src + b[0] for src, b in zip((src_z, src_y, src_x), box))
     return ModelInput(out[np.newaxis, np.newaxis].astype(np.float32), recipe, slice_map, tuple(box), samples)
 

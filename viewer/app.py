@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
+
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt, Signal
 
@@ -154,7 +156,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.resizeDocks([dock], [380], Qt.Orientation.Horizontal)
         self.heat_strip = HeatStrip(inverted=self.axial.scroller.invertedAppearance())
         self.axial.add_beside_scroller(self.heat_strip)
-        self.chat_panel.scoresShown.connect(self.heat_strip.set_scores)
+        self.chat_panel.scoresShown.connect(self._show_scores)
         self.heat_strip.sliceClicked.connect(self.go_to_axial_slice)
         self.chat_panel.exportRequested.connect(self.report.ask_where_and_write)
         self.chat_panel.tableRequested.connect(self.show_scores_table)
@@ -239,6 +241,14 @@ class MainWindow(QtWidgets.QMainWindow):
             self.chat_panel.set_volume(vol)
             self.heat_strip.set_current(self.axial.slice_index)
         self.scanLoaded.emit(scan)
+
+    def _show_scores(self, scores) -> None:
+        """Draw a question's scores (one per stored slice) beside the axial scroller, one cell
+        per displayed slice: the same slices unless the scan was resampled onto a grid."""
+        vol = self.scan.volume if self.scan is not None else None
+        if scores is not None and vol is not None and getattr(vol, "original", None) is not None:
+            scores = np.interp(vol.grid_to_original(np.arange(vol.shape[0])), np.arange(len(scores)), scores)
+        self.heat_strip.set_scores(scores)
 
     def render_all(self) -> None:
         """Render all four views now."""

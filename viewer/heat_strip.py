@@ -1,7 +1,8 @@
-"""The TG-IS heat strip: one cell per original slice beside the axial slice scroller.
+"""The TG-IS heat strip: one cell per displayed axial slice beside the axial slice scroller.
 
-Scores come per original slice (``Answer.original_scores``); each cell is coloured by its
-score divided by the highest score. Clicking a cell asks for that slice.
+Scores come per original slice (``Answer.original_scores``; the main window maps them onto the
+regular grid of a resampled scan); each cell is coloured by its score divided by the highest
+score. Clicking a cell asks for that slice.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class HeatStrip(QtWidgets.QWidget):
         self.current = -1  # the slice shown, marked with a line
 
     def set_scores(self, scores: Sequence[float] | np.ndarray | None) -> None:
-        """Show ``scores`` (one per original slice), or clear the strip with None."""
+        """Show ``scores`` (one per displayed axial slice), or clear the strip with None."""
         self.scores = np.zeros(0) if scores is None else np.asarray(scores, dtype=np.float64)
         self.update()
 

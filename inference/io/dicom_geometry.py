@@ -2,8 +2,8 @@
 
 Slices are ordered by ImagePositionPatient projected on the slice normal (row x column
 cosines), never by InstanceNumber or file name. The affine's slice axis is the median
-step between consecutive slices, so a tilted gantry gives the sheared (true) geometry
-instead of a silently straightened one.
+step between consecutive slices: the geometry of the stored slices. When the spacing is
+uneven or the gantry tilted, :mod:`.regular_grid` resamples them onto a regular grid.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ class SeriesGeometry:
     positions: np.ndarray  # mm along the slice normal, ascending
     affine: np.ndarray  # (i, j, k, 1) -> LPS mm, k in sorted order
     issues: list[Issue] = field(default_factory=list)
+    ipp: np.ndarray | None = None  # (n, 3) ImagePositionPatient in sorted order (None: missing)
 
 
 def analyse_geometry(records: list[SliceRecord]) -> SeriesGeometry:
@@ -69,7 +70,7 @@ def analyse_geometry(records: list[SliceRecord]) -> SeriesGeometry:
         issues += _tilt_issues(steps, normal, records)
     else:
         affine[:3, 2] = normal * (records[0].thickness or 1.0)
-    return SeriesGeometry(order=order, positions=along, affine=affine, issues=issues)
+    return SeriesGeometry(order=order, positions=along, affine=affine, issues=issues, ipp=positions)
 
 
 def _fallback_geometry(records, spacing, issues) -> SeriesGeometry:
@@ -111,7 +112,9 @@ def _spacing_issues(steps: np.ndarray) -> list[Issue]:
         & (np.abs(steps - median) > SPACING_ATOL_MM)
         & (np.abs(steps) >= DUPLICATE_MM)
     )
-    gaps = [k for k in off if steps[k] > GAP_FACTOR * median]
+    # a gap is one large step (missing slices); a run of large steps is a change of spacing
+    large = set(int(k) for k in off if steps[k] > GAP_FACTOR * median)
+    gaps = sorted(k for k in large if k - 1 not in large and k + 1 not in large)
     uneven = [k for k in off if k not in gaps]
     if gaps:
         where = "; ".join(f"{steps[k]:.2f} mm between slices {k} and {k + 1}" for k in gaps[:10])
@@ -148,14 +151,14 @@ def _tilt_issues(steps: np.ndarray, normal: np.ndarray, records: list[SliceRecor
         tag_angle = abs(float(tag)) if tag not in (None, "") else 0.0
     except (TypeError, ValueError):
         tag_angle = 0.0
-    if angle > TILT_DEGREES or tag_angle > TILT_DEGREES:
-        shown = angle if angle > TILT_DEGREES else tag_angle
+    if angle > TILT_DEGREES:
+        return [Issue("gantry_tilt", f"gantry tilt of {angle:.1f} degrees: the slice positions are sheared")]
+    if tag_angle > TILT_DEGREES:
         return [
             Issue(
                 "gantry_tilt",
-                f"gantry tilt of {shown:.1f} degrees: the slices are sheared; geometry keeps the "
-                "shear (not resampled), so straight lines across slices look slanted in "
-                "coronal/sagittal views",
+                f"gantry tilt of {tag_angle:.1f} degrees in the header, but the slice positions are "
+                "not sheared: nothing to correct",
             )
         ]
     return []

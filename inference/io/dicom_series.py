@@ -17,7 +17,7 @@ from .dicom_geometry import analyse_geometry
 from .dicom_pixels import decode_frames
 from .dicom_scan import SliceRecord
 from .errors import CTLoadError, LoadWarning
-from .reorient import regular_slice_positions, reorient_to_lps
+from .regular_grid import assemble_grid
 from .volume import Volume
 
 Progress = Callable[[int, int], None]
@@ -104,15 +104,10 @@ def assemble_volume(
     ensure_memory(n * rows * cols * (2 if integral else 4), f"this series ({n} x {rows} x {cols})")
     voxels = _decode_rescaled(ordered, integral, progress, cancel)
 
-    voxels, affine, change = reorient_to_lps(voxels, geometry.affine)
-    warnings += _worded_issues(geometry.issues, change.map_slice)
-    if change.k_source_axis == 2 and all(r.position is not None for r in ordered):
-        unit = affine[:3, 2] / np.linalg.norm(affine[:3, 2])
-        positions = np.array([r.position for r in ordered]) @ unit
-        if change.k_flipped:
-            positions = positions[::-1]
-    else:
-        positions = regular_slice_positions(affine, voxels.shape[0])
+    # reoriented to LPS; on a regular grid (stored slices kept) when uneven or gantry-tilted
+    grid = assemble_grid(voxels, geometry)
+    voxels, affine, positions, change = grid.voxels, grid.affine, grid.positions, grid.change
+    warnings += _worded_issues(grid.issues, change.map_slice)
 
     first = ordered[0]
     metadata = _display_metadata(first, n_images=n, source_codes=change.source_codes)
@@ -126,7 +121,7 @@ def assemble_volume(
             )
         )
     warnings += hu_warnings(voxels, metadata.get("padding_hu"))
-    return Volume(voxels, affine, positions, metadata, warnings, source)
+    return Volume(voxels, affine, positions, metadata, warnings, source, grid.original)
 
 
 def _decode_rescaled(

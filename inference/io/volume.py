@@ -13,8 +13,12 @@ Conventions (the same for DICOM and NIfTI input):
   frame, **LPS** (+x = patient left, +y = posterior, +z = superior). NIfTI's RAS is converted
   at load time.
 * ``spacing_zyx`` is the voxel size in mm along ``(k, j, i)``; ``slice_positions`` holds each
-  slice's true position along the slice normal (mm), which differs from a regular grid when
-  spacing is uneven (see ``warnings``).
+  slice's position along the unit slice direction (mm). Left as stored, a series with a gap
+  keeps its true positions there (see ``warnings``).
+* A DICOM series with uneven spacing or gantry tilt is resampled onto a regular grid
+  (:mod:`.regular_grid`); ``voxels``/``affine`` are then that grid (what the viewer and the
+  model get) and ``original`` keeps the stored slices and their true positions, so per-slice
+  results can be mapped back onto the original slices (:meth:`Volume.grid_to_original`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,23 @@ import numpy as np
 from .errors import LoadWarning
 
 WORLD_FRAME = "LPS"
+
+
+@dataclass
+class OriginalSlices:
+    """The slices as stored, kept when the volume was resampled onto a regular grid.
+
+    Same LPS index order as the grid; ``positions`` are measured along the grid's unit slice
+    direction, like ``Volume.slice_positions``, and ascend.
+    """
+
+    voxels: np.ndarray  # (n, ny, nx) HU
+    positions: np.ndarray  # (n,) mm
+    origins: np.ndarray  # (n, 3) LPS mm of each slice's voxel [0, 0] (its ImagePositionPatient)
+    affine: np.ndarray  # stored geometry: in-plane columns, and the median step as k column
+
+    def __len__(self) -> int:
+        return len(self.positions)
 
 
 @dataclass
@@ -46,6 +67,7 @@ class Volume:
     metadata: dict[str, Any] = field(default_factory=dict)
     warnings: list[LoadWarning] = field(default_factory=list)
     source: str = ""
+    original: OriginalSlices | None = None  # the stored slices, when ``voxels`` was resampled
 
     def __post_init__(self) -> None:
         if self.voxels.ndim != 3:
@@ -102,12 +124,58 @@ class Volume:
             raise ValueError(f"crop {lo_kji}..{hi_kji} is empty or outside the volume {self.shape}")
         affine = self.affine.copy()
         affine[:3, 3] = self.index_to_world(k0, j0, i0)
+        original = None
+        if self.original is not None:  # original slices within the kept slab, not cropped in-plane
+            half = 0.5 * self.spacing_zyx[0]
+            o = self.original
+            keep = (o.positions >= self.slice_positions[k0] - half) & (o.positions <= self.slice_positions[k1 - 1] + half)
+            original = OriginalSlices(o.voxels[keep], o.positions[keep], o.origins[keep], o.affine)
         return Volume(self.voxels[k0:k1, j0:j1, i0:i1].copy(), affine, self.slice_positions[k0:k1].copy(),
-                      dict(self.metadata), list(self.warnings), self.source)
+                      dict(self.metadata), list(self.warnings), self.source, original)
+
+    @property
+    def original_positions(self) -> np.ndarray:
+        """True positions (mm, along the unit slice direction) of the original slices."""
+        return self.slice_positions if self.original is None else self.original.positions
+
+    @property
+    def n_original(self) -> int:
+        """Number of original (stored) slices."""
+        return len(self.original_positions)
+
+    def grid_to_original(self, k: np.ndarray | float) -> np.ndarray:
+        """Fractional original slice index of (fractional) slice index ``k`` of ``voxels``.
+
+        Identity when nothing was resampled; linear beyond the ends; NaN stays NaN.
+        """
+        k = np.asarray(k, dtype=np.float64)
+        if self.original is None:
+            return k.copy()
+        return _interp_linear(_interp_linear(k, np.arange(self.shape[0]), self.slice_positions),
+                              self.original.positions, np.arange(len(self.original)))
+
+    def original_to_grid(self, k: np.ndarray | float) -> np.ndarray:
+        """Fractional slice index in ``voxels`` of (fractional) original slice index ``k``."""
+        k = np.asarray(k, dtype=np.float64)
+        if self.original is None:
+            return k.copy()
+        z = _interp_linear(k, np.arange(len(self.original)), self.original.positions)
+        return _interp_linear(z, self.slice_positions, np.arange(self.shape[0]))
 
     def has_warning(self, code: str) -> bool:
         """True when a warning with this code was raised while loading."""
         return any(w.code == code for w in self.warnings)
+
+
+def _interp_linear(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """``np.interp`` that extrapolates linearly from the end segments (one point: slope 1)."""
+    x = np.asarray(x, dtype=np.float64)
+    if len(xp) == 1:
+        return fp[0] + (x - xp[0])
+    y = np.interp(x, xp, fp)
+    lo, hi = x < xp[0], x > xp[-1]
+    y = np.where(lo, fp[0] + (x - xp[0]) * (fp[1] - fp[0]) / (xp[1] - xp[0]), y)
+    return np.where(hi, fp[-1] + (x - xp[-1]) * (fp[-1] - fp[-2]) / (xp[-1] - xp[-2]), y)
 
 
 def axis_codes_lps(affine: np.ndarray) -> str:
