@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,7 +73,7 @@ class ScanCache:
         except (OSError, ValueError, KeyError):  # a damaged entry (e.g. a full disk): forget it
             path.unlink(missing_ok=True)
             return None
-        os.utime(path)  # most recently used
+        _touch(path)
         return entry
 
     def put(self, key: str, entry: CachedScan) -> None:
@@ -86,6 +87,7 @@ class ScanCache:
             tmp = self._path(key).with_suffix(".partial")
             tmp.write_bytes(buf.getvalue())
             os.replace(tmp, self._path(key))
+            _touch(self._path(key))
         except OSError:
             return
         self.trim()
@@ -94,7 +96,7 @@ class ScanCache:
         """The entry files, least recently used first."""
         if not self.folder.is_dir():
             return []
-        return sorted(self.folder.glob(f"*{ENTRY_SUFFIX}"), key=lambda p: p.stat().st_mtime)
+        return sorted(self.folder.glob(f"*{ENTRY_SUFFIX}"), key=lambda p: p.stat().st_mtime_ns)
 
     def trim(self) -> None:
         """Drop least recently used entries until the total fits ``max_bytes``."""
@@ -105,6 +107,13 @@ class ScanCache:
                 break
             total -= path.stat().st_size
             path.unlink(missing_ok=True)
+
+
+def _touch(path: Path) -> None:
+    """Mark an entry most recently used: its mtime set to now, to the nanosecond (the file
+    system's own write stamps are coarser, and two entries written in one tick would tie)."""
+    now = time.time_ns()
+    os.utime(path, ns=(now, now))
 
 
 def scan_cache_from_env(enabled: bool = True) -> ScanCache | None:
