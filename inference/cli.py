@@ -70,6 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug: a sentence and a log file, not a traceback
+        from .crash_log import unexpected_error_sentence
+
+        print(f"ctchat: {unexpected_error_sentence(exc, f'ctchat {args.command}')}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -154,7 +154,7 @@ def test_volume_too_large_for_memory(a0002_copy, monkeypatch):
 def test_several_series_ask_for_a_choice(ct_dir, a0002_copy):
     other = ct_dir / "tiny" / "pydicom_dicomdirtests_CT5N"
     shutil.copytree(other, a0002_copy / "other")
-    with pytest.raises(CTLoadError, match="holds 2 series, choose one"):
+    with pytest.raises(CTLoadError, match="holds 2 CT series, choose one"):
         load_volume(a0002_copy)
     series = list_series(a0002_copy)
     assert sorted(s.n_slices for s in series) == [5, 8]

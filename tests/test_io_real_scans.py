@@ -154,6 +154,8 @@ def test_display_metadata_has_no_patient_identifiers(a0001_dicom, a0001_volume):
 
 
 def test_list_series_describes_each_series_in_a_folder(ct_dir):
-    series = list_series(ct_dir / "dicom")
-    assert [(s.n_slices, s.modality, s.orientation) for s in series] == [(64, "CT", "axial"), (30, "CT", "axial"), (20, "CT", "axial")]
-    assert series[0].description == "5mm" and series[0].thickness_mm == 5.0
+    series = list_series(ct_dir / "dicom")  # three studies, listed by study description
+    assert [(s.n_slices, s.modality, s.orientation) for s in series] == [(20, "CT", "axial"), (64, "CT", "axial"), (30, "CT", "axial")]
+    assert [s.study_description for s in series] == ["", "Chest", "Thorax^AThoraxRoutine (Adult)"]
+    assert all(s.kind == "CT volume" and s.loadable for s in series)
+    assert series[1].description == "5mm" and series[1].thickness_mm == 5.0

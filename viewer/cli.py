@@ -27,6 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="ask this question once the scan is encoded (with --screenshot: shoot after the answer)")
     p.add_argument("--bundle", default="default", help="model bundle name or folder for the chat")
     p.add_argument("--max-tokens", type=int, default=128, help="longest answer, in tokens")
+    p.add_argument("--as-stored", action="store_true",
+                   help="show a resampled series' slices as the files store them (uneven spacing, tilt)")
     p.add_argument("--no-chat", action="store_true",
                    help="the viewer without the chat panel (also the case for --screenshot without --ask)")
     p.set_defaults(func=run_view)
@@ -63,6 +65,7 @@ def _view_argv(args: argparse.Namespace, path: str) -> list[str]:
     if args.ask:
         argv += ["--ask", args.ask]
     argv += ["--bundle", args.bundle, "--max-tokens", str(args.max_tokens)] + (["--no-chat"] if args.no_chat else [])
+    argv += ["--as-stored"] if args.as_stored else []
     return argv
 
 
@@ -92,6 +95,7 @@ def run_view(args: argparse.Namespace) -> int:
     panel = win.chat_panel
     if args.ask and panel is not None:
         _ask_when_ready(panel, args.ask)
+    win.loading.as_stored = args.as_stored
     win.open_path(path, args.series_uid)
     if not args.screenshot:
         return app.exec()

@@ -42,11 +42,12 @@ class LoadWorker(QThread):
     seriesFound = Signal(object)  # list[SeriesInfo]: the folder holds several, pick one
 
     def __init__(self, path: str | Path, series_uid: str | None = None, vr_max_voxels: int = 0,
-                 parent=None) -> None:
+                 parent=None, as_stored: bool = False) -> None:
         super().__init__(parent)
         self.path = str(path)
         self.series_uid = series_uid
         self.vr_max_voxels = vr_max_voxels
+        self.as_stored = as_stored  # the slices as the files hold them, not a regular grid
         self._cancel = threading.Event()
 
     def cancel(self) -> None:
@@ -68,12 +69,14 @@ class LoadWorker(QThread):
             uid = self.series_uid
             if uid is None and Path(self.path).is_dir():
                 series = list_series(self.path, cancel=self._cancel)
-                if len(series) > 1:
+                if sum(s.loadable for s in series) > 1:  # a choice to make: the picker
                     self.seriesFound.emit(series)
                     return
             if self._cancel.is_set():
                 raise LoadCancelled()
             vol = load_volume(self.path, uid, progress=self._progress, cancel=self._cancel)
+            if self.as_stored:
+                vol = vol.as_stored()
             if self._cancel.is_set():
                 raise LoadCancelled()
             window = default_window(vol.voxels, vol.metadata)
@@ -86,4 +89,6 @@ class LoadWorker(QThread):
         except CTLoadError as exc:
             self.failed.emit(str(exc))
         except Exception as exc:  # noqa: BLE001 - a bug must not kill the thread silently
-            self.failed.emit(f"Could not open {Path(self.path).name}: {type(exc).__name__}: {exc}")
+            from inference.crash_log import unexpected_error_sentence
+
+            self.failed.emit(unexpected_error_sentence(exc, f"Opening {Path(self.path).name}"))

@@ -34,6 +34,7 @@ class ScanLoading(QtCore.QObject):
         self._old_workers: list[LoadWorker] = []
         self.series_dialog: SeriesDialog | None = None
         self._max_voxels = 0  # the budget of the last load, for the series picked after it
+        self.as_stored = False  # show stored slices instead of the regular grid (ctchat view --as-stored)
         self.progress = QtWidgets.QProgressBar()
         self.progress.setMaximumWidth(220)
         self.progress.setTextVisible(True)
@@ -47,7 +48,7 @@ class ScanLoading(QtCore.QObject):
         if self.worker is not None:
             self.cancel()
         self._max_voxels = max_voxels
-        worker = LoadWorker(str(path), series_uid, max_voxels, self)
+        worker = LoadWorker(str(path), series_uid, max_voxels, self, as_stored=self.as_stored)
         worker.progress.connect(self._on_progress)
         worker.loaded.connect(self._on_loaded)
         worker.failed.connect(self._on_failed)

@@ -96,12 +96,22 @@ class VolumeView(QtWidgets.QWidget):
             self.canvas.GetRenderWindow().Render()  # creates the GL context to query
             self.gl_renderer = self.canvas.opengl_renderer()
         if is_software_renderer(self.gl_renderer):
-            self.mapper = vtkFixedPointVolumeRayCastMapper()
-            self.mapper.SetAutoAdjustSampleDistances(1)
+            self._mapper_class = vtkFixedPointVolumeRayCastMapper
             self.mapper_name = "CPU ray cast"
         else:
-            self.mapper = vtkGPUVolumeRayCastMapper()
+            self._mapper_class = vtkGPUVolumeRayCastMapper
             self.mapper_name = "GPU ray cast"
+        self._new_mapper()
+
+    def _new_mapper(self) -> None:
+        """A fresh mapper of the chosen kind. Each scan gets its own: the fixed-point ray caster
+        keeps tables sized for the previous input, and a scan of another shape after it (a
+        sagittal series of 4 slices, then a 512 x 512 axial one) segfaulted in the next render."""
+        if self.mapper is not None:
+            self.mapper.RemoveAllInputs()
+        self.mapper = self._mapper_class()
+        if self.mapper_name.startswith("CPU"):
+            self.mapper.SetAutoAdjustSampleDistances(1)
         self.volume.SetMapper(self.mapper)
 
     def ensure_mapper(self) -> None:
@@ -129,6 +139,7 @@ class VolumeView(QtWidgets.QWidget):
             return
         self.message.VisibilityOff()
         self._image = vr.to_vtk()
+        self._new_mapper()
         self.mapper.SetInputData(self._image)
         # Ray step tied to the voxel size: the default 1 mm oversamples a downsampled volume,
         # a whole voxel shows wood-grain rings on bone edges. At most ~1000 steps across the

@@ -9,6 +9,9 @@ from vtkmodules.util.numpy_support import numpy_to_vtk
 from vtkmodules.vtkCommonDataModel import vtkImageData
 
 
+MIN_RAYCAST_VOXELS = 8  # thinner axes are padded for the CPU ray caster (see VRData)
+
+
 def safe_spacing(spacing_zyx: Sequence[float]) -> tuple[float, float, float]:
     """Spacing VTK can draw: a zero, negative or non-finite entry becomes 1 mm."""
     return tuple(float(s) if np.isfinite(s) and s > 0 else 1.0 for s in spacing_zyx)  # type: ignore[return-value]
@@ -95,6 +98,25 @@ class VRData:
         # A block mean sits half a (coarse - fine) voxel in from the first fine voxel.
         fine_xyz = np.array(spacing_zyx[::-1], dtype=float)
         self.origin_xyz = tuple((np.array(self.factors[::-1]) - 1) * fine_xyz / 2.0)
+        # VTK's fixed-point ray caster scales its lookup tables by 1 / (max - min): a volume of
+        # one value makes that infinite and the renderer reads outside its tables (a segfault)
+        self.one_value = bool(self.voxels.size) and float(self.voxels.min()) == float(self.voxels.max())
+        if not self.one_value and volume_render_problem(self.voxels.shape) is None:
+            self._pad_thin_axes()
+
+    def _pad_thin_axes(self) -> None:
+        """Pad axes under MIN_RAYCAST_VOXELS with the darkest value (drawn transparent).
+
+        VTK 9.7's fixed-point ray caster segfaults on some thin slabs of real CT (3 or 4 slices
+        of 512 x 512); the same slabs with air slices around them render safely.
+        """
+        short = [max(0, MIN_RAYCAST_VOXELS - n) for n in self.voxels.shape]
+        if not any(short):
+            return
+        pads = [(m // 2, m - m // 2) for m in short]
+        self.voxels = np.pad(self.voxels, pads, constant_values=self.voxels.min())
+        before_xyz = np.array([p[0] for p in pads[::-1]], dtype=float)
+        self.origin_xyz = tuple(np.array(self.origin_xyz) - before_xyz * np.array(self.spacing_zyx[::-1]))
 
     @property
     def downsampled(self) -> bool:
@@ -104,7 +126,10 @@ class VRData:
     @property
     def problem(self) -> str | None:
         """Why this data cannot be volume-rendered (a one-line message), or None."""
-        return volume_render_problem(self.voxels.shape)
+        problem = volume_render_problem(self.voxels.shape)
+        if problem is None and self.one_value:
+            return "3D rendering: every voxel holds the same value, there is nothing to show"
+        return problem
 
     def to_vtk(self) -> vtkImageData:
         """The data as vtkImageData (shares the array)."""

@@ -38,8 +38,8 @@ def run(args: argparse.Namespace) -> int:
         question = Question.yes_no(args.disease)
     else:
         question = Question(args.task, args.question, tuple(args.choices or ()))
+    volume = load_volume(args.path, args.series)  # bad input fails before the model loads
     bundle = load_bundle(args.bundle)
-    volume = load_volume(args.path, args.series)
     chat = ChatSession(bundle, device=args.device, scan_cache=scan_cache_from_env(not args.no_scan_cache))
     encode = chat.load_scan(volume)
     stream = None if args.json else (lambda piece: print(piece, end="", flush=True))
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
             "bundle": bundle.summary(),
             "providers": chat.providers,
             "warnings": [w.message for w in volume.warnings],
-        }, indent=2))
+        }, indent=2, allow_nan=False))  # NaN is not JSON: fail loudly rather than write it
     else:
         print()
         where = f"{answer.top_range()} scored highest" if answer.top_slices else answer.top_range()

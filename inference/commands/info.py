@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
-from ..io import list_series, load_volume
+from ..io import CTLoadError, SeriesInfo, list_series, load_volume
 from ..io.volume import Volume
 
 
@@ -34,6 +35,8 @@ def describe(volume: Volume) -> dict[str, Any]:
         "world_frame": volume.world_frame,
         "affine": [[round(float(v), 6) for v in row] for row in volume.affine],
         "dtype": str(volume.voxels.dtype),
+        "resampled": volume.original is not None,
+        "n_stored_slices": volume.n_original,
         "hu_range": [lo, hi],
         "warnings": [{"code": w.code, "message": w.message, "slices": list(w.slices)} for w in volume.warnings],
         "metadata": volume.metadata,
@@ -41,40 +44,64 @@ def describe(volume: Volume) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the description of every series (or the chosen one)."""
+    """Print the description of every series (or the chosen one), each with its own status:
+    one series that cannot load never hides the others. Exit status 1 when none loads."""
     series = list_series(args.path)
     if args.series:
-        series = [s for s in series if s.uid == args.series] or series[:0]
+        series = [s for s in series if s.uid == args.series]
         if not series:
-            print(f"ctchat: series {args.series} not found in {args.path}")
+            print(f"ctchat: series {args.series} not found in {args.path}", file=sys.stderr)
             return 1
-    report = []
-    for s in series:
-        entry = {
-            "uid": s.uid,
-            "series_number": s.series_number,
-            "description": s.description,
-            "modality": s.modality,
-            "n_slices": s.n_slices,
-            "thickness_mm": s.thickness_mm,
-            "acquisition_plane": s.orientation,
-        }
-        entry.update(describe(load_volume(args.path, None if len(series) == 1 and not args.series else s.uid)))
-        report.append(entry)
+    report = [_entry(args.path, s, only=len(series) == 1 and not args.series) for s in series]
     if args.json:
-        print(json.dumps({"path": str(args.path), "series": report}, indent=2, default=str))
-        return 0
-    print(f"{args.path}: {len(report)} series")
+        print(json.dumps({"path": str(args.path), "series": report}, indent=2, default=str, allow_nan=False))
+    else:
+        _print_text(args.path, report)
+    return 0 if any(e["status"] == "loaded" for e in report) else 1
+
+
+def _entry(path: str, s: SeriesInfo, only: bool) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "uid": s.uid,
+        "series_number": s.series_number,
+        "description": s.description,
+        "study_description": s.study_description,
+        "kind": s.kind,
+        "modality": s.modality,
+        "n_slices": s.n_slices,
+        "thickness_mm": s.thickness_mm,
+        "acquisition_plane": s.orientation,
+    }
+    if not s.loadable:
+        return {**entry, "status": "not loaded", "reason": s.status}
+    try:
+        volume = load_volume(path, None if only else s.uid)
+    except CTLoadError as exc:
+        return {**entry, "status": "cannot be loaded", "reason": str(exc)}
+    return {**entry, "status": "loaded", **describe(volume)}
+
+
+def _print_text(path: str, report: list[dict[str, Any]]) -> None:
+    print(f"{path}: {len(report)} series")
+    study = None
     for e in report:
+        if e["study_description"] != study and len(report) > 1:
+            study = e["study_description"]
+            print(f"\nstudy: {study or '(no description)'}")
         print(f"\n  series {e['series_number'] if e['series_number'] is not None else '-'}: "
-              f"{e['description'] or '(no description)'}  [{e['modality'] or '?'}]  uid {e['uid']}")
+              f"{e['description'] or '(no description)'}  [{e['modality'] or '?'}, {e['kind']}]  uid {e['uid']}")
+        if e["status"] != "loaded":
+            print(f"    {e['status'].upper():<20}{e['reason']}")
+            continue
         print(f"    shape (z, y, x)     {' x '.join(map(str, e['shape_zyx']))}  ({e['dtype']})")
         print(f"    spacing (z, y, x)   {' x '.join(f'{v:.3f}' for v in e['spacing_zyx_mm'])} mm")
         print(f"    orientation         {e['orientation']} in {e['world_frame']} world "
               f"(acquired {e['source_orientation']}, {e['acquisition_plane']})")
         print(f"    HU range            {e['hu_range'][0]:.0f} .. {e['hu_range'][1]:.0f}")
+        if e["resampled"]:
+            print(f"    regular grid        resampled from {e['n_stored_slices']} stored slices "
+                  "(ctchat view --as-stored shows them as stored)")
         if not e["warnings"]:
             print("    warnings            none")
         for w in e["warnings"]:
             print(f"    WARNING [{w['code']}] {w['message']}")
-    return 0

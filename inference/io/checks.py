@@ -36,6 +36,33 @@ def ensure_memory(n_bytes: int, what: str) -> None:
         )
 
 
+def finite_voxels(voxels: np.ndarray) -> tuple[np.ndarray, list[LoadWarning]]:
+    """Voxels with NaN/Inf replaced by the lowest finite value, and a warning saying so.
+
+    Raises:
+        CTLoadError: no voxel holds a finite number.
+    """
+    if not np.issubdtype(voxels.dtype, np.floating):
+        return voxels, []
+    bad = ~np.isfinite(voxels)
+    n_bad = int(np.count_nonzero(bad))
+    if n_bad == 0:
+        return voxels, []
+    if n_bad == voxels.size:
+        raise CTLoadError("no voxel of this image holds a number (all are NaN or infinite)")
+    fill = float(voxels[~bad].min())
+    voxels = voxels.copy()
+    voxels[bad] = fill
+    share = 100.0 * n_bad / voxels.size
+    return voxels, [
+        LoadWarning(
+            E.NON_FINITE,
+            f"{n_bad} voxel(s) ({share:.2g} %) were NaN or infinite and were set to the lowest "
+            f"value in the image ({fill:.0f}); the image may be damaged",
+        )
+    ]
+
+
 def hu_warnings(voxels: np.ndarray, padding_hu: float | None = None) -> list[LoadWarning]:
     """Warn about values that cannot be Hounsfield units of a CT (e.g. a missing rescale)."""
     values = voxels if voxels.size <= 4_000_000 else voxels[:, ::4, ::4]

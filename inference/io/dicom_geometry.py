@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .dicom_scan import SliceRecord
+from .errors import CTLoadError
 
 SPACING_RTOL = 0.01  # steps differing from the median by >1 % ...
 SPACING_ATOL_MM = 0.01  # ... and by more than 0.01 mm are uneven
@@ -42,30 +43,52 @@ class SeriesGeometry:
 
 
 def analyse_geometry(records: list[SliceRecord]) -> SeriesGeometry:
-    """Sort the slices of one series and build its affine, collecting geometry issues."""
-    missing = [r for r in records if r.position is None or r.orientation is None]
+    """Sort the slices of one series and build its affine, collecting geometry issues.
+
+    ``order`` indexes ``records``; images without a position are left out of it (and
+    reported) when the others have one.
+
+    Raises:
+        CTLoadError: every image lies at one position: separate pictures, not a volume.
+    """
+    placed = [k for k, r in enumerate(records) if r.position is not None and r.orientation is not None]
     spacing = records[0].pixel_spacing
     issues: list[Issue] = []
     if spacing is None:
         spacing = (1.0, 1.0)
         issues.append(Issue("missing_geometry", "no PixelSpacing: 1 mm pixels assumed"))
-    if missing:
-        return _fallback_geometry(records, spacing, issues)
+    if len(placed) < len(records) and len(placed) < max(2, (len(records) + 1) // 2):
+        return _fallback_geometry(records, spacing, issues, len(placed))  # too few positions to go by
+    if len(placed) < len(records):
+        issues.append(
+            Issue(
+                "missing_geometry",
+                f"{len(records) - len(placed)} of {len(records)} images have no usable "
+                "ImagePositionPatient/ImageOrientationPatient and were left out",
+            )
+        )
 
-    row_cos, col_cos = records[0].orientation[:3], records[0].orientation[3:]
+    row_cos, col_cos = records[placed[0]].orientation[:3], records[placed[0]].orientation[3:]
     normal = np.cross(row_cos, col_cos)
-    positions = np.array([r.position for r in records])
+    positions = np.array([records[k].position for k in placed])
     along = positions @ normal
-    order = np.argsort(along, kind="stable")
-    along, positions = along[order], positions[order]
+    by_position = np.argsort(along, kind="stable")
+    order = np.array(placed)[by_position]
+    along, positions = along[by_position], positions[by_position]
+    if len(placed) > 1 and along[-1] - along[0] < DUPLICATE_MM:
+        raise CTLoadError(
+            f"all {len(placed)} images of this series lie at one position: they are separate "
+            "pictures (a summary or reference page), not the slices of a volume"
+        )
 
     affine = np.eye(4)
     affine[:3, 0] = row_cos * spacing[1]  # column index i moves along the row direction
     affine[:3, 1] = col_cos * spacing[0]  # row index j moves along the column direction
     affine[:3, 3] = positions[0]
-    if len(records) > 1:
+    if len(placed) > 1:
         steps = np.diff(positions, axis=0)
-        affine[:3, 2] = np.median(steps, axis=0)
+        moving = steps[np.linalg.norm(steps, axis=1) >= DUPLICATE_MM]  # duplicates do not set the step
+        affine[:3, 2] = np.median(moving, axis=0)
         issues += _spacing_issues(np.diff(along))
         issues += _tilt_issues(steps, normal, records)
     else:
@@ -73,16 +96,17 @@ def analyse_geometry(records: list[SliceRecord]) -> SeriesGeometry:
     return SeriesGeometry(order=order, positions=along, affine=affine, issues=issues, ipp=positions)
 
 
-def _fallback_geometry(records, spacing, issues) -> SeriesGeometry:
-    """No usable ImagePositionPatient/ImageOrientationPatient: InstanceNumber order, axial."""
+def _fallback_geometry(records, spacing, issues, n_placed: int) -> SeriesGeometry:
+    """Too few usable ImagePositionPatient/ImageOrientationPatient: InstanceNumber order, axial."""
     order = np.argsort([r.instance_number or 0 for r in records], kind="stable")
     thickness = records[0].thickness or 1.0
     affine = np.diag([spacing[1], spacing[0], thickness, 1.0])
     issues.append(
         Issue(
             "missing_geometry",
-            "no ImagePositionPatient/ImageOrientationPatient: slices ordered by InstanceNumber, "
-            "axial orientation and the slice thickness as spacing are assumed",
+            (f"only {n_placed} of {len(records)} images have" if n_placed else "no")
+            + " usable ImagePositionPatient/ImageOrientationPatient: slices ordered by "
+            "InstanceNumber, axial orientation and the slice thickness as spacing are assumed",
         )
     )
     positions = np.arange(len(records)) * thickness

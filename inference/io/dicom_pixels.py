@@ -71,6 +71,11 @@ def _native_frames(ds: Dataset, path: Path, n_frames: int, rows: int, cols: int)
         raise CTLoadError(
             f"{path.name}: pixel data is truncated ({len(raw)} of {count * dtype.itemsize} bytes)"
         )
+    if len(raw) > count * dtype.itemsize + 1:  # one byte of padding to an even length is normal
+        raise CTLoadError(
+            f"{path.name}: pixel data holds {len(raw)} bytes but {n_frames} frame(s) of {rows} x "
+            f"{cols} need {count * dtype.itemsize}: the header does not describe this image"
+        )
     arr = np.frombuffer(raw, dtype=dtype, count=count).reshape(n_frames, rows, cols)
     if bits_stored < bits_allocated:
         arr = _correct_unused_bits(arr, bits_stored, signed)

@@ -26,6 +26,7 @@ _NON_IMAGE_SOP_PREFIXES = (
     "1.2.840.10008.5.1.4.1.1.481",  # RT plans, structures, doses
 )
 DEFER_BYTES = 2048
+ORIENTATION_TOL = 1e-2  # unit length and orthogonality of the two cosines
 
 
 @dataclass
@@ -49,6 +50,11 @@ class SliceRecord:
     intercept: float
     instance_number: int | None
     dataset: Dataset = field(repr=False)
+    study_uid: str = ""
+    study_description: str = ""
+    image_type: tuple[str, ...] = ()  # ImageType values, upper case (ORIGINAL, PRIMARY, AXIAL, ...)
+    sop_class: str = ""
+    samples_per_pixel: int = 1
 
 
 @dataclass
@@ -59,12 +65,23 @@ class ScanResult:
     skipped: dict[str, str]
 
 
-def iter_files(path: Path) -> list[Path]:
-    """Regular, non-hidden files under ``path`` (recursively, sorted); ``[path]`` for a file."""
+def iter_files(path: Path, unreadable: dict[str, str] | None = None) -> list[Path]:
+    """Regular, non-hidden files under ``path`` (recursively, sorted); ``[path]`` for a file.
+
+    Subfolders that cannot be listed are named in ``unreadable`` (name -> why), not skipped
+    silently: a series split across them would otherwise load with half its slices.
+    """
     if path.is_file():
         return [path]
     files: list[Path] = []
-    for root, dirs, names in os.walk(path):
+
+    def note(exc: OSError) -> None:
+        if unreadable is not None:
+            name = Path(exc.filename or path).name
+            why = "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or "unreadable")
+            unreadable[name + "/"] = f"folder {name} cannot be read ({why})"
+
+    for root, dirs, names in os.walk(path, onerror=note):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         files.extend(Path(root, n) for n in sorted(names) if not n.startswith("."))
     return files
@@ -98,6 +115,8 @@ def records_from_dataset(path: Path, ds: Dataset) -> list[SliceRecord]:
     """
     sop = str(ds.get("SOPClassUID", ""))
     if sop.startswith(_NON_IMAGE_SOP_PREFIXES) or "Rows" not in ds:
+        if "Image Storage" in _sop_name(sop) and "PixelData" not in ds:  # an image file, cut short
+            raise CTLoadError(f"{path.name}: damaged or truncated DICOM file (its header ends before the image)")
         raise CTLoadError(f"{path.name}: DICOM file without an image ({_sop_name(sop)})")
     common = dict(
         path=path,
@@ -109,6 +128,11 @@ def records_from_dataset(path: Path, ds: Dataset) -> list[SliceRecord]:
         cols=int(ds.Columns),
         instance_number=_int_or_none(ds.get("InstanceNumber")),
         dataset=ds,
+        study_uid=str(ds.get("StudyInstanceUID", "") or ""),
+        study_description=str(ds.get("StudyDescription", "") or "").strip(),
+        image_type=_image_type(ds.get("ImageType")),
+        sop_class=sop,
+        samples_per_pixel=_int_or_none(ds.get("SamplesPerPixel")) or 1,
     )
     n_frames = _int_or_none(ds.get("NumberOfFrames")) or 1
     if n_frames == 1 and "PerFrameFunctionalGroupsSequence" not in ds:
@@ -117,11 +141,11 @@ def records_from_dataset(path: Path, ds: Dataset) -> list[SliceRecord]:
                 frame=0,
                 n_frames=1,
                 position=_vector(ds.get("ImagePositionPatient"), 3),
-                orientation=_vector(ds.get("ImageOrientationPatient"), 6),
+                orientation=_orientation(ds.get("ImageOrientationPatient")),
                 pixel_spacing=_spacing(ds.get("PixelSpacing")),
                 thickness=_float_or_none(ds.get("SliceThickness")),
-                slope=float(ds.get("RescaleSlope", 1) or 1),
-                intercept=float(ds.get("RescaleIntercept", 0) or 0),
+                slope=_rescale(ds.get("RescaleSlope"), 1.0, "RescaleSlope", path),
+                intercept=_rescale(ds.get("RescaleIntercept"), 0.0, "RescaleIntercept", path),
                 **common,
             )
         ]
@@ -151,13 +175,13 @@ def _multiframe_records(ds: Dataset, n_frames: int, common: dict) -> list[SliceR
                 frame=f,
                 n_frames=n_frames,
                 position=_vector(plane.get("ImagePositionPatient", ds.get("ImagePositionPatient")), 3),
-                orientation=_vector(
-                    orient.get("ImageOrientationPatient", ds.get("ImageOrientationPatient")), 6
-                ),
+                orientation=_orientation(orient.get("ImageOrientationPatient", ds.get("ImageOrientationPatient"))),
                 pixel_spacing=_spacing(measures.get("PixelSpacing", ds.get("PixelSpacing"))),
                 thickness=_float_or_none(measures.get("SliceThickness", ds.get("SliceThickness"))),
-                slope=float(rescale.get("RescaleSlope", ds.get("RescaleSlope", 1)) or 1),
-                intercept=float(rescale.get("RescaleIntercept", ds.get("RescaleIntercept", 0)) or 0),
+                slope=_rescale(rescale.get("RescaleSlope", ds.get("RescaleSlope")), 1.0, "RescaleSlope", common["path"]),
+                intercept=_rescale(
+                    rescale.get("RescaleIntercept", ds.get("RescaleIntercept")), 0.0, "RescaleIntercept", common["path"]
+                ),
                 **common,
             )
         )
@@ -177,6 +201,38 @@ def _vector(value, n: int) -> np.ndarray | None:
     except (TypeError, ValueError):
         return None
     return arr if arr.shape == (n,) and np.all(np.isfinite(arr)) else None
+
+
+def _orientation(value) -> np.ndarray | None:
+    """ImageOrientationPatient when it is two orthogonal unit vectors (else None: unusable)."""
+    arr = _vector(value, 6)
+    if arr is None:
+        return None
+    row, col = arr[:3], arr[3:]
+    unit = abs(np.linalg.norm(row) - 1) < ORIENTATION_TOL and abs(np.linalg.norm(col) - 1) < ORIENTATION_TOL
+    return arr if unit and abs(row @ col) < ORIENTATION_TOL else None
+
+
+def _rescale(value, default: float, name: str, path: Path) -> float:
+    """A rescale slope or intercept; a value that is not a finite number makes HU unknowable."""
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not np.isfinite(number):
+        raise CTLoadError(f"{path.name}: its {name} ({value}) is not a finite number, so its HU are unknown")
+    if name == "RescaleSlope" and number == 0:
+        return default  # a zero slope would blank the image: writers use it for "not set"
+    return number
+
+
+def _image_type(value) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    values = [value] if isinstance(value, str) else list(value)
+    return tuple(str(v).strip().upper() for v in values)
 
 
 def _spacing(value) -> tuple[float, float] | None:

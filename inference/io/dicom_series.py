@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 from . import errors as E
-from .checks import ensure_memory, hu_warnings
+from .checks import ensure_memory, finite_voxels, hu_warnings
 from .dicom_geometry import analyse_geometry
 from .dicom_pixels import decode_frames
 from .dicom_scan import SliceRecord
@@ -21,6 +21,7 @@ from .regular_grid import assemble_grid
 from .volume import Volume
 
 Progress = Callable[[int, int], None]
+ORIENTATION_TOL = 1e-3  # cosines closer than this are one orientation (about 0.06 degrees)
 
 
 class LoadCancelled(Exception):
@@ -44,10 +45,7 @@ def group_series(records: list[SliceRecord]) -> list[SeriesGroup]:
         by_uid.setdefault(rec.series_uid, []).append(rec)
     groups: list[SeriesGroup] = []
     for uid, recs in by_uid.items():
-        parts: OrderedDict[tuple, list[SliceRecord]] = OrderedDict()
-        for rec in recs:
-            orient = None if rec.orientation is None else tuple(np.round(rec.orientation, 3))
-            parts.setdefault((orient, rec.rows, rec.cols), []).append(rec)
+        parts = _split_parts(recs)
         if len(parts) == 1:
             groups.append(SeriesGroup(uid, recs, []))
             continue
@@ -76,6 +74,43 @@ def group_series(records: list[SliceRecord]) -> list[SeriesGroup]:
     return groups
 
 
+def _split_parts(recs: list[SliceRecord]) -> OrderedDict[tuple, list[SliceRecord]]:
+    """Frames of one series by (orientation, rows, cols). Orientations within ORIENTATION_TOL
+    of a part's first frame join it (writers round cosines differently in the 4th decimal);
+    a frame without an orientation joins the largest part of its size (geometry reports it)."""
+    parts: OrderedDict[tuple, list[SliceRecord]] = OrderedDict()
+    unplaced = []
+    for rec in recs:
+        if rec.orientation is None:
+            unplaced.append(rec)
+            continue
+        for (orient, rows, cols), members in parts.items():
+            same_size = (rows, cols) == (rec.rows, rec.cols)
+            if same_size and float(np.max(np.abs(np.array(orient) - rec.orientation))) <= ORIENTATION_TOL:
+                members.append(rec)
+                break
+        else:
+            parts[(tuple(rec.orientation), rec.rows, rec.cols)] = [rec]
+    for rec in unplaced:
+        sized = [key for key in parts if key[1:] == (rec.rows, rec.cols)]
+        key = max(sized, key=lambda k: len(parts[k])) if sized else (None, rec.rows, rec.cols)
+        parts.setdefault(key, []).append(rec)
+    return parts
+
+
+def header_problem(group: SeriesGroup) -> str:
+    """Why a series cannot load, as far as its headers tell (empty when nothing is known
+    against it); no pixel data is read."""
+    records = [r for r in group.records if "PixelData" in r.dataset]
+    if not records:
+        return f"none of its {len(group.records)} images has pixel data"
+    try:
+        analyse_geometry(records)
+    except CTLoadError as exc:
+        return str(exc)
+    return ""
+
+
 def assemble_volume(
     group: SeriesGroup,
     source: str,
@@ -102,7 +137,8 @@ def assemble_volume(
     n, rows, cols = len(ordered), ordered[0].rows, ordered[0].cols
     integral = all(float(r.slope).is_integer() and float(r.intercept).is_integer() for r in ordered)
     ensure_memory(n * rows * cols * (2 if integral else 4), f"this series ({n} x {rows} x {cols})")
-    voxels = _decode_rescaled(ordered, integral, progress, cancel)
+    voxels, repaired = finite_voxels(_decode_rescaled(ordered, integral, progress, cancel))
+    warnings += repaired
 
     # reoriented to LPS; on a regular grid (stored slices kept) when uneven or gantry-tilted
     grid = assemble_grid(voxels, geometry)
@@ -215,9 +251,10 @@ def _first(value):
     if value is None or value == "":
         return None
     try:
-        return float(value[0]) if hasattr(value, "__len__") and not isinstance(value, str) else float(value)
+        number = float(value[0]) if hasattr(value, "__len__") and not isinstance(value, str) else float(value)
     except (TypeError, ValueError, IndexError):
         return None
+    return number if np.isfinite(number) else None
 
 
 def _display_metadata(rec: SliceRecord, n_images: int, source_codes: str) -> dict:

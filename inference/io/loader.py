@@ -11,12 +11,13 @@ import numpy as np
 
 from . import errors as E
 from .dicom_scan import ScanResult, iter_files, read_header, records_from_dataset
-from .dicom_series import LoadCancelled, Progress, SeriesGroup, assemble_volume, group_series
+from .dicom_series import LoadCancelled, Progress, SeriesGroup, assemble_volume, group_series, header_problem
 from .errors import CTLoadError, LoadWarning
 from .nifti import is_nifti_path, load_nifti
+from .series_kind import UNUSABLE, VOLUME, SeriesKind, classify
 from .volume import Volume
 
-__all__ = ["LoadCancelled", "SeriesInfo", "list_series", "load_volume"]
+__all__ = ["LoadCancelled", "SeriesInfo", "default_series", "list_series", "load_volume"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,23 @@ class SeriesInfo:
     cols: int
     orientation: str  # axial, coronal, sagittal, oblique or unknown
     series_number: int | None
+    kind: str = VOLUME  # a CT volume, or what else it is (localizer, secondary capture, ...)
+    status: str = ""  # empty when it loads as a volume, else the sentence saying why not
+    study_uid: str = ""
+    study_description: str = ""
+
+    @property
+    def loadable(self) -> bool:
+        """True when the series can be shown as a CT volume and sent to the model."""
+        return not self.status
+
+
+def default_series(series: list[SeriesInfo]) -> SeriesInfo | None:
+    """The series to offer first: the largest axial CT volume (else the largest volume)."""
+    usable = [s for s in series if s.loadable]
+    if not usable:
+        return None
+    return max(usable, key=lambda s: (s.modality == "CT", s.orientation == "axial", s.n_slices))
 
 
 def list_series(path: str | os.PathLike, *, cancel: threading.Event | None = None) -> list[SeriesInfo]:
@@ -46,7 +64,8 @@ def list_series(path: str | os.PathLike, *, cancel: threading.Event | None = Non
         vol = load_nifti(path)
         nz, ny, nx = vol.shape
         return [SeriesInfo(str(path), path.name, "CT", nz, vol.spacing_zyx[0], ny, nx, "axial", None)]
-    return [_series_info(g) for g in _dicom_groups(path, None, cancel).groups]
+    infos = [_series_info(g) for g in _dicom_groups(path, None, cancel).groups]
+    return sorted(infos, key=lambda s: (s.study_description, s.study_uid, s.series_number or 0, s.uid))
 
 
 def load_volume(
@@ -80,23 +99,62 @@ def load_volume(
             progress(1, 1)
         return vol
     scan = _dicom_groups(path, progress, cancel)
-    groups = scan.groups
-    if series_uid is None:
-        if len(groups) > 1:
-            listing = "; ".join(
-                f"{g.key} ({g.records[0].description or 'no description'}, {len(g.records)} images)"
-                for g in groups
-            )
-            raise CTLoadError(f"{path.name} holds {len(groups)} series, choose one: {listing}")
-        group = groups[0]
-    else:
+    group = _chosen_group(scan.groups, series_uid, path.name)
+    extra = [_skipped_warning(scan.skipped)] if scan.skipped else []
+    if series_uid is None and len(scan.groups) > 1:
+        others = [g for g in scan.groups if g is not group]
+        extra.append(_others_warning(others))
+    group = SeriesGroup(group.key, group.records, group.warnings + extra)
+    return assemble_volume(group, str(path), _offset(progress, scan.n_files), cancel)
+
+
+def _chosen_group(groups: list[SeriesGroup], series_uid: str | None, name: str) -> SeriesGroup:
+    """The series asked for, or the only CT volume; a sentence when that is not one."""
+    if series_uid is not None:
         matches = [g for g in groups if g.key == series_uid]
         if not matches:
-            raise CTLoadError(f"series {series_uid} is not in {path.name}")
-        group = matches[0]
-    if scan.skipped:
-        group = SeriesGroup(group.key, group.records, group.warnings + [_skipped_warning(scan.skipped)])
-    return assemble_volume(group, str(path), _offset(progress, scan.n_files), cancel)
+            raise CTLoadError(f"series {series_uid} is not in {name}")
+        kind = classify(matches[0].records)
+        if not kind.is_volume:
+            raise CTLoadError(
+                f"{_label(matches[0])} is {kind.reason}: it is not shown as a volume or "
+                "sent to the model"
+            )
+        return matches[0]
+    kinds = [series_kind(g) for g in groups]
+    volumes = [g for g, k in zip(groups, kinds) if k.is_volume]
+    if len(volumes) == 1:
+        return volumes[0]
+    if not volumes:
+        if len(groups) == 1 and kinds[0].kind == UNUSABLE:
+            return groups[0]  # loading it gives the precise error
+        what = "; ".join(f"{_label(g)}: {k.reason}" for g, k in list(zip(groups, kinds))[:4])
+        raise CTLoadError(f"{name} holds no CT volume, only {what}")
+    listing = "; ".join(f"{g.key} ({_label(g)}, {len(g.records)} images)" for g in volumes)
+    raise CTLoadError(f"{name} holds {len(volumes)} CT series, choose one: {listing}")
+
+
+def series_kind(group: SeriesGroup) -> SeriesKind:
+    """What a series is from its headers; a would-be volume that cannot load is UNUSABLE."""
+    kind = classify(group.records)
+    if kind.is_volume:
+        problem = header_problem(group)
+        if problem:
+            return SeriesKind(UNUSABLE, problem)
+    return kind
+
+
+def _label(group: SeriesGroup) -> str:
+    """'series 3 "Thorax 1.0"' (number and description as far as the headers give them)."""
+    first = group.records[0]
+    number = f" {first.series_number}" if first.series_number is not None else ""
+    return f"series{number} '{first.description}'" if first.description else f"series{number} (no description)"
+
+
+def _others_warning(others: list[SeriesGroup]) -> LoadWarning:
+    kinds = [series_kind(g).kind for g in others]
+    counted = ", ".join(_counted(k, kinds.count(k)) for k in dict.fromkeys(kinds))
+    return LoadWarning(E.OTHER_SERIES, f"the folder also holds {counted} (not loaded; `ctchat info` lists them)")
 
 
 @dataclass
@@ -104,6 +162,14 @@ class _DicomScan:
     groups: list[SeriesGroup]
     skipped: dict[str, str]
     n_files: int
+
+
+def _counted(kind: str, n: int) -> str:
+    if kind == UNUSABLE:
+        return f"{n} series that cannot be loaded"
+    if kind == VOLUME:
+        return f"{n} other CT series"
+    return f"{n} {kind}{'s' if n > 1 else ''}"
 
 
 def _checked_path(path: str | os.PathLike) -> Path:
@@ -116,10 +182,14 @@ def _checked_path(path: str | os.PathLike) -> Path:
 
 
 def _dicom_groups(path: Path, progress: Progress | None, cancel: threading.Event | None) -> _DicomScan:
-    files = iter_files(path)
+    unreadable: dict[str, str] = {}
+    files = iter_files(path, unreadable)
     if not files:
+        if unreadable:
+            raise CTLoadError(next(iter(unreadable.values())))
         raise CTLoadError(f"{path.name}: the folder is empty")
     scan = _scan(files, progress, cancel)
+    scan.skipped.update(unreadable)
     if not scan.records:
         if len(files) == 1:
             raise CTLoadError(next(iter(scan.skipped.values()), f"{path.name}: not a CT image"))
@@ -161,12 +231,21 @@ def _offset(progress: Progress | None, n_files: int) -> Progress | None:
 def _skipped_warning(skipped: dict[str, str]) -> LoadWarning:
     names = [n if len(n) <= 40 else n[:37] + "..." for n in skipped]
     shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-    return LoadWarning(E.SKIPPED_FILES, f"{len(names)} file(s) in the folder are not CT images and were skipped: {shown}")
+    first = next(iter(skipped.values()))
+    return LoadWarning(
+        E.SKIPPED_FILES,
+        f"{len(names)} file(s) or folder(s) could not be used and were skipped: {shown} (first: {first})",
+    )
 
 
 def _series_info(group: SeriesGroup) -> SeriesInfo:
     first = group.records[0]
+    kind = series_kind(group)
     return SeriesInfo(
+        kind=kind.kind,
+        status=kind.reason,
+        study_uid=first.study_uid,
+        study_description=first.study_description,
         uid=group.key,
         description=first.description,
         modality=first.modality,

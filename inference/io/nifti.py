@@ -8,8 +8,9 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from .checks import ensure_memory, hu_warnings, to_hu_dtype
-from .errors import CTLoadError
+from . import errors as E
+from .checks import ensure_memory, finite_voxels, hu_warnings, to_hu_dtype
+from .errors import CTLoadError, LoadWarning
 from .reorient import RAS_TO_LPS, regular_slice_positions, reorient_to_lps
 from .volume import Volume
 
@@ -38,14 +39,22 @@ def load_nifti(path: Path) -> Volume:
         shape = shape[:3]
     if len(shape) != 3:
         raise CTLoadError(f"{path.name}: a CT volume has 3 dimensions, this NIfTI has shape {img.shape}")
+    if min(shape) == 0:
+        raise CTLoadError(f"{path.name}: the NIfTI holds no voxels (shape {' x '.join(map(str, shape))})")
+    if sorted(shape)[1] < 2:
+        raise CTLoadError(
+            f"{path.name}: {' x '.join(map(str, shape))} voxels is a point or a line, not an image"
+        )
     ensure_memory(int(np.prod(shape)) * 4, f"{path.name} ({' x '.join(map(str, shape))} voxels)")
     try:
         data = np.asanyarray(img.dataobj).reshape(shape)  # applies scl_slope / scl_inter
     except (EOFError, zlib.error, OSError, ValueError) as exc:
         raise CTLoadError(f"{path.name}: the NIfTI data is truncated or damaged ({exc})") from exc
 
-    affine_lps = RAS_TO_LPS @ img.affine
-    voxels, affine, change = reorient_to_lps(to_hu_dtype(data).transpose(2, 1, 0), affine_lps)
+    affine_ras, warnings = _usable_affine(img, path.name)
+    data, repaired = finite_voxels(np.asarray(data))
+    warnings += repaired
+    voxels, affine, change = reorient_to_lps(to_hu_dtype(data).transpose(2, 1, 0), RAS_TO_LPS @ affine_ras)
     header = img.header
     metadata = {
         "format": "NIfTI",
@@ -56,7 +65,7 @@ def load_nifti(path: Path) -> Volume:
         "qform_code": int(header["qform_code"]),
         "sform_code": int(header["sform_code"]),
     }
-    warnings = hu_warnings(voxels)
+    warnings += hu_warnings(voxels)
     return Volume(
         voxels=voxels,
         affine=affine,
@@ -65,6 +74,29 @@ def load_nifti(path: Path) -> Volume:
         warnings=warnings,
         source=str(path),
     )
+
+
+def _usable_affine(img, name: str) -> tuple[np.ndarray, list[LoadWarning]]:
+    """The image's RAS affine; when it cannot be inverted (an all-zero sform, zero voxel
+    sizes), the qform, then the voxel sizes alone, with a warning saying what was assumed."""
+    if _invertible(img.affine):
+        return img.affine, []
+    header = img.header
+    qform, code = header.get_qform(coded=True)
+    if code and qform is not None and _invertible(qform):
+        why = "its sform cannot be inverted: the qform orientation is used instead"
+        return qform, [LoadWarning(E.MISSING_GEOMETRY, f"{name}: {why}")]
+    zooms = [z if np.isfinite(z) and z > 0 else 1.0 for z in header.get_zooms()[:3]]
+    base = np.diag([-zooms[0], zooms[1], zooms[2], 1.0])  # nibabel's default (radiological) frame
+    assumed = "its voxel sizes" if zooms == list(header.get_zooms()[:3]) else "1 mm voxels"
+    why = f"its orientation matrix cannot be inverted (all zero?): {assumed} and an axial orientation are assumed"
+    return base, [LoadWarning(E.MISSING_GEOMETRY, f"{name}: {why}")]
+
+
+def _invertible(affine: np.ndarray | None) -> bool:
+    if affine is None or not np.all(np.isfinite(affine)):
+        return False
+    return abs(float(np.linalg.det(affine[:3, :3]))) > 1e-9
 
 
 def _header_text(header, key: str) -> str:

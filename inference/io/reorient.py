@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from nibabel import orientations as nio
 
+from .errors import CTLoadError
+
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
 _CANONICAL = np.array([[0, 1], [1, 1], [2, 1]])  # i -> +x (L), j -> +y (P), k -> +z (S)
 
@@ -36,6 +38,11 @@ def reorient_to_lps(voxels_zyx: np.ndarray, affine_lps: np.ndarray) -> tuple[np.
 
     Returns the reordered (contiguous) voxels, their affine and a record of the change.
     """
+    if not np.all(np.isfinite(affine_lps)) or abs(float(np.linalg.det(affine_lps[:3, :3]))) < 1e-9:
+        raise CTLoadError(
+            "the image's geometry cannot be used: its orientation and spacing give no 3-D grid "
+            "(a zero or non-finite matrix)"
+        )
     ornt = nio.io_orientation(affine_lps)
     transform = nio.ornt_transform(ornt, _CANONICAL)
     data_ijk = voxels_zyx.transpose(2, 1, 0)

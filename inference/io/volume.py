@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import LoadWarning
+from .errors import AS_STORED, LoadWarning
 
 WORLD_FRAME = "LPS"
 
@@ -161,6 +161,23 @@ class Volume:
             return k.copy()
         z = _interp_linear(k, np.arange(len(self.original)), self.original.positions)
         return _interp_linear(z, self.slice_positions, np.arange(self.shape[0]))
+
+    def as_stored(self) -> "Volume":
+        """The slices as the files store them, not resampled (itself when nothing was).
+
+        For a look at the acquisition: the slices are drawn a median step apart and unsheared,
+        so distances across slices are only approximate where spacing varies or the gantry
+        was tilted (the warning added says so). Slice scores map one to one.
+        """
+        if self.original is None:
+            return self
+        o = self.original
+        note = LoadWarning(
+            AS_STORED,
+            f"shown as stored: {len(o)} slices a median {np.linalg.norm(o.affine[:3, 2]):.2f} mm apart, "
+            "not resampled, so distances across slices are approximate",
+        )
+        return Volume(o.voxels, o.affine, o.positions, dict(self.metadata), [*self.warnings, note], self.source)
 
     def has_warning(self, code: str) -> bool:
         """True when a warning with this code was raised while loading."""

@@ -118,11 +118,11 @@ def test_series_picker_for_folder_with_two_series(window, qtbot, tmp_path):
         window.open_path(str(study))
     assert blocker.args == ["series"]
     dialog = window.series_dialog
-    assert dialog.isVisible() and dialog.table.rowCount() == 2
+    assert dialog.isVisible() and len(dialog.items) == 2
     counts = sorted(s.n_slices for s in dialog.series)
     assert counts == [4, 5]
-    row = next(r for r, s in enumerate(dialog.series) if s.n_slices == 5)
-    dialog.table.selectRow(row)
+    assert dialog.selected_uid() is not None  # one is preselected
+    dialog.select_uid(next(s.uid for s in dialog.series if s.n_slices == 5))
     with qtbot.waitSignal(window.loadFinished, timeout=30000) as blocker:
         dialog.accept()
     assert blocker.args == ["loaded"]

@@ -169,8 +169,30 @@ def test_3d_data_never_has_a_one_voxel_axis():
     for shape in [(2, 4096, 4096), (1000, 2, 5000), (3, 3, 100000), (2, 2, 2)]:
         f = downsample_factors(shape, 1000)
         assert all(n // s >= 2 for n, s in zip(shape, f)), (shape, f)
-    vr = VRData(np.zeros((4, 2, 3000), np.int16), (1.0, 1.0, 1.0), 1000)
+    ramp = np.broadcast_to(np.arange(3000, dtype=np.int16), (4, 2, 3000))
+    vr = VRData(ramp, (1.0, 1.0, 1.0), 1000)
     assert vr.problem is None and min(vr.voxels.shape) >= 2
+
+
+def test_3d_data_of_one_value_is_not_ray_cast():
+    # VTK's fixed-point ray caster divides by (max - min): a blank scan segfaulted the viewer
+    from viewer.vtk_data import VRData
+
+    assert "same value" in VRData(np.full((3, 64, 64), -1024, np.int16), (8.0, 0.6, 0.6), 10**6).problem
+    almost = np.full((3, 64, 64), -1024, np.int16)
+    almost[1, 5, 5] = 0
+    assert VRData(almost, (8.0, 0.6, 0.6), 10**6).problem is None
+
+
+@gui
+def test_a_blank_scan_shows_why_the_3d_view_is_empty(window, qtbot):
+    vol = odd_volume((3, 64, 64), (8.0, 0.6, 0.6))
+    vol.voxels[:] = -1024
+    for _ in range(3):  # the crash was intermittent
+        show(window, vol)
+        qtbot.wait(50)
+        assert window.volume_view.message.GetVisibility()
+        assert window.volume_view.renderer.GetVolumes().GetNumberOfItems() == 0
 
 
 def test_vtk_messages_go_to_the_logger(caplog):
