@@ -21,7 +21,7 @@ from .regular_grid import assemble_grid
 from .volume import Volume
 
 Progress = Callable[[int, int], None]
-ORIENTATION_TOL = 1e-3  # cosines closer than this are one orientation (about 0.06 degrees)
+SAME_ORIENTATION_TOL = 1e-3  # cosines closer than this are one orientation (about 0.06 degrees)
 
 
 class LoadCancelled(Exception):
@@ -75,7 +75,7 @@ def group_series(records: list[SliceRecord]) -> list[SeriesGroup]:
 
 
 def _split_parts(recs: list[SliceRecord]) -> OrderedDict[tuple, list[SliceRecord]]:
-    """Frames of one series by (orientation, rows, cols). Orientations within ORIENTATION_TOL
+    """Frames of one series by (orientation, rows, cols). Orientations within SAME_ORIENTATION_TOL
     of a part's first frame join it (writers round cosines differently in the 4th decimal);
     a frame without an orientation joins the largest part of its size (geometry reports it)."""
     parts: OrderedDict[tuple, list[SliceRecord]] = OrderedDict()
@@ -86,7 +86,7 @@ def _split_parts(recs: list[SliceRecord]) -> OrderedDict[tuple, list[SliceRecord
             continue
         for (orient, rows, cols), members in parts.items():
             same_size = (rows, cols) == (rec.rows, rec.cols)
-            if same_size and float(np.max(np.abs(np.array(orient) - rec.orientation))) <= ORIENTATION_TOL:
+            if same_size and float(np.max(np.abs(np.array(orient) - rec.orientation))) <= SAME_ORIENTATION_TOL:
                 members.append(rec)
                 break
         else:

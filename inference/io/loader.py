@@ -99,16 +99,18 @@ def load_volume(
             progress(1, 1)
         return vol
     scan = _dicom_groups(path, progress, cancel)
-    group = _chosen_group(scan.groups, series_uid, path.name)
+    kinds = [series_kind(g) for g in scan.groups]  # header-only, once per load
+    group = _chosen_group(scan.groups, kinds, series_uid, path.name)
     extra = [_skipped_warning(scan.skipped)] if scan.skipped else []
     if series_uid is None and len(scan.groups) > 1:
-        others = [g for g in scan.groups if g is not group]
-        extra.append(_others_warning(others))
+        extra.append(_others_warning([k for g, k in zip(scan.groups, kinds) if g is not group]))
     group = SeriesGroup(group.key, group.records, group.warnings + extra)
     return assemble_volume(group, str(path), _offset(progress, scan.n_files), cancel)
 
 
-def _chosen_group(groups: list[SeriesGroup], series_uid: str | None, name: str) -> SeriesGroup:
+def _chosen_group(
+    groups: list[SeriesGroup], kinds: list[SeriesKind], series_uid: str | None, name: str
+) -> SeriesGroup:
     """The series asked for, or the only CT volume; a sentence when that is not one."""
     if series_uid is not None:
         matches = [g for g in groups if g.key == series_uid]
@@ -121,7 +123,6 @@ def _chosen_group(groups: list[SeriesGroup], series_uid: str | None, name: str) 
                 "sent to the model"
             )
         return matches[0]
-    kinds = [series_kind(g) for g in groups]
     volumes = [g for g, k in zip(groups, kinds) if k.is_volume]
     if len(volumes) == 1:
         return volumes[0]
@@ -151,8 +152,8 @@ def _label(group: SeriesGroup) -> str:
     return f"series{number} '{first.description}'" if first.description else f"series{number} (no description)"
 
 
-def _others_warning(others: list[SeriesGroup]) -> LoadWarning:
-    kinds = [series_kind(g).kind for g in others]
+def _others_warning(others: list[SeriesKind]) -> LoadWarning:
+    kinds = [k.kind for k in others]
     counted = ", ".join(_counted(k, kinds.count(k)) for k in dict.fromkeys(kinds))
     return LoadWarning(E.OTHER_SERIES, f"the folder also holds {counted} (not loaded; `ctchat info` lists them)")
 
