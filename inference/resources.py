@@ -1,11 +1,17 @@
-"""Where the app's bundled resources live (presets, prompts, the demo CT, model bundles)."""
+"""Where the app's bundled resources live (presets, prompts, the demo CT, model bundles).
+
+They are the package ``ctchat_resources`` (the checkout's ``resources/`` folder, mapped by
+setup.py), found through :mod:`importlib.resources`, so an editable checkout, a wheel and a
+frozen app all read them the same way. Writable data stays per user (:func:`data_dir`).
+"""
 
 from __future__ import annotations
 
 import os
+from importlib.resources import files
 from pathlib import Path
 
-RESOURCES_DIR = Path(__file__).resolve().parent.parent / "resources"
+RESOURCES_DIR = Path(str(files("ctchat_resources")))
 DEMO_CT = RESOURCES_DIR / "demo" / "chest_lungdx_A0001_5mm.nii.gz"
 
 
@@ -26,6 +32,7 @@ def data_dir() -> Path:
 
 
 def shared_ct_dir() -> Path:
-    """The real CT test data beside the checkout (``CTCHAT_CT_DATA`` overrides)."""
+    """The real CT test data beside the checkout, ``../shared/data/ct`` (``CTCHAT_CT_DATA``
+    overrides); only a checkout has it."""
     env = os.environ.get("CTCHAT_CT_DATA")
-    return Path(env) if env else RESOURCES_DIR.parent.parent / "shared" / "data" / "ct"
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data" / "ct"
