@@ -44,6 +44,68 @@ class BundleError(Exception):
     """A bundle that cannot be used: missing manifest or file, wrong hash, bad layout."""
 
 
+NOT_DECLARED = "not declared"
+
+
+@dataclass(frozen=True)
+class TrainedScope:
+    """What a bundle says its model was trained to answer (the manifest's ``trained_scope``).
+
+    Attributes:
+        declared: False for a bundle whose manifest has no ``trained_scope`` (then every other
+            field is empty and :meth:`describe` says "not declared").
+        tasks: the question tasks it was trained on (``open``, ``choice``, ``yes_no``, ``report``).
+        question_kinds: what its questions asked, in words ("whether the lungs hold a nodule").
+        findings: the findings it was taught to report.
+        yes_no_diseases: the diseases whose yes/no question it was trained on.
+        topics: words one of its trained open questions uses; empty: not restricted to words.
+        body_region: the body region of its training scans ("chest"), or words for many.
+        required_structure: what a scan must show for it to be in the trained region
+            (``"lungs"``), or empty when the model covers many regions.
+        input: the input it was trained on (modality, HU range).
+        limits: what it is known to get wrong, in sentences.
+    """
+
+    declared: bool = False
+    tasks: tuple[str, ...] = ()
+    question_kinds: tuple[str, ...] = ()
+    findings: tuple[str, ...] = ()
+    yes_no_diseases: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    body_region: str = ""
+    required_structure: str = ""
+    input: str = ""
+    limits: tuple[str, ...] = ()
+
+    @classmethod
+    def from_manifest(cls, manifest: dict[str, Any]) -> "TrainedScope":
+        """The manifest's ``trained_scope``, or an undeclared scope when it has none."""
+        data = manifest.get("trained_scope")
+        if not isinstance(data, dict):
+            return cls()
+        words = lambda key: tuple(str(x) for x in data.get(key, ()))  # noqa: E731
+        return cls(True, words("tasks"), words("question_kinds"), words("findings"), words("yes_no_diseases"),
+                   tuple(w.lower() for w in words("topics")), str(data.get("body_region", "")),
+                   str(data.get("required_structure", "")), str(data.get("input", "")), words("limits"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest section (what the bundle writers write)."""
+        return {"tasks": list(self.tasks), "question_kinds": list(self.question_kinds),
+                "findings": list(self.findings), "yes_no_diseases": list(self.yes_no_diseases),
+                "topics": list(self.topics), "body_region": self.body_region,
+                "required_structure": self.required_structure, "input": self.input, "limits": list(self.limits)}
+
+    def describe(self) -> dict[str, str]:
+        """Each part in words for a reader (the About dialog, ``ctchat ask --json``)."""
+        def say(items: tuple[str, ...] | str) -> str:
+            text = items if isinstance(items, str) else "; ".join(items)
+            return text if self.declared and text else NOT_DECLARED
+
+        return {"question tasks": say(self.tasks), "question kinds": say(self.question_kinds),
+                "findings": say(self.findings), "yes/no diseases": say(self.yes_no_diseases),
+                "body region": say(self.body_region), "input": say(self.input), "known limits": say(self.limits)}
+
+
 @dataclass(frozen=True)
 class TokenLayout:
     """How many image tokens of which width a bundle feeds the LLM, and over how many slices."""
@@ -98,6 +160,11 @@ class Bundle:
         """False for a bundle whose weights are initial (its answers carry no meaning)."""
         return bool(self.manifest.get("training", {}).get("trained", False))
 
+    @property
+    def scope(self) -> TrainedScope:
+        """What the manifest says the model was trained to answer."""
+        return TrainedScope.from_manifest(self.manifest)
+
     def identity(self) -> str:
         """A hash that changes when any part of the model does: the manifest (which holds the
         SHA-256 of the graphs and the adapter) and the LLM file's name, size and SHA-256."""
@@ -118,6 +185,7 @@ class Bundle:
             "notice": self.manifest.get("notice", ""),
             "training": self.manifest.get("training", {}),
             "input_recipe": self.recipe.to_dict(),
+            "trained_scope": self.scope.describe(),
             "llm": self.llm_path.name,
             "lora": self.lora_path.name if self.lora_path else None,
         }

@@ -22,12 +22,20 @@ Example:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 TASKS = ("open", "choice", "yes_no", "report")
 YES_NO_TEMPLATE = "Does this image show signs of {disease}?"  # CT-RATE's diagnosis question
 FINDINGS_REQUEST = "Write the findings of this CT scan."
 MAX_CHOICES = 8  # lettered A..H
+# A typed request made only of these words, one of them "findings" or "report", asks for the
+# report task ("Write the findings for this CT.", "Describe the findings", "report").
+REPORT_WORDS = frozenset({"findings", "finding", "report"})
+REQUEST_WORDS = REPORT_WORDS | frozenset({
+    "write", "describe", "give", "generate", "produce", "make", "list", "show", "summarise", "summarize",
+    "what", "are", "is", "the", "a", "an", "me", "please", "for", "of", "on", "in", "this", "that", "these",
+    "ct", "scan", "image", "study", "exam", "radiology", "radiological", "full", "its", "your", "can", "you"})
 
 
 class QuestionError(ValueError):
@@ -78,6 +86,14 @@ class Question:
         """The question as the reader sees it in a transcript or a report."""
         return self.text or FINDINGS_REQUEST
 
+    @classmethod
+    def typed(cls, text: str, choices: tuple[str, ...] = ()) -> "Question":
+        """What a reader typed: the report task for a request for the findings or a report
+        (:func:`asks_for_report`), multiple choice with ``choices``, else an open question."""
+        if choices:
+            return cls("choice", text, choices)
+        return cls.findings() if asks_for_report(text) else cls("open", text)
+
     def tgis_text(self) -> str:
         """The text whose mean token embedding is the TG-IS text vector: the question itself,
         without prompt scaffolding (its options included); empty for the report task, whose
@@ -86,3 +102,13 @@ class Question:
         if self.task == "choice":
             return " ".join([self.text, *self.choices]).strip()
         return self.text
+
+
+def asks_for_report(text: str) -> bool:
+    """True when ``text`` asks for the findings or a report and nothing more specific.
+
+    >>> asks_for_report("Write the findings for this CT."), asks_for_report("Is there a nodule in the report?")
+    (True, False)
+    """
+    words = set(re.findall(r"[a-z]+", text.lower()))
+    return bool(words & REPORT_WORDS) and words <= REQUEST_WORDS

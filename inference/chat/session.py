@@ -34,11 +34,13 @@ import numpy as np
 from ..bundle import Bundle
 from ..io.volume import Volume
 from ..llm.errors import LLMError
+from ..llm.prompt import ct_rate_diseases
 from ..llm.runtime import LlamaRuntime, SamplingParams
 from ..preprocess import ModelInput, preprocess
 from ..question import Question
 from ..vision.runtime import QuestionResult, VisionRuntime
 from .scan_cache import CachedScan, ScanCache
+from .scope import RegionCheck, answer_notes, check_region
 
 
 @dataclass
@@ -54,6 +56,7 @@ class Answer:
     n_tokens: int = 0
     cancelled: bool = False
     yes_probability: float = float("nan")  # P(yes) against P(no) for the first word (yes/no questions)
+    notes: list[str] = field(default_factory=list)  # shown beside the answer: outside the trained scope, uncertain
 
     @property
     def task(self) -> str:
@@ -121,6 +124,8 @@ class ChatSession:
         self.encode_timings: dict[str, float] = {}
         self.scan_cache = scan_cache
         self.from_cache = False  # whether the loaded scan came from the scan cache
+        self.region: RegionCheck | None = None  # the loaded scan against the bundle's trained region
+        self._known_diseases = tuple(ct_rate_diseases())
         self._model_id = f"{bundle.identity()}|kv={'f32' if exact_attention else 'default'}|scale={float(self.scale)}"
 
     @property
@@ -133,9 +138,11 @@ class ChatSession:
 
         Returns the timings in seconds (``preprocess``, ``vision``, ``llm_prefix``); with a
         scan cache that holds the scan, ``vision`` and ``llm_prefix`` are the time to read it
-        back (:attr:`from_cache` says which happened).
+        back (:attr:`from_cache` says which happened). :attr:`region` says whether the scan
+        lies in the bundle's trained body region.
         """
         with self._lock:
+            self.region = check_region(volume, self.bundle.scope)
             t0 = time.perf_counter()
             model_input = preprocess(volume, self.bundle.recipe)
             t1 = time.perf_counter()
@@ -204,9 +211,10 @@ class ChatSession:
                 scores = np.asarray(result.slice_scores, dtype=np.float64)
                 original = self.model_input.slice_map.to_original(scores)
             gen_time = t_end - first[0] if first else 0.0
+            text = "".join(pieces).strip()
             answer = Answer(
                 question=question,
-                text="".join(pieces).strip(),
+                text=text,
                 slice_scores=scores,
                 original_scores=original,
                 top_slices=[] if original is None else [int(k) for k in np.argsort(-original, kind="stable")],
@@ -219,6 +227,8 @@ class ChatSession:
                 n_tokens=n_tokens[0],
                 cancelled=bool(cancel is not None and cancel.is_set()),
                 yes_probability=yes_probability,
+                notes=([self.region.message] if self.region is not None and self.region.warns else [])
+                + answer_notes(question, text, yes_probability, self.bundle.scope, self._known_diseases),
             )
             self.history.append(answer)
             return answer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 from ..io import load_volume
@@ -36,12 +37,16 @@ def run(args: argparse.Namespace) -> int:
 
     if args.task == "yes_no":
         question = Question.yes_no(args.disease)
+    elif args.task == "open":
+        question = Question.typed(args.question)  # "Write the findings." asks the report task
     else:
         question = Question(args.task, args.question, tuple(args.choices or ()))
     volume = load_volume(args.path, args.series)  # bad input fails before the model loads
     bundle = load_bundle(args.bundle)
     chat = ChatSession(bundle, device=args.device, scan_cache=scan_cache_from_env(not args.no_scan_cache))
     encode = chat.load_scan(volume)
+    if chat.region.warns and not args.json:
+        print(f"ctchat: warning: {chat.region.message}", file=sys.stderr)  # before any answer
     stream = None if args.json else (lambda piece: print(piece, end="", flush=True))
     answer = chat.ask(question, args.max_tokens, on_text=stream)
     if args.json:
@@ -57,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
             "timings_s": {**{f"encode_{k}": round(v, 4) for k, v in encode.items()},
                           **{k: round(v, 4) for k, v in answer.timings.items()}},
             "n_tokens": answer.n_tokens,
+            "yes_probability": None if math.isnan(answer.yes_probability) else round(answer.yes_probability, 4),
+            "notes": answer.notes,
+            "region": chat.region.to_dict(),
             "scan_cache": "off" if chat.scan_cache is None else ("hit" if chat.from_cache else "miss"),
             "bundle": bundle.summary(),
             "providers": chat.providers,
@@ -64,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
         }, indent=2, allow_nan=False))  # NaN is not JSON: fail loudly rather than write it
     else:
         print()
+        for note in answer.notes:
+            if note != chat.region.message:  # that one was said before the answer
+                print(f"[{note}]", file=sys.stderr)
         where = f"{answer.top_range()} scored highest" if answer.top_slices else answer.top_range()
         print(f"[{where}; {answer.n_tokens} tokens, "
               f"{answer.timings['tokens_per_second']:.1f} tokens/s; {bundle.name}"
