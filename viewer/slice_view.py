@@ -1,8 +1,9 @@
 """One 2D slice view (axial, coronal or sagittal): VTK image slice, crosshair, orientation
 letters, corner text and a slice scroller beside it.
 
-Mouse: wheel = next/previous slice; left = set the crosshair (navigate tool) or drag the
-window/level (window/level tool); right-drag = zoom; middle-drag = pan.
+Mouse: wheel = next/previous slice; left = set the crosshair (navigate tool), drag the
+window/level (window/level tool) or draw a ruler / ellipse ROI (measuring tools, see
+:mod:`viewer.measure_tools`); right-drag = zoom; middle-drag = pan. Keys: :mod:`viewer.shortcuts`.
 """
 
 from __future__ import annotations
@@ -12,11 +13,18 @@ from typing import Sequence
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt, Signal
+from vtkmodules.util.numpy_support import vtk_to_numpy
 from vtkmodules.vtkRenderingCore import vtkImageSlice, vtkImageSliceMapper, vtkRenderer
 
+from inference.measure import slice_position_label
+
 from .corner_text import CornerText
+from .measure_tools import MEASURE_TOOLS, MeasureTools
 from .planes import Plane
+from .scale_bar import ScaleBar
 from .screenshot import save_render_window_png
+from .shortcuts import slice_key_target
+from .slice_camera import fit_camera, widget_to_world, world_to_widget
 from .slice_overlay import PLANE_COLORS, Crosshair, add_centred_message, add_edge_letters, thin_image_note
 from .vtk_canvas import VtkCanvas
 from .window_level import WindowLevel
@@ -69,6 +77,8 @@ class SliceView(QtWidgets.QWidget):
         self.tool = TOOL_NAVIGATE
         self._shape: tuple[int, int, int] | None = None  # (nz, ny, nx)
         self._spacing = np.ones(3)  # (dx, dy, dz) in VTK axis order
+        self.affine = np.eye(4)  # (i, j, k, 1) -> LPS mm, for measurements and the slice position
+        self.voxels: np.ndarray | None = None  # [k, j, i] HU, shared with the VTK image
         self._pos: list[int] = [0, 0, 0]  # (k, j, i)
         self._drag: tuple[Qt.MouseButton, QtCore.QPointF] | None = None
         self._fitted = True  # camera follows resizes until the user zooms or pans
@@ -122,10 +132,14 @@ class SliceView(QtWidgets.QWidget):
         # Fixed-size text actors: vtkCornerAnnotation re-fits its font on every change (slow).
         self.corner = CornerText(self.renderer, PLANE_COLORS[self.plane.name])
         self.corner.SetText(2, self.plane.name.capitalize())
+        self.scale_bar = ScaleBar(self.renderer)
+        self.measure = MeasureTools(self)
 
     # ----------------------------------------------------------------- data
-    def set_image(self, image, shape_zyx: Sequence[int], axis_codes: str = "LPS") -> None:
-        """Show a new volume (a vtkImageData from :func:`viewer.vtk_data.to_vtk_image`).
+    def set_image(self, image, shape_zyx: Sequence[int], axis_codes: str = "LPS",
+                  affine: np.ndarray | None = None) -> None:
+        """Show a new volume (a vtkImageData from :func:`viewer.vtk_data.to_vtk_image`) whose
+        voxels map to LPS mm through ``affine`` (default: the image's spacing, no rotation).
 
         A one-voxel axis is fine (a single slice's coronal view is a one-row strip); an image
         whose size does not match ``shape_zyx`` or is empty is not handed to VTK.
@@ -139,8 +153,12 @@ class SliceView(QtWidgets.QWidget):
         self.message.SetInput(note or "")
         self.message.SetVisibility(note is not None)
         self._spacing = np.array(image.GetSpacing(), dtype=float)
+        self.affine = np.diag([*self._spacing, 1.0]) if affine is None else np.asarray(affine, float)
+        self.voxels = vtk_to_numpy(image.GetPointData().GetScalars()).reshape(shape)
+        self.measure.clear()
         self.mapper.SetInputData(image)
         self.image_actor.VisibilityOn()
+        self.scale_bar.set_visible(True)
         self._crosshair.show()
         for edge, letter in self.plane.edge_letters(axis_codes).items():
             self._letters[edge].SetInput(letter)
@@ -158,6 +176,9 @@ class SliceView(QtWidgets.QWidget):
     def _show_nothing(self, message: str) -> None:
         """Hide the image, crosshair and letters; show ``message`` instead."""
         self._shape = None
+        self.voxels = None
+        self.measure.clear()
+        self.scale_bar.set_visible(False)
         self.mapper.RemoveAllInputs()
         self.image_actor.VisibilityOff()
         self._crosshair.hide()
@@ -235,7 +256,9 @@ class SliceView(QtWidgets.QWidget):
         self.mapper.SetSliceNumber(idx_xyz[a])
         n_xyz = (self._shape[2], self._shape[1], self._shape[0])
         self._crosshair.place(idx_xyz, n_xyz, self._spacing)
-        self.corner.SetText(2, f"{self.plane.name.capitalize()}  {idx_xyz[a] + 1}/{n_xyz[a]}")
+        where = slice_position_label(self.affine, idx_xyz, a)
+        self.corner.SetText(2, f"{self.plane.name.capitalize()}  {idx_xyz[a] + 1}/{n_xyz[a]}\n{where}")
+        self.measure.show_slice(idx_xyz[a])
         if self.scroller.value() != idx_xyz[a]:
             self.scroller.blockSignals(True)
             self.scroller.setValue(idx_xyz[a])
@@ -257,28 +280,11 @@ class SliceView(QtWidgets.QWidget):
         return prop.GetColorWindow(), prop.GetColorLevel()
 
     # ----------------------------------------------------------------- camera
-    def _extent_mm(self) -> np.ndarray:
-        assert self._shape is not None
-        n_xyz = np.array([self._shape[2], self._shape[1], self._shape[0]], dtype=float)
-        return n_xyz * self._spacing
-
     def reset_camera(self, render: bool = True) -> None:
         """Centre the image and fit it to the view, keeping the true pixel aspect ratio."""
         if self._shape is None:
             return
-        size = self._extent_mm()
-        center = (size - self._spacing) / 2.0
-        cam = self.renderer.GetActiveCamera()
-        dist = float(np.linalg.norm(size)) * 2.0 + 1.0
-        direction = np.array(self.plane.direction)
-        cam.SetFocalPoint(*center)
-        cam.SetPosition(*(center - direction * dist))
-        cam.SetViewUp(*self.plane.view_up)
-        cam.SetClippingRange(dist - float(np.linalg.norm(size)), dist + float(np.linalg.norm(size)))
-        w, h = max(1, self.canvas.width()), max(1, self.canvas.height())
-        width_mm = size[self.plane.right[0]]
-        height_mm = size[self.plane.up[0]]
-        cam.SetParallelScale(1.02 * max(height_mm / 2.0, width_mm / 2.0 * h / w))
+        fit_camera(self.renderer, self.plane, self._shape, self._spacing, self.canvas.width(), self.canvas.height())
         self._fitted = True
         if render:
             self.canvas.render_now()
@@ -304,12 +310,7 @@ class SliceView(QtWidgets.QWidget):
     # ----------------------------------------------------------------- picking
     def _to_world(self, p: QtCore.QPointF) -> np.ndarray:
         """World point (mm, VTK axes) under widget position ``p`` (logical pixels)."""
-        dpr = self.canvas.devicePixelRatioF()
-        h = self.canvas.height() * dpr
-        self.renderer.SetDisplayPoint(p.x() * dpr, h - p.y() * dpr - 1, 0.0)
-        self.renderer.DisplayToWorld()
-        x, y, z, w = self.renderer.GetWorldPoint()
-        return np.array([x, y, z]) / (w or 1.0)
+        return widget_to_world(self.renderer, self.canvas, p)
 
     def index_at(self, p: QtCore.QPointF) -> tuple[int, int, int] | None:
         """Array index ``(k, j, i)`` under widget position ``p``, or None outside the image."""
@@ -324,12 +325,7 @@ class SliceView(QtWidgets.QWidget):
 
     def widget_point_of(self, kji: Sequence[int]) -> QtCore.QPointF:
         """Widget position (logical pixels) of array index ``(k, j, i)``; inverse of index_at."""
-        xyz = np.array([kji[2], kji[1], kji[0]], dtype=float) * self._spacing
-        self.renderer.SetWorldPoint(*xyz, 1.0)
-        self.renderer.WorldToDisplay()
-        x, y, _ = self.renderer.GetDisplayPoint()
-        dpr = self.canvas.devicePixelRatioF()
-        return QtCore.QPointF(x / dpr, (self.canvas.height() * dpr - 1 - y) / dpr)
+        return world_to_widget(self.renderer, self.canvas, np.array([kji[2], kji[1], kji[0]], float) * self._spacing)
 
     # ----------------------------------------------------------------- mouse
     def _mouse_press(self, ev: QtGui.QMouseEvent) -> None:
@@ -337,15 +333,18 @@ class SliceView(QtWidgets.QWidget):
         self._drag = (ev.button(), ev.position())
         if ev.button() == Qt.MouseButton.LeftButton and self.tool == TOOL_NAVIGATE:
             self._pick(ev.position())
+        elif ev.button() == Qt.MouseButton.LeftButton and self.tool in MEASURE_TOOLS and self._shape is not None:
+            self.measure.press(self.tool, ev.position())
 
     def _mouse_move(self, ev: QtGui.QMouseEvent) -> None:
         p = ev.position()
         self.cursorMoved.emit(self.index_at(p))
+        self.measure.move(p)
         if self._drag is None:
             return
         button, last = self._drag
         self._drag = (button, p)
-        if button == Qt.MouseButton.LeftButton:
+        if button == Qt.MouseButton.LeftButton and self.tool not in MEASURE_TOOLS:
             if self.tool == TOOL_WINDOW_LEVEL:
                 self.windowDragged.emit(p.x() - last.x(), p.y() - last.y())
             else:
@@ -355,8 +354,10 @@ class SliceView(QtWidgets.QWidget):
         elif button == Qt.MouseButton.MiddleButton:
             self._pan(last, p)
 
-    def _mouse_release(self, _ev: QtGui.QMouseEvent) -> None:
+    def _mouse_release(self, ev: QtGui.QMouseEvent) -> None:
         self._drag = None
+        if ev.button() == Qt.MouseButton.LeftButton:
+            self.measure.release(ev.position())
 
     def _pick(self, p: QtCore.QPointF) -> None:
         kji = self.index_at(p)
@@ -370,13 +371,12 @@ class SliceView(QtWidgets.QWidget):
         ev.accept()
 
     def keyPressEvent(self, ev: QtGui.QKeyEvent) -> None:  # noqa: N802
-        """Up/Down step one slice, Page Up/Down ten; other keys go on to the window."""
-        steps = {Qt.Key.Key_Up: 1, Qt.Key.Key_Down: -1, Qt.Key.Key_PageUp: 10, Qt.Key.Key_PageDown: -10}
-        delta = steps.get(Qt.Key(ev.key()))
-        if delta is None or self._shape is None:
+        """The slice keys of :data:`viewer.shortcuts.SLICE_KEYS`; other keys go on to the window."""
+        target = slice_key_target(Qt.Key(ev.key()), self.slice_index, self.n_slices)
+        if target is None or self._shape is None:
             super().keyPressEvent(ev)
             return
-        self.step(delta)
+        self.step(target - self.slice_index)
         ev.accept()
 
     def _on_scroller(self, value: int) -> None:
