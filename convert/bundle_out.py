@@ -16,13 +16,14 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from inference.bundle import load_bundle, write_manifest
+from inference.bundle import TrainedScope, load_bundle, write_manifest
 from inference.preprocess import RECIPES, PreprocessRecipe
 
 from . import steps
@@ -31,7 +32,7 @@ from .llm_gguf import convert_llm
 from .llm_layouts import M3D_LAMED, MED2E3, MED3DVLM, LLMSource, find_llm
 from .llm_prompt import LLMFacts, read_facts
 from .progress import Progress, ProgressCallback, no_progress
-from .prompt_format import published_prompt_format
+from .prompt_format import PUBLISHED_TASKS, published_prompt_format
 from .vision_side import TGIS_TOKENIZER, VisionGraphs, convert_vision
 
 BUNDLE = "bundle"  # the progress step
@@ -70,6 +71,21 @@ CANNOT_VERIFY = (
 )
 
 
+# What M3D-Data teaches (Med-2E3 paper, sec. 4.1): M3D-Cap captions and M3D-VQA's open and
+# multiple-choice questions on five topics, over CT of various organs and body parts.
+M3D_DATA_SCOPE = TrainedScope(
+    declared=True,
+    tasks=tuple(PUBLISHED_TASKS),
+    question_kinds=(
+        "a findings caption of the scan (M3D-Cap: 115K CT image-caption pairs from Radiopaedia)",
+        "open and multiple-choice questions of M3D-VQA on five topics: plane, phase, organ, abnormality, location",
+    ),
+    findings=("the organs and lesions of Radiopaedia's cases (many diseases; no fixed list)",),
+    body_region="various body parts (M3D-Data: CT of many organs and body regions)",
+    limits=("M3D-VQA has no yes/no disease task: this model is not asked CT-RATE's yes/no questions.",),
+)
+
+
 def source_licence(folder: Path) -> str:
     """The licence the source folder states: its model card's ``license:`` line, else the first
     line of a LICENSE file, else a sentence saying it states none."""
@@ -92,6 +108,14 @@ def input_recipe(graphs: VisionGraphs) -> PreprocessRecipe:
     return PreprocessRecipe.from_dict(base)
 
 
+def scope_input(graphs: VisionGraphs) -> str:
+    """What the model was trained on as input, and what this bundle feeds it."""
+    recipe = input_recipe(graphs)
+    lo, hi = recipe.hu_window
+    return (f"CT as 8-bit PNG slices, min-max normalised, resized to {' x '.join(map(str, graphs.input_shape))} "
+            f"(the authors' training data); this bundle feeds HU [{lo:g}, {hi:g}] scaled to [0, 1]")
+
+
 def manifest_for(source: LLMSource, facts: LLMFacts, graphs: VisionGraphs, gguf: str, gguf_sha: str,
                  quant: str) -> dict:
     """The bundle's manifest (its ``files`` are added by :func:`~inference.bundle.write_manifest`)."""
@@ -110,6 +134,7 @@ def manifest_for(source: LLMSource, facts: LLMFacts, graphs: VisionGraphs, gguf:
                   f"{attention}: not a medical device, not for diagnosis",
         "training": {"trained": True, "published_model": model.title, "trained_on": model.trained_on,
                      "answers": model.tasks, "cannot_verify": CANNOT_VERIFY},
+        "trained_scope": dataclasses.replace(M3D_DATA_SCOPE, input=scope_input(graphs)).to_dict(),
         "vision": vision,
         "input_recipe": input_recipe(graphs).to_dict(),
         "token_layout": {"n_tokens_3d": graphs.n_tokens_3d, "n_tokens_2d": graphs.n_tokens_2d,

@@ -99,7 +99,7 @@ class TrainedScope:
         """Each part in words for a reader (the About dialog, ``ctchat ask --json``)."""
         def say(items: tuple[str, ...] | str) -> str:
             text = items if isinstance(items, str) else "; ".join(items)
-            return text if self.declared and text else NOT_DECLARED
+            return (text or "none") if self.declared else NOT_DECLARED
 
         return {"question tasks": say(self.tasks), "question kinds": say(self.question_kinds),
                 "findings": say(self.findings), "yes/no diseases": say(self.yes_no_diseases),

@@ -37,12 +37,13 @@ def _unavailable(name: str, exc: Exception) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, built-in commands and plugins."""
-    from .commands import ask, bench_bundle, bench_io, bundle_cmd, info
+    from .commands import ask, bench_bundle, bench_io, bundle_cmd, doctor, info
 
     parser = argparse.ArgumentParser(prog="ctchat", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     info.register(commands)
     ask.register(commands)
+    doctor.register(commands)
     _register_plugins("ctchat.bundle", bundle_cmd.register(commands))
     bench = commands.add_parser("bench", help="benchmarks, each against a baseline in the same run")
     targets = bench.add_subparsers(dest="target", metavar="TARGET", required=True)
@@ -57,8 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ctchat`` console command; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if not argv or argv == ["--demo"]:
-        argv = ["view", "--demo"]  # the built-in default: the viewer on the bundled CT, ready to chat
+    if not argv or argv[0] == "--demo":
+        # the built-in default: the viewer on the bundled CT, ready to chat (with any view options)
+        argv = ["view", "--demo", *argv[1:]]
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
         parser.print_help()

@@ -114,3 +114,15 @@ def test_other_questions_stay_open(text):
 
 def test_typed_options_make_a_choice_question_even_for_findings_words():
     assert Question.typed("Which report?", ("a", "b")).task == "choice"
+
+
+def test_a_converted_published_model_declares_m3d_data():
+    pytest.importorskip("torch")
+    from convert.bundle_out import M3D_DATA_SCOPE as m3d
+
+    assert m3d.declared and set(m3d.tasks) == {"open", "choice", "report"} and not m3d.required_structure
+    assert "various body parts" in m3d.body_region and m3d.describe()["yes/no diseases"] == "none"
+    diseases = tuple(ct_rate_diseases())
+    assert question_in_scope(Question("open", "Is there pleural effusion?"), m3d, diseases)  # M3D-VQA abnormality
+    assert not question_in_scope(Question.yes_no("emphysema"), m3d, diseases)  # no yes/no task
+    assert check_region(_volume(ABDOMEN[2]), m3d).status == "not_checked"

@@ -6,12 +6,11 @@ import os
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
-
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt, Signal
 
-from . import presets, recent
+from . import presets, reading_tools, recent
+from .layouts import ViewLayouts
 from .load_worker import LoadedScan, LoadWorker
 from .message_bar import MessageBar
 from .planes import AXIAL, CORONAL, SAGITTAL
@@ -58,26 +57,19 @@ class MainWindow(QtWidgets.QMainWindow):
             v.cursorMoved.connect(self._show_cursor)
 
         self.message_bar = MessageBar()
-        top = QtWidgets.QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(self.axial)
-        top.addWidget(self.volume_view)
-        bottom = QtWidgets.QSplitter(Qt.Orientation.Horizontal)
-        bottom.addWidget(self.sagittal)
-        bottom.addWidget(self.coronal)
-        grid = QtWidgets.QSplitter(Qt.Orientation.Vertical)
-        grid.addWidget(top)
-        grid.addWidget(bottom)
-        self._splitters = (top, bottom, grid)
+        self.layouts = ViewLayouts({"axial": self.axial, "3d": self.volume_view,
+                                    "sagittal": self.sagittal, "coronal": self.coronal})
         central = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.message_bar)
-        layout.addWidget(grid, 1)
+        layout.addWidget(self.layouts, 1)
         self.setCentralWidget(central)
 
         self._build_status_bar()
         self._build_actions()
+        reading_tools.install(self)  # measuring tools, layouts, cine, shortcut list, dark theme
         self.chat_panel = None
         self.heat_strip = None
         if chat:
@@ -118,6 +110,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.wl_action = QtGui.QAction("&Window/level tool", self, checkable=True,
                                        shortcut=QtGui.QKeySequence("W"))
         self.navigate_action.setChecked(True)
+        self.tool_actions = {TOOL_NAVIGATE: self.navigate_action, TOOL_WINDOW_LEVEL: self.wl_action}
         for action, tool in ((self.navigate_action, TOOL_NAVIGATE), (self.wl_action, TOOL_WINDOW_LEVEL)):
             tools.addAction(action)
             view_menu.addAction(action)
@@ -143,23 +136,9 @@ class MainWindow(QtWidgets.QMainWindow):
         toolbar.addWidget(self.wl_label)
 
     def _build_chat(self, bundle: str, max_tokens: int, n_threads: int | None) -> None:
-        from .chat_panel import ChatPanel
-        from .heat_strip import HeatStrip
+        from .chat_wiring import build_chat
 
-        self.chat_panel = ChatPanel(bundle, n_threads, max_tokens=max_tokens)
-        dock = QtWidgets.QDockWidget("Chat", self)
-        dock.setObjectName("chat_dock")
-        dock.setWidget(self.chat_panel)
-        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self.resizeDocks([dock], [380], Qt.Orientation.Horizontal)
-        self.heat_strip = HeatStrip(inverted=self.axial.scroller.invertedAppearance())
-        self.axial.add_beside_scroller(self.heat_strip)
-        self.chat_panel.scoresShown.connect(self._show_scores)
-        self.heat_strip.sliceClicked.connect(self.go_to_axial_slice)
-        self.chat_panel.exportRequested.connect(self.report.ask_where_and_write)
-        self.chat_panel.tableRequested.connect(self.show_scores_table)
+        build_chat(self, bundle, max_tokens, n_threads)  # the dock, the strips, the chat's menu items
 
     def go_to_axial_slice(self, k: int) -> None:
         """Show axial slice ``k`` (the crosshair and the linked views follow)."""
@@ -221,7 +200,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._image = to_vtk_image(vol.voxels, vol.spacing_zyx)
         codes = getattr(vol, "orientation", "LPS") or "LPS"
         for v in self.slice_views:
-            v.set_image(self._image, vol.shape, codes)
+            v.set_image(self._image, vol.shape, codes, vol.affine)
         self.set_window(scan.window, render=False)
         vr = scan.vr or VRData(vol.voxels, vol.spacing_zyx, self.volume_view.max_voxels)
         self.volume_view.set_vr_data(vr)
@@ -241,14 +220,6 @@ class MainWindow(QtWidgets.QMainWindow):
             self.chat_panel.set_volume(vol)
             self.heat_strip.set_current(self.axial.slice_index)
         self.scanLoaded.emit(scan)
-
-    def _show_scores(self, scores) -> None:
-        """Draw a question's scores (one per stored slice) beside the axial scroller, one cell
-        per displayed slice: the same slices unless the scan was resampled onto a grid."""
-        vol = self.scan.volume if self.scan is not None else None
-        if scores is not None and vol is not None and getattr(vol, "original", None) is not None:
-            scores = np.interp(vol.grid_to_original(np.arange(vol.shape[0])), np.arange(len(scores)), scores)
-        self.heat_strip.set_scores(scores)
 
     def render_all(self) -> None:
         """Render all four views now."""
@@ -311,7 +282,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """Select what the left mouse button does in the slice views."""
         for v in self.slice_views:
             v.tool = tool
-        (self.wl_action if tool == TOOL_WINDOW_LEVEL else self.navigate_action).setChecked(True)
+        self.tool_actions[tool].setChecked(True)
 
     def reset_views(self) -> None:
         """Re-fit all slice views and the 3D camera."""

@@ -1,72 +1,22 @@
-"""The chat panel: question box, streamed answer, stop, history, quick actions, model facts.
+"""The chat panel: question box, the scan's transcript (streamed answers, notes, copy), stop,
+quick actions, model facts.
 
-The model runs in a :class:`viewer.chat_worker.ChatThread`; this panel only keeps the
-transcript of the current scan and says which answer's slice scores the heat strip shows.
+The model runs in a :class:`viewer.chat_worker.ChatThread`; this panel keeps a transcript per
+scan (:mod:`viewer.transcript`) and says which answer's slice scores the heat strip shows.
 """
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 from PySide6.QtCore import Signal
 
 from inference.bundle import model_notice
 from inference.question import Question, QuestionError
 
 from .chat_worker import ChatThread, Request
-
-
-@dataclass
-class Entry:
-    """One question of the transcript and its (possibly partial) answer."""
-
-    qid: int
-    question: Question
-    text: str = ""
-    answer: Any = None  # inference.chat.session.Answer once finished
-    error: str = ""
-
-    @property
-    def task(self) -> str:
-        """The question's task (``open``, ``choice``, ``yes_no``, ``report``)."""
-        return self.question.task
-
-    @property
-    def shown(self) -> str:
-        """The question as the transcript shows it, a choice question's options after it."""
-        options = "  [" + " / ".join(self.question.choices) + "]" if self.question.choices else ""
-        return self.question.shown + options
-
-    @property
-    def stopped(self) -> bool:
-        """True when the reader stopped the answer (what streamed is kept)."""
-        return bool(self.answer is not None and self.answer.cancelled)
-
-    @property
-    def scores(self) -> np.ndarray | None:
-        """TG-IS scores per original slice, when answered."""
-        if self.answer is None or self.answer.original_scores is None:
-            return None
-        return np.asarray(self.answer.original_scores)
-
-    def shown_text(self) -> str:
-        """The answer as the reader sees it."""
-        if self.error:
-            return f"(failed: {self.error})"
-        text = self.text.strip()
-        if self.stopped:
-            return (text + " (stopped)").strip()
-        return text if self.answer is not None else text + " …"
-
-    def label(self) -> str:
-        """One line for the history list."""
-        mark = " (stopped)" if self.stopped else (" …" if self.answer is None and not self.error else "")
-        return f"{self.qid}. {self.shown}{mark}"
-
+from .transcript import COPY_SCHEME, Entry, Transcript, TranscriptStore, scan_key, transcript_html
 
 YES_NO_TIP = "Does this image show signs of the chosen disease?"
 NOT_TRAINED_TIP = "This model was not trained for this question"
@@ -76,6 +26,7 @@ class ChatPanel(QtWidgets.QWidget):
     """Ask about the scan in view; shows the answer as it streams and keeps the history."""
 
     scoresShown = Signal(object)  # np.ndarray per original slice, or None
+    questionShown = Signal(str)  # the question whose scores the strip shows ("" for none)
     answerFinished = Signal(object)  # Entry
     stateChanged = Signal(str)  # "starting", "failed", "encoding", "ready", "answering"
     exportRequested = Signal()
@@ -86,13 +37,15 @@ class ChatPanel(QtWidgets.QWidget):
         super().__init__(parent)
         self.setObjectName("chat_panel")
         self.max_tokens = max_tokens
-        self.entries: list[Entry] = []
+        self.store = TranscriptStore()
+        self.transcript = Transcript()
         self.model_info: dict[str, Any] | None = None
         self.state = "starting"
         self.volume: Any = None
         self._generation = 0
         self._encoded = -1
-        self._next_qid = 1
+        self._next_request = 1  # worker request ids, unique over all scans' transcripts
+        self._pending: dict[int, Entry] = {}
         self._running: tuple[Entry, Request] | None = None
         self._build()
         self.chat = ChatThread(bundle, n_threads, self)
@@ -122,11 +75,19 @@ class ChatPanel(QtWidgets.QWidget):
         self.status.setObjectName("chat_status")
         self.status.setWordWrap(True)
 
+        self.region_label = QtWidgets.QLabel("")  # the scan is outside the model's trained region
+        self.region_label.setObjectName("region_notice")
+        self.region_label.setWordWrap(True)
+        self.region_label.setStyleSheet("background:#6a1d1d; color:#fff0d6; padding:4px; font-weight:bold;")
+        self.region_label.hide()
+
         self.history = QtWidgets.QListWidget()
         self.history.setObjectName("chat_history")
         self.history.currentRowChanged.connect(self._on_select)
-        self.answer_view = QtWidgets.QTextBrowser()
+        self.answer_view = QtWidgets.QTextBrowser()  # the scan's whole transcript
         self.answer_view.setObjectName("answer_view")
+        self.answer_view.setOpenLinks(False)
+        self.answer_view.anchorClicked.connect(self._on_link)
 
         self.question_box = QtWidgets.QLineEdit()
         self.question_box.setObjectName("question_box")
@@ -134,7 +95,7 @@ class ChatPanel(QtWidgets.QWidget):
         self.question_box.returnPressed.connect(self.ask_typed)
         self.choices_box = QtWidgets.QLineEdit()
         self.choices_box.setObjectName("choices_box")
-        self.choices_box.setPlaceholderText("Multiple choice: options separated by ;  (empty: open question)")
+        self.choices_box.setPlaceholderText("Multiple choice: options separated by ;  (for the next question only)")
         self.ask_button = QtWidgets.QPushButton("Ask")
         self.ask_button.clicked.connect(self.ask_typed)
         self.stop_button = QtWidgets.QPushButton("Stop")
@@ -152,6 +113,11 @@ class ChatPanel(QtWidgets.QWidget):
         self.table_button.clicked.connect(self.tableRequested.emit)
         self.export_button = QtWidgets.QPushButton("Export report…")
         self.export_button.clicked.connect(self.exportRequested.emit)
+        self.copy_button = QtWidgets.QPushButton("Copy answer")
+        self.copy_button.setToolTip("Copy the selected answer (each answer in the transcript has its own Copy link)")
+        self.copy_button.clicked.connect(lambda: self.selected() is not None and self.copy_answer(self.selected().qid))
+        self.about_button = QtWidgets.QPushButton("About this model…")
+        self.about_button.clicked.connect(self.show_about)
 
         ask_row = QtWidgets.QHBoxLayout()
         ask_row.addWidget(self.question_box, 1)
@@ -162,15 +128,15 @@ class ChatPanel(QtWidgets.QWidget):
         quick.addWidget(self.disease_box, 1)
         quick.addWidget(self.yes_no_button)
         tools = QtWidgets.QHBoxLayout()
-        tools.addWidget(self.table_button)
-        tools.addWidget(self.export_button)
+        for w in (self.copy_button, self.table_button, self.export_button, self.about_button):
+            tools.addWidget(w)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        for w in (self.banner, self.model_label, self.status):
+        for w in (self.banner, self.model_label, self.region_label, self.status):
             layout.addWidget(w)
-        layout.addWidget(QtWidgets.QLabel("History (this scan):"))
+        layout.addWidget(QtWidgets.QLabel("Questions (this scan; kept when another scan is opened):"))
         layout.addWidget(self.history, 1)
-        layout.addWidget(self.answer_view, 2)
+        layout.addWidget(self.answer_view, 3)
         layout.addLayout(ask_row)
         layout.addWidget(self.choices_box)
         layout.addLayout(quick)
@@ -195,6 +161,7 @@ class ChatPanel(QtWidgets.QWidget):
             w.setToolTip((YES_NO_TIP if w is self.yes_no_button else "") if allowed else NOT_TRAINED_TIP)
         self.disease_box.setEnabled(not tasks or "yes_no" in tasks)
         self.stop_button.setEnabled(self.state == "answering")
+        self.copy_button.setEnabled(self.selected() is not None and self.selected().answer is not None)
 
     def _on_ready(self, info: dict) -> None:
         self.model_info = info
@@ -221,29 +188,53 @@ class ChatPanel(QtWidgets.QWidget):
                         error=True)
 
     # ------------------------------------------------------------ scans
+    @property
+    def entries(self) -> list[Entry]:
+        """The questions asked about the scan in view."""
+        return self.transcript.entries
+
     def set_volume(self, volume: Any) -> None:
-        """A new scan is shown: start a new transcript and encode it for the model."""
+        """A new scan is shown: put the current transcript aside, show the scan's own (empty the
+        first time, restored when it comes back) and encode it for the model."""
+        from .report import scan_summary
+
         if self._running is not None:
-            self._running[1].cancel.set()
+            self._running[1].cancel.set()  # its stopped answer stays in its own scan's transcript
             self._running = None
         self.volume = volume
         self._generation += 1
-        self.entries.clear()
+        self.transcript = self.store.for_scan(scan_key(volume))
+        self.transcript.description = scan_summary(volume)
+        self._show_region()
+        self.history.blockSignals(True)
         self.history.clear()
-        self.answer_view.clear()
-        self.scoresShown.emit(None)
+        self.history.addItems([e.label() for e in self.entries])
+        self.history.setCurrentRow(len(self.entries) - 1)
+        self.history.blockSignals(False)
+        self._on_select(self.history.currentRow())
+        if self.entries:
+            self.status.setText(f"This scan's {len(self.entries)} earlier question(s) are restored.")
         if self.model_info is not None:
             self._encode()
+
+    def _show_region(self) -> None:
+        notice = self.transcript.region_notice
+        self.region_label.setText(f"⚠ {notice}")
+        self.region_label.setVisible(bool(notice))
 
     def _encode(self) -> None:
         self._set_state("encoding", "Encoding the scan for the model…")
         self.chat.encode(self._generation, self.volume)
 
-    def _on_encoded(self, generation: int, timings: dict) -> None:
+    def _on_encoded(self, generation: int, result: dict) -> None:
         if generation != self._generation:
             return
         self._encoded = generation
-        total = sum(timings.values())
+        region = result["region"]
+        self.transcript.region_notice = region.message if region.warns else ""
+        self._show_region()  # before any answer
+        self._render()
+        total = sum(result["timings"].values())
         self._set_state("ready", f"Ready: scan encoded in {total:.1f} s. Ask a question.")
 
     def _on_scan_failed(self, generation: int, message: str) -> None:
@@ -252,18 +243,21 @@ class ChatPanel(QtWidgets.QWidget):
 
     # ------------------------------------------------------------ asking
     def ask_typed(self) -> None:
-        """Ask what is in the question box (multiple choice when options are given)."""
+        """Ask what is in the question box: multiple choice when options are given (they belong
+        to this question and are cleared with it), the report task for a request for the
+        findings, else an open question."""
         text = self.question_box.text().strip()
         choices = tuple(c.strip() for c in self.choices_box.text().split(";") if c.strip())
         if not text:
             return
         try:
-            question = Question("choice" if choices else "open", text, choices)
+            question = Question.typed(text, choices)
         except QuestionError as exc:
             self.status.setText(f"{exc}.")
             return
         if self.ask(question) is not None:
             self.question_box.clear()
+            self.choices_box.clear()
 
     def ask(self, question: Question | str, max_tokens: int | None = None) -> Entry | None:
         """Send a question (or an open question's text) to the model; returns its transcript
@@ -272,15 +266,17 @@ class ChatPanel(QtWidgets.QWidget):
             return None
         if isinstance(question, str):
             question = Question("open", question)
-        entry = Entry(self._next_qid, question)
-        self._next_qid += 1
+        entry = Entry(self.transcript.next_qid, question)
+        self.transcript.next_qid += 1
         q = Request(question, max_tokens or self.max_tokens)
         self._running = (entry, q)
         self.entries.append(entry)
         self.history.addItem(entry.label())
         self.history.setCurrentRow(len(self.entries) - 1)
         self._set_state("answering", "Answering… (Stop keeps what has streamed)")
-        self.chat.ask(entry.qid, q)
+        rid, self._next_request = self._next_request, self._next_request + 1
+        self._pending[rid] = entry
+        self.chat.ask(rid, q)
         return entry
 
     def stop(self) -> None:
@@ -288,67 +284,87 @@ class ChatPanel(QtWidgets.QWidget):
         if self._running is not None:
             self._running[1].cancel.set()
 
-    def _find(self, qid: int) -> Entry | None:
-        return next((e for e in self.entries if e.qid == qid), None)
-
-    def _on_piece(self, qid: int, piece: str) -> None:
-        entry = self._find(qid)
+    def _on_piece(self, rid: int, piece: str) -> None:
+        entry = self._pending.get(rid)
         if entry is None:
             return
         entry.text += piece
         if self.selected() is entry:
-            self._show(entry)
+            self._render()
 
     def _finish(self, entry: Entry) -> None:
-        self._running = None
-        row = self.entries.index(entry)
-        self.history.item(row).setText(entry.label())
-        self._set_state("ready", "Ready. Ask another question.")
-        if self.selected() is entry:
-            self._show(entry)
-            self.scoresShown.emit(entry.scores)
+        if self._running is not None and self._running[0] is entry:
+            self._running = None
+        if entry in self.entries:  # else it belongs to a scan no longer shown (stopped when it went)
+            self.history.item(self.entries.index(entry)).setText(entry.label())
+            if self.state == "answering":
+                self._set_state("ready", "Ready. Ask another question.")
+            if self.selected() is entry:
+                self._render()
+                self._emit_scores(entry)
         self.answerFinished.emit(entry)
 
-    def _on_answered(self, qid: int, answer: Any) -> None:
-        entry = self._find(qid)
+    def _on_answered(self, rid: int, answer: Any) -> None:
+        entry = self._pending.pop(rid, None)
         if entry is None:
             return
         entry.answer = answer
         entry.text = answer.text
         self._finish(entry)
 
-    def _on_ask_failed(self, qid: int, message: str) -> None:
-        entry = self._find(qid)
+    def _on_ask_failed(self, rid: int, message: str) -> None:
+        entry = self._pending.pop(rid, None)
         if entry is None:
             return
         entry.error = message
         self._finish(entry)
 
-    # ------------------------------------------------------------ history
+    # ------------------------------------------------------------ transcript
     def selected(self) -> Entry | None:
         """The entry chosen in the history."""
         row = self.history.currentRow()
         return self.entries[row] if 0 <= row < len(self.entries) else None
 
     def _on_select(self, row: int) -> None:
+        self._render()
+        self._update_buttons()
         entry = self.entries[row] if 0 <= row < len(self.entries) else None
-        if entry is None:
-            self.answer_view.clear()
-            return
-        self._show(entry)
-        self.scoresShown.emit(entry.scores)
+        self._emit_scores(entry)
 
-    def _show(self, entry: Entry) -> None:
-        parts = [f"<p><b>Q:</b> {html.escape(entry.shown)}</p>",
-                 f"<p><b>A:</b> {html.escape(entry.shown_text())}</p>"]
-        if entry.answer is not None:
-            a = entry.answer
-            where = f"{a.top_range()} scored highest" if a.top_slices else a.top_range()[:1].upper() + a.top_range()[1:]
-            parts.append(f"<p><i>{html.escape(where)}</i> · {a.n_tokens} tokens, "
-                         f"{a.timings.get('total', 0.0):.1f} s</p>")
+    def _emit_scores(self, entry: Entry | None) -> None:
+        self.scoresShown.emit(None if entry is None else entry.scores)
+        self.questionShown.emit("" if entry is None or entry.scores is None else f"Q{entry.qid}: {entry.shown}")
+
+    def _render(self) -> None:
+        """Show the scan's transcript, the selected question highlighted and in view."""
+        selected = self.selected()
+        self.answer_view.setHtml(transcript_html(self.entries, selected, self.transcript.region_notice))
         if self.model_info is not None and not self.model_info["trained"]:
-            parts.append(f"<p style='color:#c04040'>{model_notice(False)}.</p>")
-        self.answer_view.setHtml("".join(parts))
+            self.answer_view.append(f"<p style='color:#c04040'>{model_notice(False)}.</p>")
+        if selected is not None:
+            self.answer_view.scrollToAnchor(f"q{selected.qid}")
+
+    def _on_link(self, url: QtCore.QUrl) -> None:
+        if url.scheme() == COPY_SCHEME:
+            self.copy_answer(int(url.path()))
+
+    def copy_answer(self, qid: int) -> str:
+        """Put question ``qid``'s answer, as the model wrote it, on the clipboard; returns it."""
+        entry = next((e for e in self.entries if e.qid == qid), None)
+        if entry is None:
+            return ""
+        text = entry.shown_text()
+        QtWidgets.QApplication.clipboard().setText(text)
+        self.status.setText(f"Answer {qid} copied.")
+        return text
+
+    def show_about(self):
+        """The About this model dialog (returns it)."""
+        from .about_dialog import AboutDialog
+
+        dialog = AboutDialog(self.model_info, self.window())
+        dialog.show()
+        return dialog
 
     def shutdown(self) -> None:
         """Stop any answer and end the model's thread (before the window closes)."""

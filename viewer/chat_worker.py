@@ -35,9 +35,9 @@ class Request:
 class ChatWorker(QObject):
     """Owns the ChatSession; its slots run in the worker thread."""
 
-    ready = Signal(object)  # dict: bundle summary, name, trained, providers, hu_window, threads
+    ready = Signal(object)  # dict: bundle summary, name, trained, providers, hu_window, threads, scope
     failed = Signal(str)  # the session could not start (bundle / LLM error)
-    scanEncoded = Signal(int, object)  # (scan generation, timings dict)
+    scanEncoded = Signal(int, object)  # (scan generation, {"timings": dict, "region": RegionCheck})
     scanFailed = Signal(int, str)
     piece = Signal(int, str)  # (question id, streamed text)
     answered = Signal(int, object)  # (question id, inference.chat.session.Answer)
@@ -67,7 +67,7 @@ class ChatWorker(QObject):
             "name": b.name, "trained": b.trained, "summary": b.summary(),
             "hu_window": tuple(b.recipe.hu_window), "grid": tuple(b.recipe.target_shape_zyx),
             "recipe": b.recipe.name, "providers": list(self.session.providers),
-            "threads": self.n_threads, "slice_attention": self.session.attention.available,
+            "threads": self.n_threads, "slice_attention": self.session.attention.available, "scope": b.scope,
         })
 
     @Slot(int, object)
@@ -80,7 +80,7 @@ class ChatWorker(QObject):
         except Exception as exc:  # noqa: BLE001
             self.scanFailed.emit(generation, str(exc))
             return
-        self.scanEncoded.emit(generation, timings)
+        self.scanEncoded.emit(generation, {"timings": timings, "region": self.session.region})
 
     @Slot(int, object)
     def ask(self, qid: int, q: Request) -> None:

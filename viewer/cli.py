@@ -103,6 +103,10 @@ def run_view(args: argparse.Namespace) -> int:
     status = {"code": 1}
 
     def finished(result: str) -> None:
+        if result == "series" and win.series_dialog is not None:
+            if not _open_default_series(win, path):  # else finished() runs again once it has loaded
+                app.exit(1)
+            return
         if result != "loaded":
             text = win.message_bar.label.text() or result
             print(f"ctchat view: could not load {path}: {text}", file=sys.stderr)
@@ -139,6 +143,25 @@ def run_view(args: argparse.Namespace) -> int:
     code = app.exec()
     win.close()
     return code or status["code"]
+
+
+def _open_default_series(win, path: str) -> bool:
+    """A folder of several series shot headless: say so, and open the one the picker offers
+    first; False when none can be shown."""
+    from inference.io.loader import default_series
+
+    dialog = win.series_dialog
+    dialog.hide()
+    pick = default_series(dialog.series)
+    if pick is None:
+        print(f"ctchat view: {path} holds {len(dialog.series)} series and none of them can be shown; "
+              "`ctchat info PATH` says why", file=sys.stderr)
+        return False
+    print(f"ctchat view: {path} holds {len(dialog.series)} series; showing {pick.description or 'the series'} "
+          f"({pick.n_slices} slices, the largest axial CT): choose another with --series UID "
+          f"(`ctchat info {path}` lists them). This one: --series {pick.uid}", file=sys.stderr)
+    win.open_path(path, pick.uid)
+    return True
 
 
 def _ask_when_ready(panel, question: str) -> None:

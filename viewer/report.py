@@ -55,14 +55,41 @@ def scan_description(volume: Any) -> dict[str, str]:
     return facts
 
 
+def scan_summary(volume: Any) -> str:
+    """The scan in one line for a transcript: size, spacing and series description (no names,
+    no paths)."""
+    facts = scan_description(volume)
+    line = f"{facts['size (x × y × slices)']}, {facts['spacing (x, y, z)']}"
+    desc = facts.get("series description")
+    return f"{line}, {desc}" if desc else line
+
+
+def _entry_html(n: int, entry: Any, images: bool) -> list[str]:
+    e = html.escape
+    out = [f"<div class='q'><p><b>Q{n}:</b> {e(entry.shown)} <small>({e(entry.task)})</small></p>",
+           f"<p><b>A:</b> {e(entry.shown_text())}</p>"]
+    out += [f"<p class='note'>⚠ {e(note)}</p>" for note in entry.notes]
+    if entry.scores is not None:
+        out.append(f"<p><i>{e(entry.answer.top_range())} scored highest</i>"
+                   + (" (slice 1 at the left)</p>" if images else "</p>"))
+        if images:
+            out.append(_img(strip_image(entry.scores), f"TG-IS heat strip of question {n}",
+                            "image-rendering:pixelated"))
+    out.append("</div>")
+    return out
+
+
 def report_html(entries: Sequence, volume: Any, model_info: dict | None,
-                screenshots: Sequence[tuple[str, QtGui.QImage]] = ()) -> str:
-    """The report as one HTML string (see the module docstring)."""
+                screenshots: Sequence[tuple[str, QtGui.QImage]] = (), region_notice: str = "",
+                others: Sequence[Any] = ()) -> str:
+    """The report as one HTML string (see the module docstring): the scan in view with its
+    transcript, then the transcripts of the session's other scans (``others``: each with
+    ``description`` and ``entries``)."""
     e = html.escape
     out = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>ctchat session report</title>",
            "<style>body{font-family:sans-serif;max-width:960px;margin:auto} td,th{padding:2px 8px;"
            "text-align:left} .warn{background:#fde0e0;color:#801010;padding:6px;font-weight:bold}"
-           " .q{margin-top:1.4em;border-top:1px solid #ccc}</style></head><body>",
+           " .q{margin-top:1.4em;border-top:1px solid #ccc} .note{color:#8a4b00}</style></head><body>",
            "<h1>ctchat session report</h1>",
            f"<p>Written {e(datetime.datetime.now().strftime('%Y-%m-%d %H:%M'))}. Research tool, not a medical "
            "device; not for diagnosis.</p>"]
@@ -80,15 +107,17 @@ def report_html(entries: Sequence, volume: Any, model_info: dict | None,
         out.append("<h2>Scan</h2><table>")
         out += [f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in scan_description(volume).items()]
         out.append("</table>")
+    if region_notice:
+        out.append(f"<p class='warn'>{e(region_notice)}</p>")
     out.append("<h2>Questions</h2>")
     for n, entry in enumerate(entries, 1):
-        out.append(f"<div class='q'><p><b>Q{n}:</b> {e(entry.shown)} <small>({e(entry.task)})</small></p>")
-        out.append(f"<p><b>A:</b> {e(entry.shown_text())}</p>")
-        if entry.scores is not None:
-            out.append(f"<p><i>{e(entry.answer.top_range())} scored highest</i> (slice 1 at the left)</p>")
-            out.append(_img(strip_image(entry.scores), f"TG-IS heat strip of question {n}",
-                            "image-rendering:pixelated"))
-        out.append("</div>")
+        out += _entry_html(n, entry, images=True)
+    for k, other in enumerate(others, 1):
+        out.append(f"<h2>Other scan {k} of this session: {e(other.description)}</h2>")
+        if other.region_notice:
+            out.append(f"<p class='warn'>{e(other.region_notice)}</p>")
+        for n, entry in enumerate(other.entries, 1):
+            out += _entry_html(n, entry, images=False)
     if screenshots:
         out.append("<h2>Screenshots</h2>")
         for title, image in screenshots:
@@ -98,11 +127,12 @@ def report_html(entries: Sequence, volume: Any, model_info: dict | None,
 
 
 def write_report(path: str | Path, entries: Sequence, volume: Any, model_info: dict | None,
-                 screenshots: Sequence[tuple[str, QtGui.QImage]] = ()) -> Path:
+                 screenshots: Sequence[tuple[str, QtGui.QImage]] = (), region_notice: str = "",
+                 others: Sequence[Any] = ()) -> Path:
     """Write :func:`report_html` to ``path`` (HTML), or to PDF when ``path`` ends in ``.pdf``;
     returns the path."""
     path = Path(path)
-    text = report_html(entries, volume, model_info, screenshots)
+    text = report_html(entries, volume, model_info, screenshots, region_notice, others)
     if path.suffix.lower() == ".pdf":
         write_pdf(path, text)
     else:

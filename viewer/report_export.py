@@ -14,7 +14,8 @@ from PySide6 import QtGui, QtWidgets
 
 
 class ReportExport:
-    """Export the transcript of ``window``'s chat panel (HTML, or PDF by the file's suffix)."""
+    """Export the transcripts of ``window``'s chat panel, the scan in view first (HTML, or PDF
+    by the file's suffix)."""
 
     def __init__(self, window: Any, peak_slices: int = 8) -> None:
         self.window = window
@@ -30,7 +31,9 @@ class ReportExport:
         if panel is not None and win.scan is not None:
             shots += self.peak_slice_images(panel.entries)
         return write_report(path, panel.entries if panel else [], win.scan.volume if win.scan else None,
-                            panel.model_info if panel else None, shots)
+                            panel.model_info if panel else None, shots,
+                            panel.transcript.region_notice if panel else "",
+                            panel.store.others(panel.transcript) if panel else ())
 
     def peak_slice_images(self, entries) -> list[tuple[str, QtGui.QImage]]:
         """The axial view at each answered question's top slice (the crosshair is put back)."""

@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 from PySide6 import QtGui, QtWidgets
 
 from .heat_strip import heat_color, normalised
@@ -44,14 +45,25 @@ class ScoresTable(QtWidgets.QDialog):
                 item.setForeground(QtGui.QBrush(QtGui.QColor("black" if t > 0.6 else "white")))
                 self.table.setItem(r, k, item)
         self.table.resizeColumnsToContents()
+        self.peak = self._open_at_peak()
         save = QtWidgets.QPushButton("Export CSV…")
         save.clicked.connect(self._save_dialog)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(QtWidgets.QLabel("One row per question; columns are the scan's original slices "
-                                          "(1 = first slice); colour normalised per row."))
+                                          "(1 = first slice); colour normalised per row; opened at the latest question's peak."))
         layout.addWidget(self.table, 1)
         layout.addWidget(save)
         self.resize(900, 300)
+
+    def _open_at_peak(self) -> tuple[int, int]:
+        """Select and scroll to the latest question's highest-scored slice; returns (row, column)."""
+        if not self.entries:
+            return (-1, -1)
+        row = len(self.entries) - 1
+        col = int(np.argmax(self.entries[row].scores))
+        self.table.setCurrentCell(row, col)
+        self.table.scrollToItem(self.table.item(row, col), QtWidgets.QAbstractItemView.ScrollHint.PositionAtCenter)
+        return (row, col)
 
     def save_csv(self, path: str | Path) -> None:
         """Write the scores as CSV."""

@@ -128,9 +128,10 @@ def question_in_scope(question: Question, scope: TrainedScope, known_diseases: t
     """True when the bundle declares this kind of question.
 
     A yes/no question is in scope for a declared disease only. An open or multiple-choice
-    question is out of scope when it names a disease of ``known_diseases`` (CT-RATE's list) that
-    is not declared, and, where the bundle lists its questions' words (``topics``), when it uses
-    none of them. An undeclared scope answers False (nothing is known to be in it).
+    question is in scope for a bundle that lists no ``topics`` (the words of its questions: a
+    model of many findings); for one that does, it is out of scope when it names a disease of
+    ``known_diseases`` (CT-RATE's list) that is not declared, or uses none of those words. An
+    undeclared scope answers False (nothing is known to be in it).
     """
     if not scope.declared or question.task not in scope.tasks:
         return False
@@ -139,10 +140,12 @@ def question_in_scope(question: Question, scope: TrainedScope, known_diseases: t
         return question.disease.strip().lower() in declared
     if question.task == "report":
         return True
+    if not scope.topics:  # a model of many findings (M3D-VQA): any open or choice question
+        return True
     text = " ".join([question.text, *question.choices]).lower()
     if any(d.lower() in text and d.lower() not in declared for d in known_diseases):
         return False
-    return not scope.topics or bool(_words(text) & set(scope.topics))
+    return bool(_words(text) & set(scope.topics))
 
 
 def is_uncertain(yes_probability: float) -> bool:

@@ -132,6 +132,8 @@ def test_slice_views_stay_interactive_while_answering(chat_win):
 
 
 def test_strip_peak_is_the_highest_score_mapped_back(chat_win):
+    from viewer.heat_strip import luminance
+
     win = chat_win
     entry = _latest(win)
     scores = entry.answer.original_scores
@@ -142,8 +144,8 @@ def test_strip_peak_is_the_highest_score_mapped_back(chat_win):
     strip = win.heat_strip
     strip.set_current(-1)
     img = strip.grab().toImage()
-    x = strip.width() // 2
-    bright = [QtGui.QColor(img.pixel(x, int(strip.cell_rect(k).center().y()))).lightness()
+    x = int(strip.cell_rect(0).center().x())
+    bright = [luminance(QtGui.QColor(img.pixel(x, int(strip.cell_rect(k).center().y()))))
               for k in range(len(scores))]
     # 8-bit colours: scores within ~0.2 % of the peak may draw as bright as it.
     brightest = [k for k, b in enumerate(bright) if b == max(bright)]
@@ -199,6 +201,10 @@ def test_history_switching_shows_each_questions_scores(chat_win):
     panel.history.setCurrentRow(len(panel.entries) - 2)
     assert np.array_equal(win.heat_strip.scores, yes_no.scores)
     assert "emphysema" in panel.answer_view.toPlainText()
+    # a disease the bundle does not declare: the warning sits beside the answer, which is kept as written
+    assert yes_no.notes and yes_no.notes[0].startswith("This model was not trained to answer this")
+    assert yes_no.text == yes_no.answer.text and "not trained to answer this" in panel.answer_view.toPlainText()
+    assert panel.history.item(len(panel.entries) - 2).text().startswith(f"{yes_no.qid}. ⚠")
     panel.history.setCurrentRow(0)
     assert np.array_equal(win.heat_strip.scores, panel.entries[0].scores)
 
@@ -264,3 +270,119 @@ def test_a_missing_bundle_leaves_the_viewer_working(qtbot):
     assert panel.ask("anything") is None and not panel.ask_button.isEnabled()
     assert win.axial.isEnabled()
     win.close()
+
+
+def test_a_choice_question_does_not_leak_into_the_next(chat_win):
+    win, panel = chat_win, chat_win.chat_panel
+    panel.question_box.setText("Which plane is this?")
+    panel.choices_box.setText("axial; coronal; sagittal")
+    panel.ask_typed()
+    choice = panel.entries[-1]
+    _wait(panel.answerFinished, until=lambda e: e is choice)
+    assert choice.task == "choice" and choice.question.choices == ("axial", "coronal", "sagittal")
+    assert panel.choices_box.text() == "" and panel.question_box.text() == ""
+    panel.question_box.setText("Is there a nodule?")
+    panel.ask_typed()
+    following = panel.entries[-1]
+    _wait(panel.answerFinished, until=lambda e: e is following)
+    assert following.task == "open" and following.question.choices == ()
+
+
+def test_typed_request_for_the_findings_asks_the_report_task(chat_win):
+    panel = chat_win.chat_panel
+    panel.question_box.setText("Write the findings for this CT.")
+    panel.ask_typed()
+    entry = panel.entries[-1]
+    _wait(panel.answerFinished, until=lambda e: e is entry)
+    assert entry.task == "report" and entry.question.shown == "Write the findings of this CT scan."
+
+
+def test_copy_link_and_button_copy_the_answer(chat_win):
+    from PySide6 import QtWidgets
+
+    panel = chat_win.chat_panel
+    entry = _latest(chat_win)
+    assert f"copy:{entry.qid}" in panel.answer_view.toHtml()
+    panel.answer_view.anchorClicked.emit(QtCore.QUrl(f"copy:{entry.qid}"))
+    assert QtWidgets.QApplication.clipboard().text() == entry.shown_text() != ""
+    QtWidgets.QApplication.clipboard().setText("")
+    panel.copy_button.click()
+    assert QtWidgets.QApplication.clipboard().text() == entry.shown_text()
+    # the transcript shows every question of the scan, not only the selected one
+    text = panel.answer_view.toPlainText()
+    assert all(f"Q{e.qid}:" in text for e in panel.entries)
+
+
+def test_about_this_model_says_what_it_was_trained_to_answer(chat_win):
+    dialog = chat_win.chat_panel.show_about()
+    text = dialog.text.toPlainText()
+    assert "lung nodule" in text and "chest CT" in text and "under 12 mm" in text
+    assert "not trained to answer this" in text
+    assert chat_win.about_model_action.text() == "&About this model…"
+    dialog.close()
+
+
+def test_scores_table_opens_at_the_highest_scored_slice(chat_win):
+    win = chat_win
+    _latest(win)
+    dialog = win.show_scores_table()
+    row, col = dialog.peak
+    assert row == dialog.table.rowCount() - 1 and col == int(np.argmax(dialog.entries[-1].scores))
+    assert dialog.table.currentRow() == row and dialog.table.currentColumn() == col
+    dialog.close()
+
+
+def test_sagittal_and_coronal_strips_follow_the_image_rows(chat_win):
+    win = chat_win
+    entry = _latest(win)
+    QtCore.QCoreApplication.processEvents()
+    for view, strip in ((win.sagittal, win.heat_strips[1]), (win.coronal, win.heat_strips[2])):
+        assert np.array_equal(strip.scores, win.heat_strip.scores) and strip.peak_slice() == entry.answer.top_slices[0]
+        assert strip.question == f"Q{entry.qid}: {entry.shown}"
+        _, j, i = view.position
+        for k in (10, 40):
+            row = view.canvas.mapTo(view, view.widget_point_of((k, j, i))).y() - strip.y()
+            assert abs(strip.cell_rect(k).center().y() - row) < 1.0
+        assert strip.cell_rect(40).top() < strip.cell_rect(10).top()  # superior slices higher up
+
+
+def _open_and_encode(win, path):
+    panel = win.chat_panel
+    win.open_path(str(need(path)))
+    assert _wait(win.loadFinished) == ["loaded"]
+    if panel.state != "ready":
+        _wait(panel.stateChanged, 90000, until=lambda s: s in ("ready", "scan_failed"))
+    assert panel.state == "ready", panel.status.text()
+
+
+def test_history_survives_another_scan_and_the_region_is_said(chat_win, tmp_path):
+    from gui_helpers import SMALL_NIFTI
+
+    win, panel = chat_win, chat_win.chat_panel
+    before = [(e.qid, e.shown, e.text) for e in panel.entries]
+    assert before and not panel.region_label.isVisible()
+    _open_and_encode(win, SMALL_NIFTI)  # an abdomen CT, with the chest bundle
+    assert panel.entries == [] and panel.history.count() == 0
+    assert panel.region_label.isVisible() and "outside the trained region" in panel.region_label.text()
+    entry, _ = _ask(win, "Is there a nodule?")
+    assert any("outside the trained region" in n for n in entry.notes)
+    _open_and_encode(win, A0001_DICOM)  # back: the chest's transcript is restored
+    assert [(e.qid, e.shown, e.text) for e in panel.entries] == before
+    assert panel.history.count() == len(before) and not panel.region_label.isVisible()
+    assert np.array_equal(win.heat_strip.scores, panel.entries[-1].scores)
+    report = win.export_report(tmp_path / "session.html").read_text()
+    assert "Other scan 1 of this session" in report and "outside the trained region" in report
+    _open_and_encode(win, SMALL_NIFTI)
+    assert [e.text for e in panel.entries] == [entry.text]
+    _open_and_encode(win, A0001_DICOM)
+
+
+def test_a_head_ct_with_the_chest_bundle_gets_the_notice(chat_win):
+    from gui_helpers import DATA
+
+    win, panel = chat_win, chat_win.chat_panel
+    _open_and_encode(win, DATA / "tiny" / "monai_CT_DICOM_16x16")  # real head CT crops (MONAI)
+    assert panel.region_label.isVisible() and "this model was trained on chest CT only" in panel.region_label.text()
+    assert panel.entries == [] and "too small to show whether it holds the lungs" in panel.answer_view.toPlainText()
+    _open_and_encode(win, A0001_DICOM)
+    assert not panel.region_label.isVisible()

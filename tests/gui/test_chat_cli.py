@@ -49,3 +49,28 @@ def test_bench_viewer_reports_ui_stalls_while_streaming(qapp, tmp_path, capsys, 
     tokens, longest, p99, median, ticks = (float(g) for g in m.groups())
     assert 0 < tokens <= 16 and ticks >= 3
     assert 0 < median <= p99 <= longest
+
+
+def test_demo_takes_the_view_options(qapp, tmp_path, capsys):
+    from inference.cli import main
+
+    out = tmp_path / "demo.png"
+    assert main(["--demo", "--screenshot", str(out), "--size", "900x600"]) == 0
+    image = QtGui.QImage(str(out))
+    assert (image.width(), image.height()) == (900, 600)
+
+
+def test_a_folder_of_several_series_says_so_and_opens_the_default(qapp, tmp_path, capsys):
+    from gui_helpers import DATA
+    from viewer.cli import register
+
+    folder = tmp_path / "study"
+    folder.mkdir()
+    for name in ("chest_lungdx_A0001_5mm", "chest_lungdx_A0002_8mm"):
+        for f in need(DATA / "dicom" / name).iterdir():
+            (folder / f"{name[-7:]}_{f.name}").symlink_to(f)
+    out = tmp_path / "shot.png"
+    args = _parse(register, ["view", str(folder), "--screenshot", str(out), "--size", "900x600"])
+    assert args.func(args) == 0 and out.is_file()
+    err = capsys.readouterr().err
+    assert "holds 2 series" in err and "--series " in err and "ctchat info" in err and "64 slices" in err
