@@ -64,6 +64,8 @@ class TrainedScope:
             (``"lungs"``), or empty when the model covers many regions.
         input: the input it was trained on (modality, HU range).
         limits: what it is known to get wrong, in sentences.
+        negative_caveat: said beside a findings report or a "no" (what a negative answer
+            cannot rule out), or empty.
     """
 
     declared: bool = False
@@ -76,6 +78,7 @@ class TrainedScope:
     required_structure: str = ""
     input: str = ""
     limits: tuple[str, ...] = ()
+    negative_caveat: str = ""
 
     @classmethod
     def from_manifest(cls, manifest: dict[str, Any]) -> "TrainedScope":
@@ -86,14 +89,16 @@ class TrainedScope:
         words = lambda key: tuple(str(x) for x in data.get(key, ()))  # noqa: E731
         return cls(True, words("tasks"), words("question_kinds"), words("findings"), words("yes_no_diseases"),
                    tuple(w.lower() for w in words("topics")), str(data.get("body_region", "")),
-                   str(data.get("required_structure", "")), str(data.get("input", "")), words("limits"))
+                   str(data.get("required_structure", "")), str(data.get("input", "")), words("limits"),
+                   str(data.get("negative_caveat", "")))
 
     def to_dict(self) -> dict[str, Any]:
         """The manifest section (what the bundle writers write)."""
         return {"tasks": list(self.tasks), "question_kinds": list(self.question_kinds),
                 "findings": list(self.findings), "yes_no_diseases": list(self.yes_no_diseases),
                 "topics": list(self.topics), "body_region": self.body_region,
-                "required_structure": self.required_structure, "input": self.input, "limits": list(self.limits)}
+                "required_structure": self.required_structure, "input": self.input, "limits": list(self.limits),
+                "negative_caveat": self.negative_caveat}
 
     def describe(self) -> dict[str, str]:
         """Each part in words for a reader (the About dialog, ``ctchat ask --json``)."""

@@ -91,8 +91,13 @@ def test_answer_notes_sit_beside_the_answer(scope):
     notes = answer_notes(Question.yes_no("emphysema"), "yes", 0.93, scope)
     assert notes and notes[0].startswith(NOT_TRAINED)
     assert answer_notes(Question.yes_no("lung nodule"), "yes", 0.93, scope) == []
-    uncertain = answer_notes(Question.yes_no("lung nodule"), "no", 0.55, scope)
+    uncertain = answer_notes(Question.yes_no("lung nodule"), "yes", 0.55, scope)
     assert uncertain == ["Uncertain: the model's P(yes) is 0.55, close to 0.5."]
+    # a negative answer or a report says what it cannot rule out
+    assert answer_notes(Question.yes_no("lung nodule"), "no", 0.1, scope) == [scope.negative_caveat]
+    report = "A solid nodule of 14 mm is seen in the left lower lung zone. No other nodule or mass is seen."
+    assert answer_notes(Question.findings(), report, 0.5, scope) == [scope.negative_caveat]
+    assert "under 12 mm" in scope.negative_caveat
     # P(yes) of the first token means nothing for a sentence that does not start yes or no
     assert answer_notes(Question("open", "Where is the nodule?"), "left lower lung zone", 0.5, scope) == []
     assert is_uncertain(0.36) and not is_uncertain(0.2) and not is_uncertain(float("nan"))

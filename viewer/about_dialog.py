@@ -24,7 +24,7 @@ def about_html(info: dict[str, Any]) -> str:
                    "is marked so.</p>")
     rows = (("question tasks", scope.tasks), ("question kinds", scope.question_kinds), ("findings", scope.findings),
             ("yes/no diseases", scope.yes_no_diseases), ("body region", scope.body_region),
-            ("input", scope.input), ("known limits", scope.limits))
+            ("input", scope.input), ("known limits", scope.limits), ("beside a negative answer", scope.negative_caveat))
     out.append("<table cellspacing='4'>")
     for key, value in rows:
         items = [value] if isinstance(value, str) else list(value)

@@ -170,4 +170,7 @@ def answer_notes(question: Question, text: str, yes_probability: float, scope: T
         notes.append(f"{NOT_TRAINED}: it is outside what the bundle declares (see About this model).")
     if answers_yes_or_no(question, text) and is_uncertain(yes_probability):
         notes.append(f"Uncertain: the model's P(yes) is {yes_probability:.2f}, close to 0.5.")
+    says_no = bool(re.match(r"\W*no\b", text.lower())) or "no other" in text.lower()
+    if scope.negative_caveat and (question.task == "report" or says_no):
+        notes.append(scope.negative_caveat)
     return notes

@@ -44,6 +44,8 @@ LESION_QUESTIONS_SCOPE = TrainedScope(
         "The multiple-choice location question offers no 'none': on a clean scan it still names a place.",
         "Trained on synthetic lesions inserted into two real chest CTs; not a medical device, not for diagnosis.",
     ),
+    negative_caveat=("It misses small lesions (every held-out lesion under 12 mm): a 'no' or 'No other nodule or "
+                     "mass is seen' is not a negative read."),
 )
 
 
