@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import html
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from inference.chat.scope import answers_yes_or_no
 from inference.question import Question
 
 COPY_SCHEME = "copy"  # the transcript's per-answer links: copy:<qid>
@@ -126,7 +128,9 @@ def entry_html(entry: Entry, selected: bool) -> str:
     if entry.answer is not None:
         a = entry.answer
         where = f"{a.top_range()} scored highest" if a.top_slices else a.top_range()[:1].upper() + a.top_range()[1:]
-        out.append(f"<p><i>{e(where)}</i> · {a.n_tokens} tokens, {a.timings.get('total', 0.0):.1f} s</p>")
+        p_yes = getattr(a, "yes_probability", float("nan"))
+        odds = f" · P(yes) {p_yes:.2f}" if answers_yes_or_no(entry.question, a.text) and not math.isnan(p_yes) else ""
+        out.append(f"<p><i>{e(where)}</i>{odds} · {a.n_tokens} tokens, {a.timings.get('total', 0.0):.1f} s</p>")
     out.append("</div>")
     return "".join(out)
 

@@ -205,6 +205,7 @@ def test_history_switching_shows_each_questions_scores(chat_win):
     assert yes_no.notes and yes_no.notes[0].startswith("This model was not trained to answer this")
     assert yes_no.text == yes_no.answer.text and "not trained to answer this" in panel.answer_view.toPlainText()
     assert panel.history.item(len(panel.entries) - 2).text().startswith(f"{yes_no.qid}. ⚠")
+    assert f"P(yes) {yes_no.answer.yes_probability:.2f}" in panel.answer_view.toPlainText()
     panel.history.setCurrentRow(0)
     assert np.array_equal(win.heat_strip.scores, panel.entries[0].scores)
 
