@@ -37,12 +37,13 @@ def _unavailable(name: str, exc: Exception) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, built-in commands and plugins."""
-    from .commands import ask, bench_bundle, bench_io, bundle_cmd, doctor, info
+    from .commands import ask, batch, bench_bundle, bench_io, bundle_cmd, doctor, info
 
     parser = argparse.ArgumentParser(prog="ctchat", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     info.register(commands)
     ask.register(commands)
+    batch.register(commands)
     doctor.register(commands)
     _register_plugins("ctchat.bundle", bundle_cmd.register(commands))
     bench = commands.add_parser("bench", help="benchmarks, each against a baseline in the same run")

@@ -1,0 +1,136 @@
+"""What ``ctchat batch`` runs: scans found in a folder, or rows of a CSV/JSONL table.
+
+A scan is named by ``scan_id``: by default a hash of its path relative to the input (and of its
+series when a folder holds several), so no folder name (often a patient's) reaches the results;
+``id_style="path"`` keeps the relative path instead.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..io.errors import CTLoadError
+from ..io.loader import list_series
+from ..io.nifti import is_nifti_path
+from ..question import Question
+
+TABLE_SUFFIXES = (".csv", ".jsonl")
+NOT_SCANS = (".json", ".csv", ".jsonl", ".txt", ".md", ".xml")  # beside scans, never one
+
+
+@dataclass
+class ScanJob:
+    """One scan and the questions asked about it, in input order.
+
+    ``rows`` are the questions' keys in the results (the row number of a table, or the
+    question's position for a folder); ``error`` is set when the scan is known unreadable.
+    """
+
+    scan_id: str
+    path: str
+    series_uid: str | None
+    questions: list[tuple[int, Question]] = field(default_factory=list)
+    error: str = ""
+
+
+def scan_id(relative: str, series_uid: str | None, id_style: str) -> str:
+    """The scan's name in the results: a 16-hex hash, or the relative path (``#n`` per series)."""
+    if id_style == "path":
+        return relative if series_uid is None else f"{relative}#{_short_hash(series_uid)}"
+    return _short_hash(relative + "\0" + (series_uid or ""))
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def folder_jobs(root: Path, questions: list[Question], id_style: str = "hash") -> list[ScanJob]:
+    """Every NIfTI file and DICOM series under ``root``, each asked ``questions``.
+
+    A folder holding DICOM files is one study: its series (subfolders included) are listed by
+    the loader, so a series split across subfolders stays whole; a folder that cannot be read as
+    DICOM becomes one job carrying the loader's sentence.
+    """
+    jobs: list[ScanJob] = []
+    numbered = list(enumerate(questions))
+    for path in _scan_roots(root):
+        rel = path.relative_to(root).as_posix() or "."
+        if path.is_file():
+            jobs.append(ScanJob(scan_id(rel, None, id_style), str(path), None, list(numbered)))
+            continue
+        try:
+            series = list_series(path)
+        except CTLoadError as exc:
+            jobs.append(ScanJob(scan_id(rel, None, id_style), str(path), None, list(numbered), str(exc)))
+            continue
+        several = len(series) > 1
+        for s in series:
+            uid = s.uid if several else None
+            jobs.append(ScanJob(scan_id(rel, uid, id_style), str(path), uid, list(numbered), s.status))
+    return jobs
+
+
+def _scan_roots(root: Path) -> list[Path]:
+    """NIfTI files, and the top-most folders that directly hold other (DICOM) files."""
+    if root.is_file():
+        return [root]
+    found: list[Path] = []
+    for here, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        names = sorted(n for n in names if not n.startswith("."))
+        found.extend(Path(here, n) for n in names if is_nifti_path(Path(n)))
+        if any(not is_nifti_path(Path(n)) and not n.lower().endswith(NOT_SCANS) for n in names):
+            found.append(Path(here))
+            dirs[:] = []  # the loader reads this study's subfolders itself
+    return sorted(found)
+
+
+def table_jobs(table: Path, id_style: str = "hash") -> list[ScanJob]:
+    """The rows of a CSV or JSONL file: ``scan`` (relative to the table), ``question``, and
+    optionally ``task``, ``choices`` (``|``-separated in CSV), ``disease`` and ``series``."""
+    rows = _read_rows(table)
+    jobs: dict[tuple[str, str | None], ScanJob] = {}
+    for i, row in enumerate(rows):
+        scan = str(row.get("scan") or "").strip()
+        if not scan:
+            raise CTLoadError(f"row {i + 1} of {table.name} names no scan (a 'scan' column is needed)")
+        series = str(row.get("series") or "") or None
+        key = (scan, series)
+        if key not in jobs:
+            path = Path(scan) if Path(scan).is_absolute() else table.parent / scan
+            jobs[key] = ScanJob(scan_id(scan, series, id_style), str(path), series)
+        jobs[key].questions.append((i, _row_question(row)))
+    return list(jobs.values())
+
+
+def _read_rows(table: Path) -> list[dict]:
+    if not table.is_file():
+        raise CTLoadError(f"{table} does not exist")
+    text = table.read_text(encoding="utf-8-sig")
+    if table.suffix.lower() == ".csv":
+        return list(csv.DictReader(text.splitlines()))
+    rows = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise CTLoadError(f"line {n} of {table.name} is not JSON") from None
+    return rows
+
+
+def _row_question(row: dict) -> Question:
+    task = str(row.get("task") or "open")
+    choices = row.get("choices") or ()
+    if isinstance(choices, str):
+        choices = tuple(c.strip() for c in choices.split("|") if c.strip())
+    if task == "yes_no":
+        return Question.yes_no(str(row.get("disease") or ""))
+    if task == "open":
+        return Question.typed(str(row.get("question") or ""))
+    return Question(task, str(row.get("question") or ""), tuple(choices))

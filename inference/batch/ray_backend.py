@@ -1,0 +1,55 @@
+"""``ctchat batch --ray ADDRESS``: the same job on a Ray cluster, one model per actor.
+
+Ray is imported only here, and only when ``--ray`` is given: the runtime runs without it. Each
+actor asks Ray for one GPU when the cluster has GPUs (and ``--device`` allows CUDA), else for
+its share of CPUs; scans are handed out whole, lines come back to this process to be written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable, Iterable
+
+from ..io.errors import CTLoadError
+from .inputs import ScanJob
+from .runner import Record, RunSettings, ScanAnswerer
+
+
+class _Answerer:
+    """The actor's body: one model answering whole scans."""
+
+    def __init__(self, settings: RunSettings) -> None:
+        self._answerer = ScanAnswerer(settings)
+
+    def answer(self, job: ScanJob) -> list[Record]:
+        return self._answerer.answer(job)
+
+
+def _ray():
+    try:
+        import ray
+    except ImportError:
+        raise CTLoadError("--ray needs Ray: install ctchat's 'batch' extra (pip install 'ctchat[batch]')") from None
+    return ray
+
+
+def run_ray(jobs: Iterable[ScanJob], settings: RunSettings, address: str, n_actors: int | None,
+            on_record: Callable[[Record], None]) -> None:
+    """The jobs over Ray actors on the cluster at ``address`` (``auto``: the one this machine
+    belongs to); joins a cluster already started in this process (as the tests do)."""
+    ray = _ray()
+    if not ray.is_initialized():
+        ray.init(address=address, log_to_driver=False)
+    resources = ray.cluster_resources()
+    gpus = int(resources.get("GPU", 0)) if settings.device != "cpu" else 0
+    cpus = int(resources.get("CPU", 1))
+    n = n_actors or (gpus if gpus else max(1, cpus // 2))
+    per_actor = max(1, cpus // n)
+    settings = replace(settings, n_threads=settings.n_threads or per_actor)
+    actor = ray.remote(num_gpus=1 if gpus else 0, num_cpus=per_actor)(_Answerer)
+    from ray.util import ActorPool
+
+    pool = ActorPool([actor.remote(settings) for _ in range(n)])
+    for records in pool.map_unordered(lambda a, job: a.answer.remote(job), list(jobs)):
+        for record in records:
+            on_record(record)

@@ -1,0 +1,118 @@
+"""Answering a scan's questions: load it once, encode it once (vision and the LLM's scan
+prefix, kept in the KV cache), then every question on top of that prefix."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from .. import __version__
+from ..io.errors import CTLoadError
+from ..io.loader import load_volume
+from ..llm.errors import LLMError
+from ..question import QuestionError
+from .inputs import ScanJob
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How every worker builds its model and answers (the same in every process and actor)."""
+
+    bundle: str = "default"
+    device: str = "auto"
+    max_tokens: int = 128
+    n_threads: int | None = None
+    scan_cache: bool = True
+
+
+def pending(job: ScanJob, done: set) -> ScanJob | None:
+    """The part of ``job`` the results file does not hold yet (None: nothing left)."""
+    if (job.scan_id, None) in done:
+        return None  # its error line is written
+    left = [(row, q) for row, q in job.questions if (job.scan_id, row) not in done]
+    return ScanJob(job.scan_id, job.path, job.series_uid, left, job.error) if left else None
+
+
+class ScanAnswerer:
+    """One model (a :class:`~inference.chat.ChatSession`) answering whole scans."""
+
+    def __init__(self, settings: RunSettings) -> None:
+        from ..bundle import load_bundle
+        from ..chat import ChatSession
+        from ..chat.scan_cache import scan_cache_from_env
+
+        self.settings = settings
+        self.bundle = load_bundle(settings.bundle)
+        self.chat = ChatSession(self.bundle, device=settings.device, n_threads=settings.n_threads,
+                                scan_cache=scan_cache_from_env(settings.scan_cache))
+        self._stamp = {"bundle": {"name": self.bundle.name, "version": self.bundle.manifest["version"]},
+                       "ctchat_version": __version__}
+
+    def answer(self, job: ScanJob, on_record: Callable[[Record], None] | None = None) -> list[Record]:
+        """Every question of ``job``, in order; an unreadable scan is one error line."""
+        records: list[Record] = []
+
+        def emit(record: Record) -> None:
+            records.append(record)
+            if on_record is not None:
+                on_record(record)
+
+        if job.error:
+            emit(self._error(job, job.error))
+            return records
+        t0 = time.perf_counter()
+        try:
+            volume = load_volume(job.path, job.series_uid)
+        except CTLoadError as exc:
+            emit(self._error(job, str(exc)))
+            return records
+        scan_timings = {"load": time.perf_counter() - t0, **self.chat.load_scan(volume)}
+        warnings = [w.message for w in volume.warnings]
+        for row, question in job.questions:
+            emit(self._answer_line(job, row, question, scan_timings, warnings))
+        return records
+
+    def _answer_line(self, job: ScanJob, row: int, question, scan_timings: dict, warnings: list[str]) -> Record:
+        base = {"scan_id": job.scan_id, "row": row, "question": question.shown, "task": question.task}
+        try:
+            answer = self.chat.ask(question, self.settings.max_tokens)
+        except (QuestionError, LLMError) as exc:
+            return {**base, "error": str(exc), **self._stamp}
+        scores = None if answer.original_scores is None else {
+            "original_slices": [round(float(s), 6) for s in answer.original_scores],
+            "top_original_slices": answer.top_slices[:6],
+        }
+        p_yes = answer.yes_probability
+        return {
+            **base,
+            "answer": answer.text,
+            "yes_probability": None if math.isnan(p_yes) else round(p_yes, 6),
+            "slice_scores": scores,
+            "n_tokens": answer.n_tokens,
+            "notes": answer.notes,
+            "warnings": warnings,
+            "timings_s": {**{f"scan_{k}": round(v, 4) for k, v in scan_timings.items()},
+                          **{k: round(v, 4) for k, v in answer.timings.items()}},
+            **self._stamp,
+        }
+
+    def _error(self, job: ScanJob, sentence: str) -> Record:
+        return {"scan_id": job.scan_id, "row": None, "error": sentence,
+                "rows": [row for row, _ in job.questions], **self._stamp}
+
+    def close(self) -> None:
+        self.chat.close()
+
+
+def run_local(jobs: Iterable[ScanJob], settings: RunSettings, on_record: Callable[[Record], None]) -> None:
+    """All jobs in this process, one model."""
+    answerer = ScanAnswerer(settings)
+    try:
+        for job in jobs:
+            answerer.answer(job, on_record)
+    finally:
+        answerer.close()

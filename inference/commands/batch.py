@@ -1,0 +1,86 @@
+"""``ctchat batch INPUT --out results.jsonl``: every scan of a folder (or every row of a
+CSV/JSONL) answered, one JSON line per answer; a rerun skips what the results already hold."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..batch.inputs import TABLE_SUFFIXES, ScanJob, folder_jobs, table_jobs
+from ..batch.progress import Progress
+from ..batch.results import ResultsWriter, done_keys
+from ..batch.runner import RunSettings, pending, run_local
+from ..io.errors import CTLoadError
+from ..question import Question
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``batch`` sub-command."""
+    p = subparsers.add_parser("batch", help="answer questions about many scans, one JSON line per answer")
+    p.add_argument("input", help="folder of scans (DICOM series and NIfTI, recursively), or a .csv/.jsonl "
+                                 "of scan,question[,task,choices,disease,series]")
+    p.add_argument("--out", required=True, help="results file (JSONL); a rerun skips what it holds")
+    p.add_argument("--question", action="append", default=[], help="for a folder: a question (repeatable)")
+    p.add_argument("--yes-no", action="append", default=[], metavar="DISEASE",
+                   help="for a folder: CT-RATE's question about DISEASE (repeatable); default: the findings")
+    p.add_argument("--scan-id", choices=["hash", "path"], default="hash",
+                   help="name scans by a hash of their relative path (default) or by the path itself")
+    p.add_argument("--bundle", default="default", help="model bundle name or folder (default: default)")
+    p.add_argument("--max-tokens", type=int, default=128)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--workers", type=int, default=1, help="processes on this machine, one model each")
+    p.add_argument("--ray", metavar="ADDRESS", help="run on a Ray cluster ('auto': the one this machine is in)")
+    p.add_argument("--actors", type=int, help="with --ray: how many models (default: one per GPU, else per 2 CPUs)")
+    p.add_argument("--no-scan-cache", action="store_true",
+                   help="neither read nor keep the scans' encodings on disk (also: CTCHAT_SCAN_CACHE=0)")
+    p.set_defaults(func=run)
+
+
+def jobs_for(input_path: Path, questions: list[Question], id_style: str) -> list[ScanJob]:
+    """The input's scan jobs: a table's rows, or a folder's scans asked ``questions``."""
+    if not input_path.exists():
+        raise CTLoadError(f"{input_path} does not exist")
+    if input_path.is_file() and input_path.suffix.lower() in TABLE_SUFFIXES:
+        return table_jobs(input_path, id_style)
+    return folder_jobs(input_path, questions or [Question("report")], id_style)
+
+
+def run_jobs(jobs: list[ScanJob], out: Path, settings: RunSettings, workers: int = 1,
+             ray_address: str | None = None, actors: int | None = None, quiet: bool = False) -> int:
+    """Answer what ``out`` does not hold yet, writing each line as it comes; the count written."""
+    todo = [j for j in (pending(job, done_keys(out)) for job in jobs) if j is not None]
+    progress = Progress(len(todo), sum(len(j.questions) for j in todo))
+    if not todo:
+        return 0
+    with ResultsWriter(out) as writer:
+        def on_record(record: dict) -> None:
+            writer.write(record)
+            if not quiet:
+                progress.record(record)
+
+        if ray_address:
+            from ..batch.ray_backend import run_ray
+
+            run_ray(todo, settings, ray_address, actors, on_record)
+        elif workers > 1:
+            from ..batch.workers import run_processes
+
+            run_processes(todo, settings, workers, on_record)
+        else:
+            run_local(todo, settings, on_record)
+    if not quiet:
+        progress.finish()
+    return progress.answers
+
+
+def run(args: argparse.Namespace) -> int:
+    """Find the jobs, skip what is done, answer the rest."""
+    questions = [Question.typed(q) for q in args.question] + [Question.yes_no(d) for d in args.yes_no]
+    jobs = jobs_for(Path(args.input), questions, args.scan_id)
+    if not jobs:
+        raise CTLoadError(f"no DICOM series or NIfTI file found under {args.input}")
+    settings = RunSettings(args.bundle, args.device, args.max_tokens, scan_cache=not args.no_scan_cache)
+    run_jobs(jobs, Path(args.out), settings, args.workers, args.ray, args.actors)
+    print(f"ctchat: results in {args.out}", file=sys.stderr)
+    return 0
