@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
             "scan_cache": "off" if chat.scan_cache is None else ("hit" if chat.from_cache else "miss"),
             "bundle": bundle.summary(),
             "providers": chat.providers,
+            "llm_offload": chat.llm.offload.to_dict(),  # read back from llama.cpp's load
             "warnings": [w.message for w in volume.warnings],
         }, indent=2, allow_nan=False))  # NaN is not JSON: fail loudly rather than write it
     else:

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from .errors import LLMError
 
 GGUF_MAGIC = b"GGUF"
 _LOG_CALLBACK = None  # llama.cpp keeps a raw pointer to it: the Python object must stay alive
+_CAPTURED: list[str] | None = None  # the log text while captured_log() is active
+_CAPTURE_LOCK = threading.Lock()
 
 
 def llama_library():
@@ -25,6 +30,8 @@ def llama_library():
 
         @ll.llama_log_callback
         def _quiet(level, text, user_data):  # noqa: ANN001 - C callback signature
+            if _CAPTURED is not None:
+                _CAPTURED.append(text.decode("utf-8", "replace"))
             if os.environ.get("CTCHAT_LLAMA_LOG"):
                 print(text.decode("utf-8", "replace"), end="", flush=True)
 
@@ -32,6 +39,22 @@ def llama_library():
         ll.llama_log_set(_LOG_CALLBACK, ctypes.c_void_p(0))
         ll.llama_backend_init()
     return ll
+
+
+@contextmanager
+def captured_log() -> Iterator[list[str]]:
+    """Collect llama.cpp's log lines while the block runs (e.g. where a model's layers went);
+    one capture at a time."""
+    global _CAPTURED
+    with _CAPTURE_LOCK:
+        chunks: list[str] = []
+        _CAPTURED = chunks
+        lines: list[str] = []
+        try:
+            yield lines
+        finally:
+            _CAPTURED = None
+            lines.extend("".join(chunks).splitlines())
 
 
 def check_gguf_file(path: Path, what: str) -> None:

@@ -20,7 +20,8 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from .errors import ContextOverflow, LLMError
-from .library import check_gguf_file, llama_library
+from .library import captured_log, check_gguf_file, llama_library
+from .offload import LayerOffload, gpu_layers_setting, parse_layer_devices
 from .prompt import Segment
 from .vocab import piece_with, tokenize_with
 
@@ -49,6 +50,8 @@ class LlamaRuntime:
         lora_path: optional GGUF LoRA adapter applied at ``lora_scale``.
         exact_attention: keep the KV cache in float32 and skip flash attention (which rounds
             to float16 on the CPU): slower, for parity checks against a float32 reference.
+        n_gpu_layers: layers to offload (-1: all); None: ``CTCHAT_GPU_LAYERS``, else all when
+            this llama.cpp build can offload. Where they went is read back into ``offload``.
 
     Raises:
         LLMError: the file is missing, not a GGUF, damaged, or the adapter does not fit.
@@ -63,14 +66,19 @@ class LlamaRuntime:
         lora_path: str | os.PathLike | None = None,
         lora_scale: float = 1.0,
         exact_attention: bool = False,
+        n_gpu_layers: int | None = None,
     ) -> None:
         self.path = Path(gguf_path)
         check_gguf_file(self.path, "model")
         ll = self._ll = llama_library()
         mparams = ll.llama_model_default_params()
-        self._model = ll.llama_model_load_from_file(str(self.path).encode(), mparams)
+        mparams.n_gpu_layers = gpu_layers_setting(n_gpu_layers, bool(ll.llama_supports_gpu_offload()))
+        with captured_log() as load_log:
+            self._model = ll.llama_model_load_from_file(str(self.path).encode(), mparams)
         if not self._model:
             raise LLMError(f"{self.path.name}: llama.cpp could not load this GGUF (damaged or unsupported)")
+        self.offload = LayerOffload(ll.llama_model_n_layer(self._model), mparams.n_gpu_layers,
+                                    parse_layer_devices(load_log))
         threads = n_threads or max(1, os.cpu_count() or 1)
         cparams = ll.llama_context_default_params()
         cparams.n_ctx = n_ctx

@@ -71,7 +71,16 @@ def requested_providers(device: str = "auto") -> list[Any]:
     if device == "cuda" and CUDA not in offered:
         raise RuntimeError(f"CUDA requested but this onnxruntime offers only {offered} "
                            "(install onnxruntime-gpu instead of onnxruntime)")
+    preload_cuda_libraries(ort)
     return [(CUDA, {"device_id": 0}), CPU]
+
+
+def preload_cuda_libraries(ort: Any) -> None:
+    """Load the CUDA and cuDNN libraries of the ``nvidia-*`` PyPI wheels (the ``gpu`` extra) so
+    the CUDA provider finds them without ``LD_LIBRARY_PATH``; system ones are used when those
+    are absent. Whether CUDA then really runs is read back from the session."""
+    if hasattr(ort, "preload_dlls"):  # onnxruntime-gpu only
+        ort.preload_dlls()
 
 
 def create_session(path: str | Path, device: str = "auto", threads: int | None = None) -> Any:
