@@ -10,7 +10,7 @@ from vtkmodules.vtkRenderingCore import vtkRenderer, vtkTextActor
 
 
 class CornerText:
-    """Texts in the corners of a view (0 lower left, 1 lower right, 2 upper left, 3 upper right)."""
+    """Shadowed texts in the corners of a view (0 lower left, 1 lower right, 2 upper left, 3 upper right)."""
 
     def __init__(self, renderer: vtkRenderer, color: tuple[float, float, float], size: int = 14) -> None:
         self._actors: list[vtkTextActor] = []
@@ -22,6 +22,7 @@ class CornerText:
             tp = actor.GetTextProperty()
             tp.SetFontSize(size)
             tp.SetColor(*color)
+            tp.ShadowOn()  # a dark offset copy keeps the text readable over bright bone
             tp.SetJustification(hj)
             tp.SetVerticalJustification(vj)
             renderer.AddViewProp(actor)

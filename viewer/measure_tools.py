@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6 import QtCore
-from vtkmodules.vtkFiltersSources import vtkLineSource, vtkPolyLineSource
+from vtkmodules.vtkCommonCore import vtkPoints
+from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+from vtkmodules.vtkFiltersSources import vtkLineSource
 from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkTextActor
 
 from inference.measure import RegionStats, distance_mm, ellipse_stats, plane_image
@@ -36,7 +38,7 @@ class Measurement:
     slice_index: int
     p0: np.ndarray
     p1: np.ndarray
-    source: object = None  # vtkLineSource (ruler) or vtkPolyLineSource (ellipse)
+    source: object = None  # vtkLineSource (ruler) or the ellipse's vtkPoints
     actors: list = field(default_factory=list)
     length_mm: float | None = None  # ruler
     stats: RegionStats | None = None  # ellipse
@@ -47,6 +49,20 @@ class Measurement:
         if self.kind == TOOL_RULER:
             return f"{self.length_mm:.1f} mm"
         return self.stats.label() if self.stats is not None else "no voxel inside"
+
+
+def _closed_polyline(m: Measurement) -> vtkPolyData:
+    """Polydata of one closed line through ELLIPSE_POINTS points (kept in ``m.source``)."""
+    m.source = vtkPoints()
+    m.source.SetNumberOfPoints(ELLIPSE_POINTS)
+    lines = vtkCellArray()
+    lines.InsertNextCell(ELLIPSE_POINTS + 1)
+    for n in (*range(ELLIPSE_POINTS), 0):
+        lines.InsertCellPoint(n)
+    poly = vtkPolyData()
+    poly.SetPoints(m.source)
+    poly.SetLines(lines)
+    return poly
 
 
 class MeasureTools:
@@ -97,12 +113,12 @@ class MeasureTools:
     def _new(self, kind: str, world: np.ndarray) -> Measurement:
         renderer = self._view.renderer
         m = Measurement(kind, self._view.slice_index, self._on_slice(world), self._on_slice(world))
-        m.source = vtkLineSource() if kind == TOOL_RULER else vtkPolyLineSource()
-        if kind == TOOL_ELLIPSE:
-            m.source.SetNumberOfPoints(ELLIPSE_POINTS)
-            m.source.ClosedOn()
         mapper = vtkPolyDataMapper()
-        mapper.SetInputConnection(m.source.GetOutputPort())
+        if kind == TOOL_RULER:
+            m.source = vtkLineSource()
+            mapper.SetInputConnection(m.source.GetOutputPort())
+        else:
+            mapper.SetInputData(_closed_polyline(m))
         line = vtkActor()
         line.SetMapper(mapper)
         line.GetProperty().SetColor(*COLOR)
@@ -134,6 +150,7 @@ class MeasureTools:
                 p[w] += half[w] * np.sin(t)
                 m.source.SetPoint(n, *p)
             m.source.Modified()
+            m.actors[0].GetMapper().GetInput().Modified()
         label = m.actors[1]
         label.SetInput(m.text)
         label.GetPositionCoordinate().SetValue(*np.maximum(m.p0, m.p1))

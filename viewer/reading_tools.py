@@ -57,13 +57,14 @@ def clear_measurements(win: "MainWindow") -> None:
 
 def _add_tools(win: "MainWindow", view_menu: QtWidgets.QMenu, toolbar: QtWidgets.QToolBar) -> None:
     group = win.navigate_action.actionGroup()
+    after_tools = toolbar.actions()[2] if len(toolbar.actions()) > 2 else None  # the separator
     for text, key, tool in (("&Ruler (length in mm)", "M", TOOL_RULER), ("&Ellipse ROI (HU statistics)", "E", TOOL_ELLIPSE)):
         action = QtGui.QAction(text, win, checkable=True, shortcut=QtGui.QKeySequence(key))
         group.addAction(action)
         action.triggered.connect(lambda _c=False, t=tool: win.set_tool(t))
         win.tool_actions[tool] = action
         view_menu.addAction(action)
-        toolbar.insertAction(toolbar.actions()[2] if len(toolbar.actions()) > 2 else None, action)
+        toolbar.insertAction(after_tools, action)
     view_menu.addAction("&Clear measurements", QtGui.QKeySequence("Delete"), lambda: clear_measurements(win))
 
 
