@@ -48,16 +48,18 @@ def jobs_for(input_path: Path, questions: list[Question], id_style: str) -> list
 
 def run_jobs(jobs: list[ScanJob], out: Path, settings: RunSettings, workers: int = 1,
              ray_address: str | None = None, actors: int | None = None, quiet: bool = False) -> int:
-    """Answer what ``out`` does not hold yet, writing each line as it comes; the count written."""
+    """Answer what ``out`` does not hold yet, writing each line as it comes; the lines written."""
     todo = [j for j in (pending(job, done_keys(out)) for job in jobs) if j is not None]
-    progress = Progress(len(todo), sum(len(j.questions) for j in todo))
+    progress = Progress(len(todo), sum(len(j.questions) for j in todo), live=not quiet)
     if not todo:
         return 0
+    written = 0
     with ResultsWriter(out) as writer:
         def on_record(record: dict) -> None:
+            nonlocal written
             writer.write(record)
-            if not quiet:
-                progress.record(record)
+            written += 1
+            progress.record(record)
 
         if ray_address:
             from ..batch.ray_backend import run_ray
@@ -71,7 +73,7 @@ def run_jobs(jobs: list[ScanJob], out: Path, settings: RunSettings, workers: int
             run_local(todo, settings, on_record)
     if not quiet:
         progress.finish()
-    return progress.answers
+    return written
 
 
 def run(args: argparse.Namespace) -> int:
