@@ -168,8 +168,13 @@ class MeasureTools:
         self._view.canvas.render_now()
 
     def move(self, p: QtCore.QPointF) -> None:
-        """The mouse moved while a measurement is drawn: its end follows."""
-        if self._active is not None:
+        """The mouse moved while a measurement is drawn: its end follows (another tool chosen
+        meanwhile drops the unfinished measurement)."""
+        if self._active is not None and self._view.tool != self._active.kind:
+            self._remove(self._active)
+            self._active = self._press_at = None
+            self._view.canvas.render_now()
+        elif self._active is not None:
             self._active.p1 = self._on_slice(self._view._to_world(p))
             self._redraw(self._active)
             self._view.canvas.render_now()
@@ -199,10 +204,11 @@ class MeasureTools:
 
     def clear(self) -> None:
         """Remove every measurement (and the one being drawn)."""
-        if self._active is not None:
-            self.items.append(self._active)
-        for m in self.items:
-            for actor in m.actors:
-                self._view.renderer.RemoveViewProp(actor)
+        for m in [*self.items, *([self._active] if self._active is not None else [])]:
+            self._remove(m)
         self.items.clear()
         self._active = self._press_at = None
+
+    def _remove(self, m: Measurement) -> None:
+        for actor in m.actors:
+            self._view.renderer.RemoveViewProp(actor)

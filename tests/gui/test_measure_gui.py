@@ -134,3 +134,17 @@ def test_measurements_show_on_their_slice_only_and_clear(measuring, qtbot):
     qtbot.waitActive(win)
     qtbot.keyClick(win, Qt.Key.Key_Delete)
     assert win.axial.measure.items == []
+
+
+def test_choosing_another_tool_drops_an_unfinished_ruler(measuring):
+    win = measuring
+    win.set_tool(TOOL_RULER)
+    k = win.axial.slice_index
+    p = win.axial.widget_point_of((k, 150, 150))
+    mouse(win.axial.canvas, PRESS, p)
+    mouse(win.axial.canvas, RELEASE, p)
+    assert win.axial.measure.pending
+    win.set_tool("navigate")
+    mouse(win.axial.canvas, MOVE, win.axial.widget_point_of((k, 250, 250)), Qt.MouseButton.NoButton)
+    assert not win.axial.measure.pending and win.axial.measure.items == []
+    assert win.axial.renderer.GetViewProps().GetNumberOfItems() == win.coronal.renderer.GetViewProps().GetNumberOfItems()
