@@ -12,13 +12,14 @@ from .runner import Record
 class Progress:
     """Counts the lines written and redraws one stderr line (on a terminal, when ``live``)."""
 
-    def __init__(self, n_scans: int, n_answers: int, stream: TextIO = sys.stderr, width: int = 28,
+    def __init__(self, n_scans: int, n_answers: int, stream: TextIO | None = None, width: int = 28,
                  live: bool = True) -> None:
-        self.n_scans, self.n_answers, self.stream, self.width = n_scans, n_answers, stream, width
+        self.n_scans, self.n_answers, self.width = n_scans, n_answers, width
+        self.stream = stream or sys.stderr  # looked up now: the one in use when the run starts
         self.answers = self.errors = 0
         self.scans: set[str] = set()
         self._t0 = time.monotonic()
-        self._live = live and stream.isatty()
+        self._live = live and self.stream.isatty()
 
     def record(self, record: Record) -> None:
         """Count one written line and redraw."""

@@ -2,12 +2,17 @@
 
 Columns: the bundle; the same bundle with its image tokens zeroed (what the image adds); and
 the same architecture with its initial, untrained weights (what training adds).
+
+``ctchat eval --dataset m3d-vqa|m3d-cap|ct-rate PATH``: a published benchmark on disk, answered
+through ``ctchat batch`` and scored as its paper scores it
+(:mod:`training.evaluation.datasets_eval`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 
 from inference.resources import shared_ct_dir
@@ -30,11 +35,49 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-tokens", type=int, default=40)
     p.add_argument("--no-bertscore", action="store_true", help="skip BERTScore (slower on the CPU)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("path", nargs="?", help="with --dataset: M3D-VQA's CSV, M3D-Cap's JSON, or CT-RATE's folder")
+    p.add_argument("--dataset", choices=["m3d-vqa", "m3d-cap", "ct-rate"], help="a published benchmark at PATH")
+    p.add_argument("--split", default="test", help="M3D-Cap's split (default: test)")
+    p.add_argument("--open", action="store_true", help="M3D-VQA's open questions rather than the closed ones")
+    p.add_argument("--out", help="with --dataset: the table as CSV (default: eval_<dataset>.csv); the "
+                   "answers go beside it in <name>_answers/ and a rerun resumes them")
+    p.add_argument("--workers", type=int, default=1, help="with --dataset: processes, one model each")
+    p.add_argument("--ray", metavar="ADDRESS", help="with --dataset: run the answers on a Ray cluster")
     p.set_defaults(func=run)
 
 
+def run_dataset(args: argparse.Namespace) -> int:
+    """A published benchmark through ``ctchat batch``: the table printed and written as CSV."""
+    from pathlib import Path
+
+    from inference.batch.runner import RunSettings
+    from training.data.datasets import DatasetError
+    from training.evaluation.datasets_eval import answer_samples, print_table, read_dataset, score, write_csv
+
+    if not args.path:
+        print("ctchat: --dataset needs the dataset's PATH", file=sys.stderr)
+        return 2
+    try:
+        samples = read_dataset(args.dataset, Path(args.path), args.split, closed=not args.open)
+    except DatasetError as exc:
+        print(f"ctchat: {exc}", file=sys.stderr)
+        return 1
+    out = Path(args.out or f"eval_{args.dataset}.csv")
+    work = out.with_name(out.stem + "_answers")
+    work.mkdir(parents=True, exist_ok=True)
+    settings = RunSettings(args.bundle, max_tokens=args.max_tokens)
+    by_row = answer_samples(samples, work, settings, args.workers, args.ray)
+    rows = score(samples, by_row, bertscore=not args.no_bertscore)
+    print_table(f"{args.bundle} on {args.dataset} ({len(samples)} questions, {args.path})", rows)
+    write_csv(rows, out, args.dataset, args.bundle)
+    print(f"\nctchat: table in {out}, answers in {work / 'results.jsonl'}", file=sys.stderr)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    """Evaluate the bundle and its baselines, print a table (or JSON)."""
+    """Evaluate the bundle and its baselines, print a table (or JSON); or a published dataset."""
+    if args.dataset:
+        return run_dataset(args)
     from inference.bundle import load_bundle
     from inference.chat import ChatSession
     from training.data.cases import EVAL_SCANS, EVAL_SEED_BASE, TRAIN_SCANS, synthetic_cases
