@@ -37,7 +37,7 @@ def _unavailable(name: str, exc: Exception) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, built-in commands and plugins."""
-    from .commands import ask, batch, bench_bundle, bench_io, bundle_cmd, doctor, info
+    from .commands import ask, batch, bench_batch, bench_bundle, bench_io, bundle_cmd, doctor, info
 
     parser = argparse.ArgumentParser(prog="ctchat", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     targets = bench.add_subparsers(dest="target", metavar="TARGET", required=True)
     bench_io.register(targets)
     bench_bundle.register(targets)
+    bench_batch.register(targets)
     _register_plugins("ctchat.bench", targets)
     _register_plugins("ctchat.commands", commands)
     return parser
