@@ -9,6 +9,8 @@ from PySide6 import QtWidgets
 
 from inference.bundle import NOT_DECLARED, TrainedScope, model_notice
 
+from .read_only_dialog import fill_read_only_dialog
+
 
 def about_html(info: dict[str, Any]) -> str:
     """The model's facts as HTML, from the chat worker's ``ready`` info (its bundle summary)."""
@@ -51,9 +53,4 @@ class AboutDialog(QtWidgets.QDialog):
         self.setObjectName("about_model")
         self.text = QtWidgets.QTextBrowser()
         self.text.setHtml(about_html(info) if info else "<p>The model is not loaded (yet): nothing to show.</p>")
-        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.addWidget(self.text)
-        layout.addWidget(buttons)
-        self.resize(640, 560)
+        fill_read_only_dialog(self, self.text, (640, 560))

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from PySide6 import QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
+from .read_only_dialog import fill_read_only_dialog
+
 
 @dataclass(frozen=True)
 class SliceKey:
@@ -88,9 +90,4 @@ class ShortcutsDialog(QtWidgets.QDialog):
                 self.table.setItem(r, c, QtWidgets.QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setStretchLastSection(True)
-        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.addWidget(self.table)
-        layout.addWidget(buttons)
-        self.resize(560, 620)
+        fill_read_only_dialog(self, self.table, (560, 620))
