@@ -70,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
     print(header + "  answers vs 1 process")
     reference = None
     with tempfile.TemporaryDirectory(prefix="ctchat-bench-batch-") as tmp:
-        for name, kwargs in backends:
-            out = Path(tmp) / f"{len(list(Path(tmp).iterdir()))}.jsonl"
+        for i, (name, kwargs) in enumerate(backends):
+            out = Path(tmp) / f"{i}.jsonl"
             t0 = time.perf_counter()
             run_jobs(jobs, out, settings, quiet=True, **kwargs)
             wall = time.perf_counter() - t0
