@@ -138,10 +138,15 @@ class ModelInput:
 
 
 def preprocess(volume: Volume, recipe: PreprocessRecipe) -> ModelInput:
-    """Turn a loaded CT into a model input following ``recipe``."""
-    lo, hi = recipe.hu_window
+    """Turn a loaded CT into a model input following ``recipe``.
+
+    A preprocessed model array (values 0 to 1, no HU, no spacing: ``volume.in_hu`` False) was
+    windowed and cropped by its dataset already: it is only resized onto the grid and scaled to
+    the recipe's output range.
+    """
+    lo, hi = recipe.hu_window if volume.in_hu else (0.0, 1.0)
     voxels = volume.voxels
-    box = _foreground_box(voxels, recipe.foreground_hu) if recipe.crop_foreground else [
+    box = _foreground_box(voxels, recipe.foreground_hu) if recipe.crop_foreground and volume.in_hu else [
         (0, n) for n in voxels.shape
     ]
     data = np.clip(voxels[box[0][0]:box[0][1], box[1][0]:box[1][1], box[2][0]:box[2][1]], lo, hi)
@@ -150,7 +155,7 @@ def preprocess(volume: Volume, recipe: PreprocessRecipe) -> ModelInput:
     dz, dy, dx = volume.spacing_zyx
     D, H, W = recipe.target_shape_zyx
 
-    if recipe.target_spacing_zyx is not None:
+    if recipe.target_spacing_zyx is not None and volume.in_hu:  # an array's spacing is unknown
         tz, ty, tx = recipe.target_spacing_zyx
         src_y = _centred_samples(data.shape[1], dy, H, ty)
         src_x = _centred_samples(data.shape[2], dx, W, tx)

@@ -8,10 +8,13 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from inference.batch.results import read_results
 from inference.cli import main
+from inference.io import load_volume
+from inference.preprocess import RECIPES, preprocess
 from inference.llm.prompt import ct_rate_diseases
 from training.evaluation.metrics import closed_correct
 
@@ -23,6 +26,13 @@ def _table(path: Path) -> dict[tuple[str, str, str], float]:
         return {(r["group"], r["name"], r["metric"]): float(r["value"]) for r in csv.DictReader(f)}
 
 
+def _m3d_array(ct_dir: Path, out: Path) -> Path:
+    """A real scan as M3D-VQA and M3D-Cap store their images: (1, 32, 256, 256) in [0, 1]."""
+    volume = load_volume(ct_dir / "nifti" / SCAN)
+    np.save(out, preprocess(volume, RECIPES["m3d"]).array[0])
+    return out
+
+
 def _eval(tmp_path: Path, dataset: str, path: Path, *extra: str) -> dict:
     out = tmp_path / "table.csv"
     assert main(["eval", "--dataset", dataset, str(path), "--bundle", "default", "--max-tokens", "8",
@@ -31,11 +41,11 @@ def _eval(tmp_path: Path, dataset: str, path: Path, *extra: str) -> dict:
 
 
 def test_m3d_vqa_closed_scored_by_the_x_rule(ct_dir: Path, tmp_path: Path, capsys) -> None:
-    shutil.copy(ct_dir / "nifti" / SCAN, tmp_path / "s1.nii.gz")
-    (tmp_path / "broken.nii.gz").write_bytes(b"not gzip")
-    rows = [["s1.nii.gz", "1", "In which plane is this image?", "axial", "coronal", "sagittal", "oblique", "axial", "A"],
-            ["s1.nii.gz", "3", "Which organ is shown?", "liver", "brain", "heart", "lung", "liver", "A"],
-            ["broken.nii.gz", "3", "Which organ is shown?", "liver", "brain", "heart", "lung", "liver", "A"]]
+    _m3d_array(ct_dir, tmp_path / "s1.npy")
+    (tmp_path / "broken.npy").write_bytes(b"not an array")
+    rows = [["s1.npy", "1", "In which plane is this image?", "axial", "coronal", "sagittal", "oblique", "axial", "A"],
+            ["s1.npy", "3", "Which organ is shown?", "liver", "brain", "heart", "lung", "liver", "A"],
+            ["broken.npy", "3", "Which organ is shown?", "liver", "brain", "heart", "lung", "liver", "A"]]
     with (tmp_path / "M3D_VQA_test.csv").open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["Image Path", "Question Type", "Question", "Choice A", "Choice B", "Choice C", "Choice D",
@@ -46,6 +56,7 @@ def test_m3d_vqa_closed_scored_by_the_x_rule(ct_dir: Path, tmp_path: Path, capsy
     answers = read_results(tmp_path / "table_answers" / "results.jsonl")
     got = {r["row"]: closed_correct(r["answer"], "A") for r in answers if "error" not in r}
     assert sorted(got) == [0, 1] and [r for r in answers if "error" in r][0]["rows"] == [2]
+    assert all(any("not Hounsfield units" in w for w in r["warnings"]) for r in answers if "error" not in r)
     group = "closed (M3D-Bench 'X.' rule)"
     assert table[(group, "plane", "accuracy")] == float(got[0])
     assert table[(group, "organ", "accuracy")] == float(got[1])
@@ -54,9 +65,9 @@ def test_m3d_vqa_closed_scored_by_the_x_rule(ct_dir: Path, tmp_path: Path, capsy
 
 
 def test_m3d_cap_captions_scored_with_the_text_metrics(ct_dir: Path, tmp_path: Path) -> None:
-    shutil.copy(ct_dir / "nifti" / SCAN, tmp_path / "c1.nii.gz")
+    _m3d_array(ct_dir, tmp_path / "c1.npy")
     (tmp_path / "c1.txt").write_text("The liver and kidneys are shown. No focal lesion.")
-    (tmp_path / "M3D_Cap.json").write_text(json.dumps({"test": [{"image": "c1.nii.gz", "text": "c1.txt"}]}))
+    (tmp_path / "M3D_Cap.json").write_text(json.dumps({"test": [{"image": "c1.npy", "text": "c1.txt"}]}))
     table = _eval(tmp_path, "m3d-cap", tmp_path / "M3D_Cap.json")
     for metric in ("bleu1", "rouge1", "meteor", "bertscore_f1"):
         assert 0.0 <= table[("text", "findings", metric)] <= 1.0

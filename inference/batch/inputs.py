@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..io.errors import CTLoadError
-from ..io.loader import list_series
-from ..io.nifti import is_nifti_path
-from ..question import Question
+from ..io.loader import is_volume_file, list_series
+from ..question import Question, QuestionError
 
 TABLE_SUFFIXES = (".csv", ".jsonl")
 NOT_SCANS = (".json", ".csv", ".jsonl", ".txt", ".md", ".xml")  # beside scans, never one
@@ -27,8 +26,9 @@ NOT_SCANS = (".json", ".csv", ".jsonl", ".txt", ".md", ".xml")  # beside scans, 
 class ScanJob:
     """One scan and the questions asked about it, in input order.
 
-    ``rows`` are the questions' keys in the results (the row number of a table, or the
-    question's position for a folder); ``error`` is set when the scan is known unreadable.
+    The ints in ``questions`` are the questions' keys in the results (the row number of a
+    table, or the question's position for a folder); ``error`` is set when the scan is known
+    unreadable; ``unaskable`` holds the rows whose question cannot be asked at all.
     """
 
     scan_id: str
@@ -36,6 +36,18 @@ class ScanJob:
     series_uid: str | None
     questions: list[tuple[int, Question]] = field(default_factory=list)
     error: str = ""
+    unaskable: list["UnaskableRow"] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UnaskableRow:
+    """A table row whose question cannot be asked (no disease for a yes/no question, one
+    choice, an unknown task): it becomes an error line of its own, the other rows run."""
+
+    row: int
+    question: str
+    task: str
+    error: str
 
 
 def scan_id(relative: str, series_uid: str | None, id_style: str) -> str:
@@ -50,7 +62,7 @@ def _short_hash(text: str) -> str:
 
 
 def folder_jobs(root: Path, questions: list[Question], id_style: str = "hash") -> list[ScanJob]:
-    """Every NIfTI file and DICOM series under ``root``, each asked ``questions``.
+    """Every NIfTI file, ``.npy`` model array and DICOM series under ``root``, each asked ``questions``.
 
     A folder holding DICOM files is one study: its series (subfolders included) are listed by
     the loader, so a series split across subfolders stays whole; a folder that cannot be read as
@@ -76,15 +88,15 @@ def folder_jobs(root: Path, questions: list[Question], id_style: str = "hash") -
 
 
 def _scan_roots(root: Path) -> list[Path]:
-    """NIfTI files, and the top-most folders that directly hold other (DICOM) files."""
+    """NIfTI and ``.npy`` files, and the top-most folders that directly hold other (DICOM) files."""
     if root.is_file():
         return [root]
     found: list[Path] = []
     for here, dirs, names in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         names = sorted(n for n in names if not n.startswith("."))
-        found.extend(Path(here, n) for n in names if is_nifti_path(Path(n)))
-        if any(not is_nifti_path(Path(n)) and not n.lower().endswith(NOT_SCANS) for n in names):
+        found.extend(Path(here, n) for n in names if is_volume_file(Path(n)))
+        if any(not is_volume_file(Path(n)) and not n.lower().endswith(NOT_SCANS) for n in names):
             found.append(Path(here))
             dirs[:] = []  # the loader reads this study's subfolders itself
     return sorted(found)
@@ -104,7 +116,11 @@ def table_jobs(table: Path, id_style: str = "hash") -> list[ScanJob]:
         if key not in jobs:
             path = Path(scan) if Path(scan).is_absolute() else table.parent / scan
             jobs[key] = ScanJob(scan_id(scan, series, id_style), str(path), series)
-        jobs[key].questions.append((i, _row_question(row)))
+        try:
+            jobs[key].questions.append((i, _row_question(row)))
+        except QuestionError as exc:
+            jobs[key].unaskable.append(UnaskableRow(i, str(row.get("question") or ""), str(row.get("task") or "open"),
+                                                    f"row {i + 1}: this question cannot be asked: {exc}"))
     return list(jobs.values())
 
 

@@ -104,6 +104,10 @@ def check_region(volume: Volume, scope: TrainedScope) -> RegionCheck:
     """Does ``volume`` show the structure the bundle's training scans showed?"""
     if not scope.declared or scope.required_structure != "lungs":
         return RegionCheck("not_checked", float("nan"), "")
+    if not volume.in_hu:
+        return RegionCheck("unknown", float("nan"),
+                           "This image is a preprocessed array without Hounsfield units, so whether it holds "
+                           f"the lungs cannot be checked; this model was trained on {scope.body_region} only.")
     _, dy, dx = volume.spacing_zyx
     field = min(volume.shape[1] * dy, volume.shape[2] * dx)
     if field < MIN_FIELD_MM:

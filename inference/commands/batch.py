@@ -18,7 +18,7 @@ from ..question import Question
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``batch`` sub-command."""
     p = subparsers.add_parser("batch", help="answer questions about many scans, one JSON line per answer")
-    p.add_argument("input", help="folder of scans (DICOM series and NIfTI, recursively), or a .csv/.jsonl "
+    p.add_argument("input", help="folder of scans (DICOM series, NIfTI and .npy model arrays, recursively), or a .csv/.jsonl "
                                  "of scan,question[,task,choices,disease,series]")
     p.add_argument("--out", required=True, help="results file (JSONL); a rerun skips what it holds")
     p.add_argument("--question", action="append", default=[], help="for a folder: a question (repeatable)")
@@ -50,7 +50,7 @@ def run_jobs(jobs: list[ScanJob], out: Path, settings: RunSettings, workers: int
              ray_address: str | None = None, actors: int | None = None, quiet: bool = False) -> int:
     """Answer what ``out`` does not hold yet, writing each line as it comes; the lines written."""
     todo = [j for j in (pending(job, done_keys(out)) for job in jobs) if j is not None]
-    progress = Progress(len(todo), sum(len(j.questions) for j in todo), live=not quiet)
+    progress = Progress(len(todo), sum(len(j.questions) + len(j.unaskable) for j in todo), live=not quiet)
     if not todo:
         return 0
     written = 0
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     questions = [Question.typed(q) for q in args.question] + [Question.yes_no(d) for d in args.yes_no]
     jobs = jobs_for(Path(args.input), questions, args.scan_id)
     if not jobs:
-        raise CTLoadError(f"no DICOM series or NIfTI file found under {args.input}")
+        raise CTLoadError(f"no DICOM series, NIfTI file or .npy array found under {args.input}")
     settings = RunSettings(args.bundle, args.device, args.max_tokens, scan_cache=not args.no_scan_cache)
     run_jobs(jobs, Path(args.out), settings, args.workers, args.ray, args.actors)
     print(f"ctchat: results in {args.out}", file=sys.stderr)

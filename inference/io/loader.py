@@ -1,4 +1,4 @@
-"""One entry point for any CT input: a DICOM folder or file, or a NIfTI file."""
+"""One entry point for any CT input: a DICOM folder or file, a NIfTI file (or a preprocessed .npy model array)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from . import errors as E
 from .dicom_scan import ScanResult, iter_files, read_header, records_from_dataset
 from .dicom_series import LoadCancelled, Progress, SeriesGroup, assemble_volume, group_series, header_problem
 from .errors import CTLoadError, LoadWarning
+from .model_array import is_model_array_path, load_model_array
 from .nifti import is_nifti_path, load_nifti
 from .series_kind import UNUSABLE, VOLUME, SeriesKind, classify
 from .volume import Volume
 
-__all__ = ["LoadCancelled", "SeriesInfo", "default_series", "list_series", "load_volume"]
+__all__ = ["LoadCancelled", "SeriesInfo", "default_series", "is_volume_file", "list_series", "load_volume"]
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,11 @@ def list_series(path: str | os.PathLike, *, cancel: threading.Event | None = Non
         ...     print(s.series_number, s.description, s.modality, s.n_slices, s.thickness_mm)
     """
     path = _checked_path(path)
-    if path.is_file() and is_nifti_path(path):
-        vol = load_nifti(path)
+    if path.is_file() and is_volume_file(path):
+        vol = _load_volume_file(path)
         nz, ny, nx = vol.shape
-        return [SeriesInfo(str(path), path.name, "CT", nz, vol.spacing_zyx[0], ny, nx, "axial", None)]
+        modality = "CT" if vol.in_hu else "model array"
+        return [SeriesInfo(str(path), path.name, modality, nz, vol.spacing_zyx[0], ny, nx, "axial", None)]
     infos = [_series_info(g) for g in _dicom_groups(path, None, cancel).groups]
     return sorted(infos, key=lambda s: (s.study_description, s.study_uid, s.series_number or 0, s.uid))
 
@@ -75,10 +77,11 @@ def load_volume(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
 ) -> Volume:
-    """Load a CT from a DICOM series folder, a DICOM file or a NIfTI file.
+    """Load a CT from a DICOM series folder, a DICOM file or a NIfTI file (or a preprocessed
+    ``.npy`` model array, in model units rather than HU: see :mod:`.model_array`).
 
     Args:
-        path: folder (searched recursively), DICOM file (single- or multi-frame), .nii/.nii.gz.
+        path: folder (searched recursively), DICOM file (single- or multi-frame), .nii/.nii.gz, .npy.
         series_uid: which series when the folder holds several (see :func:`list_series`).
         progress: called as ``progress(done, total)`` from the loading thread.
         cancel: when set, loading stops with :class:`LoadCancelled`.
@@ -93,8 +96,8 @@ def load_volume(
         ((64, 512, 512), (5.0, 0.842, 0.842))
     """
     path = _checked_path(path)
-    if path.is_file() and is_nifti_path(path):
-        vol = load_nifti(path)
+    if path.is_file() and is_volume_file(path):
+        vol = _load_volume_file(path)
         if progress is not None:
             progress(1, 1)
         return vol
@@ -171,6 +174,15 @@ def _counted(kind: str, n: int) -> str:
     if kind == VOLUME:
         return f"{n} other CT series"
     return f"{n} {kind}{'s' if n > 1 else ''}"
+
+
+def is_volume_file(path: Path) -> bool:
+    """True for a file that is a whole volume by itself: NIfTI, or a preprocessed ``.npy`` array."""
+    return is_nifti_path(path) or is_model_array_path(path)
+
+
+def _load_volume_file(path: Path) -> Volume:
+    return load_model_array(path) if is_model_array_path(path) else load_nifti(path)
 
 
 def _checked_path(path: str | os.PathLike) -> Path:

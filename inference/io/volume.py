@@ -31,6 +31,7 @@ import numpy as np
 from .errors import AS_STORED, LoadWarning
 
 WORLD_FRAME = "LPS"
+MODEL_INPUT_VALUES = "model input (0 to 1)"  # metadata["values"] of an array that is not in HU
 
 
 @dataclass
@@ -97,6 +98,11 @@ class Volume:
     def world_frame(self) -> str:
         """The world frame the affine maps into (always ``"LPS"``)."""
         return WORLD_FRAME
+
+    @property
+    def in_hu(self) -> bool:
+        """False for a preprocessed model array (values 0 to 1, see :mod:`.model_array`)."""
+        return self.metadata.get("values") != MODEL_INPUT_VALUES
 
     def hu_range(self) -> tuple[float, float]:
         """Minimum and maximum voxel value in HU."""
