@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from inference.batch.inputs import folder_jobs
@@ -89,6 +90,38 @@ def test_csv_table_matches_the_folder(single: list[dict], scans: Path, tmp_path:
               r.get("answer") is not None}
     assert [r["row"] for r in got] == [0, 1]
     assert all((r["question"], r["answer"], r["yes_probability"]) in folder for r in got)
+
+
+def test_a_question_that_cannot_be_asked_is_one_error_line(single: list[dict], scans: Path, tmp_path: Path) -> None:
+    table = tmp_path / "questions.csv"
+    table.write_text("scan,question,task,choices,disease\n"
+                     f"{scans / 'abdomen.nii.gz'},,yes_no,,\n"  # no disease
+                     f"{scans / 'abdomen.nii.gz'},{QUESTIONS[1]},open,,\n"
+                     f"{scans / 'abdomen.nii.gz'},Which organ?,choice,liver,\n"  # one option
+                     f"{scans / 'broken'},Which organ?,choice,liver|kidney,\n")  # and an unreadable scan
+    out = tmp_path / "r.jsonl"
+    assert run_jobs(jobs_for(table, [], "hash"), out, SETTINGS, quiet=True) == 4
+    got = {r["row"]: r for r in read_results(out) if r["row"] is not None}
+    assert sorted(got) == [0, 1, 2] and "answer" in got[1] and "error" not in got[1]
+    assert "needs the disease" in got[0]["error"] and "2 to" in got[2]["error"]
+    assert all(got[k]["error"].startswith(f"row {k + 1}: ") for k in (0, 2))
+    assert [r["rows"] for r in read_results(out) if r["row"] is None] == [[3]]  # the scan's own error line
+    assert run_jobs(jobs_for(table, [], "hash"), out, SETTINGS, quiet=True) == 0  # all done, none asked again
+
+
+def test_a_folder_of_m3d_arrays_is_answered(scans: Path, tmp_path: Path) -> None:
+    from inference.io import load_volume
+    from inference.preprocess import RECIPES, preprocess
+
+    folder = tmp_path / "m3d"
+    folder.mkdir()
+    np.save(folder / "a.npy", preprocess(load_volume(scans / "abdomen.nii.gz"), RECIPES["m3d"]).array[0])
+    (folder / "b.npy").write_bytes(b"truncated")
+    out = tmp_path / "r.jsonl"
+    run_jobs(folder_jobs(folder, [Question.typed(QUESTIONS[0])]), out, SETTINGS, quiet=True)
+    got = sorted(read_results(out), key=lambda r: "error" in r)
+    assert len(got) == 2 and got[0]["answer"] and "not Hounsfield units" in got[0]["warnings"][0]
+    assert "not a readable NumPy array file" in got[1]["error"]
 
 
 def test_killed_run_restarted_holds_every_answer_once(single: list[dict], scans: Path, tmp_path: Path) -> None:

@@ -34,7 +34,8 @@ def pending(job: ScanJob, done: set) -> ScanJob | None:
     if (job.scan_id, None) in done:
         return None  # its error line is written
     left = [(row, q) for row, q in job.questions if (job.scan_id, row) not in done]
-    return ScanJob(job.scan_id, job.path, job.series_uid, left, job.error) if left else None
+    unaskable = [u for u in job.unaskable if (job.scan_id, u.row) not in done]
+    return ScanJob(job.scan_id, job.path, job.series_uid, left, job.error, unaskable) if left or unaskable else None
 
 
 class ScanAnswerer:
@@ -61,6 +62,11 @@ class ScanAnswerer:
             if on_record is not None:
                 on_record(record)
 
+        for bad in job.unaskable:
+            emit({"scan_id": job.scan_id, "row": bad.row, "question": bad.question, "task": bad.task,
+                  "error": bad.error, **self._stamp})
+        if not job.questions:
+            return records
         if job.error:
             emit(self._error(job, job.error))
             return records
