@@ -279,6 +279,16 @@ def summary_pages_at_one_position(folder, data):
     return derived_images(folder, data, 3, same_place, "summary")
 
 
+@case("error", "same position .* hold different images")
+def two_images_at_one_position(folder, data):
+    series = series_copy(folder, data)
+    first, second = sorted(series.iterdir())[2:4]
+    ds = pydicom.dcmread(second)
+    ds.ImagePositionPatient = pydicom.dcmread(first).ImagePositionPatient
+    ds.save_as(second)
+    return series
+
+
 @case("warning", "other_series")
 def summary_pages_beside_the_volume(folder, data):
     series_copy(folder, data)

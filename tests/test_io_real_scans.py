@@ -20,7 +20,7 @@ SCANS = [
     ("dicom/upperabd_totalseg_j2k_20sl", (20, 512, 512), (2.0, 0.9766, 0.9766), "LPS", set()),
     ("tiny/pydicom_CT_small.dcm", (1, 128, 128), (5.0, 0.6615, 0.6615), "LPS", set()),
     ("tiny/pydicom_dicomdirtests_CT5N", (5, 16, 16), (2.5, 0.4883, 0.4883), "LPS", set()),
-    ("tiny/monai_CT_DICOM_16x16", (4, 16, 16), (1.25, 0.4883, 0.4883), "LPS", {E.SLICE_GAP}),
+    ("tiny/monai_CT_DICOM_16x16", (165, 16, 16), (1.25, 0.4883, 0.4883), "LPS", {E.SLICE_GAP}),  # gap filled
     ("nifti/chest_lungdx_A0001_5mm_dcm2niix.nii.gz", (64, 512, 512), (5.0, 0.8418, 0.8418), "LAS", set()),
     ("nifti/abdomen_pelvis_totalseg_example_ct_3mm.nii.gz", (112, 101, 122), (3.0, 3.0, 3.0), "RAS", set()),
     ("nifti/abdomen_totalseg_example_ct_sm_3mm_30sl.nii.gz", (30, 101, 122), (3.0, 3.0, 3.0), "RAS", set()),
@@ -83,13 +83,25 @@ def test_descending_instances_are_sorted_by_position_not_instance_number(ct_dir)
         assert np.array_equal(vol.voxels[k], hu)
 
 
-def test_z_gap_is_reported_with_its_place(ct_dir):
-    vol = load_volume(ct_dir / "tiny" / "monai_CT_DICOM_16x16")
+def test_z_gap_is_filled_on_the_grid_and_reported_with_its_place(ct_dir):
+    """Slices 18 and 180-182 of a 1.25 mm head: the 161 missing ones are interpolated on the
+    regular grid, each file's slice is shown unchanged at its own position, the warning says so."""
+    folder = ct_dir / "tiny" / "monai_CT_DICOM_16x16"
+    vol = load_volume(folder)
     (gap,) = [w for w in vol.warnings if w.code == E.SLICE_GAP]
-    assert gap.slices == (0,)
-    assert "202.50 mm between slices 0 and 1" in gap.message
-    assert vol.spacing_zyx[0] == pytest.approx(1.25, abs=1e-3), "spacing is the median step, not the gap"
-    assert vol.slice_positions[1] - vol.slice_positions[0] == pytest.approx(202.5, abs=0.01)
+    assert gap.slices == tuple(range(1, 162)), "the interpolated slices are named"
+    assert "161 slices were missing between slice 1 and slice 163 (202.50 mm apart)" in gap.message
+    assert "interpolation" in gap.message and "original 4 slices are kept" in gap.message
+    assert vol.spacing_zyx[0] == pytest.approx(1.25, abs=1e-3), "the grid keeps the series' own step"
+    assert np.allclose(np.diff(vol.slice_positions), 1.25)
+    headers = sorted((pydicom.dcmread(f) for f in folder.iterdir()), key=lambda h: float(h.ImagePositionPatient[2]))
+    for n, h in enumerate(headers):
+        ipp = np.array(h.ImagePositionPatient, float)
+        k = int(np.rint(vol.world_to_index(ipp)[0]))
+        assert np.linalg.norm(vol.index_to_world(k, 0, 0) - ipp) < 0.5
+        hu = h.pixel_array.astype(np.int32) * int(h.RescaleSlope) + int(h.RescaleIntercept)
+        assert np.array_equal(vol.voxels[k], hu) and np.array_equal(vol.original.voxels[n], hu)
+    assert vol.original_positions[1] - vol.original_positions[0] == pytest.approx(202.5, abs=0.01)
 
 
 def test_jpeg2000_series_decodes_to_the_same_hu_as_pydicom(ct_dir):

@@ -3,7 +3,8 @@
 Slices are ordered by ImagePositionPatient projected on the slice normal (row x column
 cosines), never by InstanceNumber or file name. The affine's slice axis is the median
 step between consecutive slices: the geometry of the stored slices. When the spacing is
-uneven or the gantry tilted, :mod:`.regular_grid` resamples them onto a regular grid.
+uneven, slices are missing (a gap) or the gantry tilted, :mod:`.regular_grid` resamples them
+onto a regular grid; images at one position are dealt with by :mod:`.duplicates`.
 """
 
 from __future__ import annotations

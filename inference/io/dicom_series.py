@@ -16,6 +16,7 @@ from .checks import ensure_memory, finite_voxels, hu_warnings
 from .dicom_geometry import analyse_geometry
 from .dicom_pixels import decode_frames
 from .dicom_scan import SliceRecord
+from .duplicates import drop_identical_duplicates
 from .errors import CTLoadError, LoadWarning
 from .regular_grid import assemble_grid
 from .volume import Volume
@@ -139,14 +140,16 @@ def assemble_volume(
     ensure_memory(n * rows * cols * (2 if integral else 4), f"this series ({n} x {rows} x {cols})")
     voxels, repaired = finite_voxels(_decode_rescaled(ordered, integral, progress, cancel))
     warnings += repaired
+    voxels, ordered, geometry, repeated = drop_identical_duplicates(voxels, ordered, geometry)
+    warnings += repeated
 
-    # reoriented to LPS; on a regular grid (stored slices kept) when uneven or gantry-tilted
+    # reoriented to LPS; on a regular grid (stored slices kept) when uneven, gapped or gantry-tilted
     grid = assemble_grid(voxels, geometry)
     voxels, affine, positions, change = grid.voxels, grid.affine, grid.positions, grid.change
     warnings += _worded_issues(grid.issues, change.map_slice)
 
     first = ordered[0]
-    metadata = _display_metadata(first, n_images=n, source_codes=change.source_codes)
+    metadata = _display_metadata(first, n_images=len(ordered), source_codes=change.source_codes)
     modality = metadata["modality"]
     if modality != "CT":
         warnings.append(

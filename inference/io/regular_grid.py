@@ -1,16 +1,19 @@
-"""A regular grid from a DICOM series whose slices are unevenly spaced or sheared (gantry tilt).
+"""A regular grid from a DICOM series whose slices are unevenly spaced, have a gap or are
+sheared (gantry tilt).
 
 The viewer and the model need slices a constant step apart, each perpendicular to the
-stacking direction. When the spacing varies (a head protocol at 4 mm then 7 mm) or the
-gantry was tilted (each slice shifted in-plane along the stack), the slices are resampled
-as dcm2niix's equidistant-slice and gantry-tilt corrections and 3D Slicer's acquisition
-geometry regularisation do:
+stacking direction. When the spacing varies (a head protocol at 4 mm then 7 mm), slices are
+missing (one step of 2 or more slices) or the gantry was tilted (each slice shifted in-plane
+along the stack), the slices are resampled as dcm2niix's equidistant-slice and gantry-tilt
+corrections and 3D Slicer's acquisition geometry regularisation do:
 
 * the grid runs along the slice normal; its step is the **smallest** step between slices
-  (median of the steps within 1 % of the smallest), so no part of the scan is thinned out,
-  and it is anchored on the stored slices so that as many of them as possible lie exactly on
-  it (those are copied unchanged; the grid stays within the span of the stored slices);
-* a grid slice between two stored slices is their linear interpolation at its true position;
+  (median of the steps within 1 % of the smallest) when the spacing varies, else the regular
+  (median) step, so no part of the scan is thinned out, and it is anchored on the stored
+  slices so that as many of them as possible lie exactly on it (those are copied unchanged;
+  the grid stays within the span of the stored slices);
+* a grid slice between two stored slices is their linear interpolation at its true position
+  (in a gap: the missing slices, interpolated between the slices on either side);
 * for tilt, each stored slice is shifted in-plane (bilinear, exact for whole-pixel shifts) by
   how far its ImagePositionPatient lies off the line along the normal, and the image grows
   so that no pixel is lost (as dcm2niix's ``_Tilt_`` output does).
@@ -90,7 +93,7 @@ def assemble_grid(voxels: np.ndarray, geometry: SeriesGeometry) -> Assembled:
 def plan_grid(geometry: SeriesGeometry, slice_shape: tuple[int, int]) -> GridPlan | None:
     """The regular grid a series needs, or None when its slices already form one."""
     codes = {issue.code for issue in geometry.issues}
-    if geometry.ipp is None or len(geometry.positions) < 2 or E.DUPLICATE_POSITIONS in codes:
+    if geometry.ipp is None or len(geometry.positions) < 2:
         return None
     p, ipp, affine = geometry.positions, geometry.ipp, geometry.affine
     dx, dy = np.linalg.norm(affine[:3, 0]), np.linalg.norm(affine[:3, 1])
@@ -99,7 +102,7 @@ def plan_grid(geometry: SeriesGeometry, slice_shape: tuple[int, int]) -> GridPla
     off_line = (ipp - ipp[0]) - np.outer(p - p[0], normal)
     shifts = np.stack([off_line @ row / dx, off_line @ col / dy], axis=1)
     tilted = E.GANTRY_TILT in codes and float(np.abs(shifts).max()) >= SHIFT_MIN_PX
-    if E.UNEVEN_SPACING not in codes and not tilted:
+    if E.UNEVEN_SPACING not in codes and E.SLICE_GAP not in codes and not tilted:
         return None
 
     steps = np.diff(p)
@@ -208,6 +211,10 @@ def _worded(geometry: SeriesGeometry, plan: GridPlan | None, n: int, widened: bo
             detail = (f"slice spacing varies from {steps.min():.1f} to {steps.max():.1f} mm ({where}{more}): "
                       f"resampled to a regular {plan.step:.1f} mm grid (the smallest step) by linear "
                       f"interpolation between the true slice positions, for display and the model; {kept}")
+        elif issue.code == E.SLICE_GAP:
+            detail, interpolated = _gap_detail(issue, steps, plan, to_grid)
+            out.append(replace(issue, detail=f"{detail}; {kept}", slices=interpolated))
+            continue
         elif issue.code == E.GANTRY_TILT and not np.abs(plan.shifts).max() > 0 and detail.endswith("sheared"):
             detail = f"{detail} by under {SHIFT_MIN_PX} pixel: left uncorrected"
         elif issue.code == E.GANTRY_TILT and np.abs(plan.shifts).max() > 0:
@@ -219,3 +226,19 @@ def _worded(geometry: SeriesGeometry, plan: GridPlan | None, n: int, widened: bo
                       f"{plan.step:.2f} mm apart, for display and the model{grown}; {kept}")
         out.append(replace(issue, detail=detail, slices=tuple(sorted({to_grid(k) for k in issue.slices}))))
     return out
+
+
+def _gap_detail(issue: Issue, steps: np.ndarray, plan: GridPlan, to_grid) -> tuple[str, tuple[int, ...]]:
+    """The sentence for missing slices, in the viewer's slice numbers (from 1), and the grid
+    slices that were interpolated to fill them."""
+    parts, filled = [], []
+    for k in issue.slices:
+        a, b = to_grid(k), to_grid(k + 1)
+        filled += range(a + 1, b)
+        parts.append(f"{b - a - 1} slice{'s were' if b - a - 1 != 1 else ' was'} missing between slice {a + 1} "
+                     f"and slice {b + 1} ({steps[k]:.2f} mm apart)")
+    more = f" and {len(issue.slices) - 3} more gaps" if len(issue.slices) > 3 else ""
+    detail = (f"gap in the slices: {'; '.join(parts[:3])}{more}, where the series steps {plan.step:.2f} mm: the missing slices were "
+              "filled by linear interpolation between their neighbours for display and the model (they are "
+              "not real data)")
+    return detail, tuple(filled)
