@@ -13,9 +13,8 @@ Conventions (the same for DICOM and NIfTI input):
   frame, **LPS** (+x = patient left, +y = posterior, +z = superior). NIfTI's RAS is converted
   at load time.
 * ``spacing_zyx`` is the voxel size in mm along ``(k, j, i)``; ``slice_positions`` holds each
-  slice's position along the unit slice direction (mm). Left as stored, a series with a gap
-  keeps its true positions there (see ``warnings``).
-* A DICOM series with uneven spacing or gantry tilt is resampled onto a regular grid
+  slice's position along the unit slice direction (mm).
+* A DICOM series with uneven spacing, a gap (missing slices) or gantry tilt is resampled onto a regular grid
   (:mod:`.regular_grid`); ``voxels``/``affine`` are then that grid (what the viewer and the
   model get) and ``original`` keeps the stored slices and their true positions, so per-slice
   results can be mapped back onto the original slices (:meth:`Volume.grid_to_original`).
