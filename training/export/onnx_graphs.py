@@ -16,6 +16,11 @@ difference to torch ~1e-6). torch 2.13 marks the TorchScript exporter deprecated
 ``export_vision(..., dynamo=True)`` switches to the dynamo exporter (weights kept inside the
 file; opset 18).
 Each graph carries metadata (``ctchat.*`` keys) with the config, its role and its inputs.
+
+The scan graph is written with ONNX Runtime's transformer fusions applied (``fuse=True``, the
+default; :mod:`training.export.fusion`): one ``Attention`` op per block, ``SkipLayerNormalization``
+and ``BiasGelu``; the counts are in its ``ctchat.vision.fusions`` metadata. The fused ops are
+ONNX Runtime's own (``com.microsoft`` domain): the graph runs in ORT, not in other runtimes.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from training.export.fusion import fusable_copy, fuse_graph
 from training.models.config import VisionConfig
 from training.models.vision_model import VisionModel
 
@@ -70,6 +76,7 @@ class ExportedVision:
     scan: Path
     question: Path
     seconds: float
+    fusions: dict[str, int] | None = None  # fused op counts of the scan graph; None: not fused
 
 
 def example_inputs(cfg: VisionConfig, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -118,8 +125,11 @@ def _export(module: nn.Module, args: tuple[torch.Tensor, ...], path: Path,
 
 
 def export_vision(model: VisionModel, out_dir: str | Path, *, prefix: str = "",
-                  dynamo: bool = False) -> ExportedVision:
+                  dynamo: bool = False, fuse: bool = True) -> ExportedVision:
     """Export ``model`` as ``<prefix>scan.onnx`` and ``<prefix>question.onnx`` in ``out_dir``.
+
+    ``fuse``: write the scan graph with ORT's transformer fusions (``False``: the plain export,
+    which ``ctchat bench encoder`` times beside it).
 
     Example:
         >>> from training.models.config import get_config
@@ -135,7 +145,9 @@ def export_vision(model: VisionModel, out_dir: str | Path, *, prefix: str = "",
     ex = example_inputs(cfg)
     t0 = time.perf_counter()
     scan_path, q_path = out / f"{prefix}scan.onnx", out / f"{prefix}question.onnx"
-    _export(model.scan, (ex["volume"],), scan_path, SCAN_INPUTS, SCAN_OUTPUTS, dynamo)
+    scan = fusable_copy(model.scan) if fuse else model.scan
+    _export(scan, (ex["volume"],), scan_path, SCAN_INPUTS, SCAN_OUTPUTS, dynamo)
+    fusions = fuse_graph(scan_path) if fuse else None
     q_in = question_inputs(cfg.tgis.mode)
     _export(_QuestionGraph(model), tuple(ex[n] for n in q_in), q_path, q_in, QUESTION_OUTPUTS, dynamo)
     exporter = "dynamo" if dynamo else "TorchScript (dynamo=False)"
@@ -146,8 +158,9 @@ def export_vision(model: VisionModel, out_dir: str | Path, *, prefix: str = "",
     }
     _add_metadata(scan_path, {**common, "ctchat.vision.graph": "scan",
                               "ctchat.vision.inputs": json.dumps(SCAN_INPUTS),
-                              "ctchat.vision.outputs": json.dumps(SCAN_OUTPUTS)})
+                              "ctchat.vision.outputs": json.dumps(SCAN_OUTPUTS),
+                              "ctchat.vision.fusions": json.dumps(fusions)})
     _add_metadata(q_path, {**common, "ctchat.vision.graph": "question",
                            "ctchat.vision.inputs": json.dumps(q_in),
                            "ctchat.vision.outputs": json.dumps(QUESTION_OUTPUTS)})
-    return ExportedVision(scan_path, q_path, time.perf_counter() - t0)
+    return ExportedVision(scan_path, q_path, time.perf_counter() - t0, fusions)
