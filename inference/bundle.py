@@ -147,6 +147,13 @@ class Bundle:
         return self.root / self.manifest["vision"]["scan_graph"]
 
     @property
+    def scan_graph_int8(self) -> Path | None:
+        """The int8 scan graph for the CPU, only when it was accepted against fp32 (its
+        figures are in the manifest's ``vision.scan_graph_int8``)."""
+        record = self.manifest["vision"].get("scan_graph_int8") or {}
+        return self.root / record["file"] if record.get("accepted") else None
+
+    @property
     def question_graph(self) -> Path | None:
         """The TG-IS graph, or None for a model without slice attention (M3D-LaMed, Med3DVLM)."""
         name = self.manifest["vision"].get("question_graph")

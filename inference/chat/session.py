@@ -105,7 +105,8 @@ class ChatSession:
         from .slice_attention import SliceAttention
 
         self.bundle = bundle
-        self.vision = VisionRuntime(bundle.scan_graph, bundle.question_graph, device=device, threads=n_threads)
+        self.vision = VisionRuntime(bundle.scan_graph, bundle.question_graph, device=device, threads=n_threads,
+                                    int8_scan_path=bundle.scan_graph_int8)
         self.llm = LlamaRuntime(bundle.llm_path, n_ctx=n_ctx, n_threads=n_threads, lora_path=bundle.lora_path,
                                exact_attention=exact_attention)
         if self.llm.n_embd != bundle.layout.hidden:

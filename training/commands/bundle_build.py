@@ -21,6 +21,9 @@ def register(actions: argparse._SubParsersAction) -> None:
     b.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
     b.add_argument("--name", default="ctchat-default")
     b.add_argument("--version", default="0.1.0")
+    b.add_argument("--int8", action="store_true",
+                   help="also write an int8 scan graph for the CPU, used only if it is within the stated "
+                        "tolerance of fp32 on the demo CT (image tokens and answer logits)")
     b.set_defaults(func=run)
 
 
@@ -37,6 +40,18 @@ def run(args: argparse.Namespace) -> int:
     if trained:
         model.load_state_dict(torch.load(args.checkpoint, map_location="cpu"))
     training = {"trained": trained, "note": "" if trained else UNTRAINED_NOTE, "seed": args.seed}
-    bundle = write_bundle(args.out, model, args.name, args.version, training)
+    bundle = write_bundle(args.out, model, args.name, args.version, training, int8=args.int8)
     print(f"wrote {bundle.name} to {args.out} ({'trained' if trained else 'untrained weights, seed ' + str(args.seed)})")
+    if args.int8:
+        print(int8_summary(bundle.manifest["vision"]["scan_graph_int8"]))
     return 0
+
+
+def int8_summary(record: dict) -> str:
+    """One line on the int8 scan graph's acceptance: figures against the tolerance."""
+    m, tol = record["measured"], record["tolerance"]
+    verdict = "accepted, used on the CPU" if record["accepted"] else "rejected, not written"
+    return (f"int8 scan graph {verdict}: image tokens relative RMS error "
+            f"{max(m['image_tokens_rel_rms'].values()):.2%} (at most {tol['image_tokens_rel_rms']:.0%}), "
+            f"first answer token KL {m['kl_nats']:.2g} nats (at most {tol['kl_nats']:g}), "
+            f"same top token: {'yes' if m['same_top1'] else 'no'}")

@@ -14,6 +14,7 @@ from inference.llm.model_files import DEFAULT_GGUF_NAME, default_gguf_path
 from inference.llm.prompt import PromptFormat, default_tasks
 from training.export.lora_gguf import write_lora_gguf
 from training.export.onnx_graphs import export_vision
+from training.export.quantize import add_int8_graph
 from training.models.inputs import recipe_for
 
 # What the training stages teach (training/datasets: the lesion, location, size, findings,
@@ -66,6 +67,7 @@ def write_bundle(
     lora_alpha: float | None = None,
     prompt: PromptFormat | None = None,
     scope: TrainedScope | None = None,
+    int8: bool = False,
 ) -> Bundle:
     """Export a torch vision model (and optionally a LoRA adapter) as a bundle with the default LLM.
 
@@ -73,6 +75,8 @@ def write_bundle(
     (``"trained"``) and on what. ``prompt``: the format the model was trained with (default:
     the shipped task templates, multiple-choice answers letter first). ``scope``: what it was
     trained to answer (default: the lesion questions for trained weights; nothing for initial ones).
+    ``int8``: also write an int8 scan graph for the CPU, kept only when it is within
+    :data:`training.export.quantize.TOLERANCE` of fp32 on the demo CT.
     """
     out = Path(out)
     if out.exists():
@@ -107,4 +111,6 @@ def write_bundle(
         "llm": llm,
     }
     write_manifest(out, manifest, files)
+    if int8:
+        add_int8_graph(out)
     return load_bundle(out)
