@@ -3,7 +3,8 @@
 Scan encode (preprocessing, the vision graphs in ONNX Runtime, the image prefix into
 llama.cpp), then per question the time to first token with the scan prefix reused from the KV
 cache against recomputing it (the baseline, in the same run), a reopened scan from the scan
-cache against a cold start, and the decode speed; the peak memory of the process and the
+cache against a cold start, and the decode speed against its limit, memory bandwidth over the
+bytes a token reads (both measured in the same run); the peak memory of the process and the
 files' sizes. Medians of ``--runs``.
 
 Example:
@@ -70,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from ..bundle import load_bundle
     from ..chat import ChatSession
     from ..io import load_volume
+    from ..llm.bandwidth import limit_report
     from ..question import Question
     from ..resources import DEMO_CT
 
@@ -82,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         encodes = [chat.load_scan(volume) for _ in range(args.runs)]
         chat.ask(question, max_tokens=2)  # warm-up of the question path
-        reuse, recompute, speed = [], [], []
+        reuse, recompute, speed, contexts = [], [], [], []
         for _ in range(args.runs):  # interleaved, so both see the same machine state
             t0 = time.perf_counter()
             chat.first_token_logits(question)
@@ -94,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
             answer = chat.ask(question, max_tokens=args.tokens)
             if answer.n_tokens > 1:
                 speed.append(answer.timings["tokens_per_second"])
+                # a step reads the cache of every earlier position: on average, mid-answer
+                contexts.append(chat.llm.n_cached() - answer.n_tokens // 2)
         cold, reopened = _reopen_times(chat, volume, question, args.runs)
         prefix = chat.bundle.layout.n_tokens_3d
         files = {"LLM (GGUF)": bundle.llm_path.stat().st_size,
@@ -113,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  ratio cold / scan cache: {statistics.median(cold) / statistics.median(reopened):.1f}x")
         if speed:
             print(f"  {'decode':<44}{statistics.median(speed):9.1f} tokens/s")
+            print("\n".join(limit_report(chat.llm, statistics.median(speed), int(statistics.median(contexts)))))
         for name, size in files.items():
             print(f"  {'size of the ' + name:<44}{_mib(size)}")
         # Linux reports ru_maxrss in KiB

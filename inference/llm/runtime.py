@@ -202,6 +202,10 @@ class LlamaRuntime:
         if not self._ll.llama_memory_seq_rm(self._memory, SEQ, n_keep, -1):
             raise LLMError(f"llama.cpp could not drop the cache after position {n_keep}")
 
+    def n_cached(self) -> int:
+        """How many positions the KV cache holds (one past the last cached position)."""
+        return int(self._ll.llama_memory_seq_pos_max(self._memory, SEQ)) + 1
+
     def clear(self) -> None:
         """Empty the KV cache."""
         self._ll.llama_memory_clear(self._memory, True)
