@@ -51,3 +51,15 @@ def test_bench_bundle_prints_reuse_against_recompute(capsys):
     for row in ("vision graphs (ONNX Runtime)", "prefix reused from cache", "prefix recomputed (baseline)",
                 "ratio recompute / reuse", "ratio cold / scan cache", "tokens/s", "peak memory"):
         assert row in out
+
+
+def test_info_reads_a_nifti_file_once(ct_dir, capsys, monkeypatch):
+    from inference.io import loader
+
+    calls = []
+    real = loader.load_nifti
+    monkeypatch.setattr(loader, "load_nifti", lambda path: calls.append(path) or real(path))
+    assert main(["info", str(ct_dir / "nifti" / "abdomen_totalseg_example_ct_sm_3mm_30sl.nii.gz"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert len(calls) == 1 and report["series"][0]["status"] == "loaded"
+    assert report["series"][0]["shape_zyx"][0] == report["series"][0]["n_slices"]

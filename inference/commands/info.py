@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from ..io import CTLoadError, SeriesInfo, list_series, load_volume
+from ..io.loader import is_volume_file, volume_file_series
 from ..io.volume import Volume
 
 
@@ -46,6 +48,12 @@ def describe(volume: Volume) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     """Print the description of every series (or the chosen one), each with its own status:
     one series that cannot load never hides the others. Exit status 1 when none loads."""
+    path = Path(args.path)
+    if path.is_file() and is_volume_file(path):  # one series: read the file once
+        info, volume = volume_file_series(path)
+        report = [{**_fields(info), "status": "loaded", **describe(volume)}]
+        _show(args, report)
+        return 0
     series = list_series(args.path)
     if args.series:
         series = [s for s in series if s.uid == args.series]
@@ -53,15 +61,19 @@ def run(args: argparse.Namespace) -> int:
             print(f"ctchat: series {args.series} not found in {args.path}", file=sys.stderr)
             return 1
     report = [_entry(args.path, s, only=len(series) == 1 and not args.series) for s in series]
+    _show(args, report)
+    return 0 if any(e["status"] == "loaded" for e in report) else 1
+
+
+def _show(args: argparse.Namespace, report: list[dict[str, Any]]) -> None:
     if args.json:
         print(json.dumps({"path": str(args.path), "series": report}, indent=2, default=str, allow_nan=False))
     else:
         _print_text(args.path, report)
-    return 0 if any(e["status"] == "loaded" for e in report) else 1
 
 
-def _entry(path: str, s: SeriesInfo, only: bool) -> dict[str, Any]:
-    entry: dict[str, Any] = {
+def _fields(s: SeriesInfo) -> dict[str, Any]:
+    return {
         "uid": s.uid,
         "series_number": s.series_number,
         "description": s.description,
@@ -72,6 +84,10 @@ def _entry(path: str, s: SeriesInfo, only: bool) -> dict[str, Any]:
         "thickness_mm": s.thickness_mm,
         "acquisition_plane": s.orientation,
     }
+
+
+def _entry(path: str, s: SeriesInfo, only: bool) -> dict[str, Any]:
+    entry = _fields(s)
     if not s.loadable:
         return {**entry, "status": "not loaded", "reason": s.status}
     try:

@@ -18,7 +18,8 @@ from .nifti import is_nifti_path, load_nifti
 from .series_kind import UNUSABLE, VOLUME, SeriesKind, classify
 from .volume import Volume
 
-__all__ = ["LoadCancelled", "SeriesInfo", "default_series", "is_volume_file", "list_series", "load_volume"]
+__all__ = ["LoadCancelled", "SeriesInfo", "default_series", "is_volume_file", "list_series", "load_volume",
+           "volume_file_series"]
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,7 @@ def list_series(path: str | os.PathLike, *, cancel: threading.Event | None = Non
     """
     path = _checked_path(path)
     if path.is_file() and is_volume_file(path):
-        vol = _load_volume_file(path)
-        nz, ny, nx = vol.shape
-        modality = "CT" if vol.in_hu else "model array"
-        return [SeriesInfo(str(path), path.name, modality, nz, vol.spacing_zyx[0], ny, nx, "axial", None)]
+        return [volume_file_series(path)[0]]
     infos = [_series_info(g) for g in _dicom_groups(path, None, cancel).groups]
     return sorted(infos, key=lambda s: (s.study_description, s.study_uid, s.series_number or 0, s.uid))
 
@@ -179,6 +177,15 @@ def _counted(kind: str, n: int) -> str:
 def is_volume_file(path: Path) -> bool:
     """True for a file that is a whole volume by itself: NIfTI, or a preprocessed ``.npy`` array."""
     return is_nifti_path(path) or is_model_array_path(path)
+
+
+def volume_file_series(path: str | os.PathLike) -> tuple[SeriesInfo, Volume]:
+    """A NIfTI or ``.npy`` file's one series and its volume, read once (``ctchat info`` needs both)."""
+    path = _checked_path(path)
+    vol = _load_volume_file(path)
+    nz, ny, nx = vol.shape
+    modality = "CT" if vol.in_hu else "model array"
+    return SeriesInfo(str(path), path.name, modality, nz, vol.spacing_zyx[0], ny, nx, "axial", None), vol
 
 
 def _load_volume_file(path: Path) -> Volume:
