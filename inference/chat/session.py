@@ -127,7 +127,9 @@ class ChatSession:
         self.from_cache = False  # whether the loaded scan came from the scan cache
         self.region: RegionCheck | None = None  # the loaded scan against the bundle's trained region
         self._known_diseases = tuple(ct_rate_diseases())
-        self._model_id = f"{bundle.identity()}|kv={'f32' if exact_attention else 'default'}|scale={float(self.scale)}"
+        # the scan graph that runs (fp32, or its int8 version on the CPU) is part of what a cached scan depends on
+        self._model_id = (f"{bundle.identity()}|kv={'f32' if exact_attention else 'default'}|scale={float(self.scale)}"
+                          f"|scan={self.vision.scan_graph.name}")
 
     @property
     def providers(self) -> list[str]:
