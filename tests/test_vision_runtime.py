@@ -78,5 +78,18 @@ def test_bench_encoder_command(tmp_path: Path, capsys: pytest.CaptureFixture) ->
     for r in rows:
         assert r["torch_ms"] > 0 and r["ort_ms"] > 0 and r["max_abs_diff"] < 1e-4
         assert r["providers"][0] == "CPUExecutionProvider"
+        assert r["gflop"] > 0 and r["peak_gflops_per_s"] > 0
+        assert r["ort_gflops_per_s"] == pytest.approx(r["gflop"] / (r["ort_ms"] / 1e3))
+    assert rows[0]["gflop"] > rows[1]["gflop"]  # the scan graph is the heavy one
     text = capsys.readouterr().out
-    assert "torch/ORT" in text and "CPUExecutionProvider" in text
+    assert "torch/ORT" in text and "CPUExecutionProvider" in text and "of peak" in text
+
+
+def test_bench_flop_count_and_peak_are_real_measures() -> None:
+    import torch
+
+    from training.commands.bench_encoder import counted_gflop, matmul_peak_gflops
+
+    a, b = torch.randn(64, 128), torch.randn(128, 32)
+    assert counted_gflop(lambda: a @ b) == pytest.approx(2 * 64 * 128 * 32 / 1e9)
+    assert 0.1 < matmul_peak_gflops(1, n=256, runs=3) < 1e4

@@ -3,7 +3,9 @@
 Same weights (one model, exported), same real input (the bundled demo CT, or ``--scan``), same
 run, same thread count; warm-up, then timed runs interleaved (torch, ORT, torch, ORT, ...) so
 both see the same machine state. Prints the median per graph (scan, question), the ratio
-torch / ORT (> 1: ORT faster) and the max abs difference of the outputs. On a machine with a
+torch / ORT (> 1: ORT faster), the max abs difference of the outputs, and each graph's GFLOP
+(counted by torch's FlopCounterMode) with ORT's rate against the fp32 matmul peak measured at
+the start of the same run. On a machine with a
 CUDA build of torch and ``onnxruntime-gpu`` the GPU is benchmarked too.
 
 Example:
@@ -48,6 +50,33 @@ def _median_ms(fn: Callable[[], Any], sync: Callable[[], None]) -> Callable[[], 
         sync()
         return (time.perf_counter() - t0) * 1e3
     return once
+
+
+def matmul_peak_gflops(threads: int, n: int = 2048, runs: int = 5) -> float:
+    """The machine's fp32 matmul rate at ``threads``: median GFLOP/s of an ``n``-square sgemm
+    (torch's BLAS), measured now, so the vision graphs are set against what this CPU does."""
+    import torch
+
+    torch.set_num_threads(threads)
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)  # warm-up
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        times.append(time.perf_counter() - t0)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
+def counted_gflop(fn: Callable[[], Any]) -> float:
+    """GFLOP of one call of ``fn`` (torch eager), counted by torch's FlopCounterMode: matmuls,
+    convolutions and attention, the work that dominates a ViT."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        fn()
+    return counter.get_total_flops() / 1e9
 
 
 def _text_vector(question: str, hidden: int) -> tuple[np.ndarray, str]:
@@ -119,6 +148,7 @@ def bench_config(preset: str, args: argparse.Namespace, device: str) -> list[dic
             "question": (_median_ms(lambda: torch_question(t_scan), sync),
                          _median_ms(lambda: rt.ask(o_scan, text), sync)),
         }
+        gflop = {"scan": counted_gflop(torch_scan), "question": counted_gflop(lambda: torch_question(t_scan))}
         runs = args.runs if preset == "tiny" else max(3, min(args.runs, 5))
         rows = []
         for graph, (tf, of) in pairs.items():
@@ -131,7 +161,8 @@ def bench_config(preset: str, args: argparse.Namespace, device: str) -> list[dic
             tm, om = statistics.median(tt), statistics.median(ot)
             rows.append({"config": preset, "perceiver": cfg.perceiver.kind, "graph": graph,
                          "device": device, "torch_ms": tm, "ort_ms": om, "ratio": tm / om,
-                         "runs": runs, "max_abs_diff": diffs[graph], "providers": providers,
+                         "runs": runs, "max_abs_diff": diffs[graph], "providers": providers, "gflop": gflop[graph],
+                         "ort_gflops_per_s": gflop[graph] / (om / 1e3),
                          "threads": threads, "export_s": export_s, "text_vector": text_src,
                          "input_shape": list(volume.shape)})
         return rows
@@ -167,6 +198,11 @@ def run(args: argparse.Namespace) -> int:
           f"onnxruntime {ort.__version__} (available providers: {ort.get_available_providers()}); "
           f"load average {_load()} (other work on the machine slows both sides)")
     rows: list[dict[str, Any]] = []
+    from inference.vision.runtime import physical_cores
+
+    peak = matmul_peak_gflops(args.threads or physical_cores())
+    print(f"measured fp32 matmul peak: {peak:.1f} GFLOP/s (2048-square sgemm, {args.threads or physical_cores()} "
+          "threads, median of 5)")
     for device in _devices(args.device):
         for preset in args.config:
             t0 = time.perf_counter()
@@ -177,10 +213,14 @@ def run(args: argparse.Namespace) -> int:
                   f"text vector: {new[0]['text_vector']}, export {new[0]['export_s']:.1f} s, "
                   f"total {time.perf_counter() - t0:.0f} s")
             print(f"  load average now {_load()}")
-            print(f"  {'graph':<9} {'torch ms':>10} {'ORT ms':>10} {'torch/ORT':>10} {'max|diff|':>10}  runs")
+            print(f"  {'graph':<9} {'torch ms':>10} {'ORT ms':>10} {'torch/ORT':>10} {'max|diff|':>10} "
+                  f"{'GFLOP':>9} {'ORT GFLOP/s':>12} {'of peak':>8}  runs")
             for r in new:
+                r["peak_gflops_per_s"] = peak if device == "cpu" else None
+                share = f"{r['ort_gflops_per_s'] / peak:>8.2f}" if device == "cpu" else f"{'-':>8}"
                 print(f"  {r['graph']:<9} {r['torch_ms']:>10.2f} {r['ort_ms']:>10.2f} "
-                      f"{r['ratio']:>9.2f}x {r['max_abs_diff']:>10.1e}  {r['runs']}")
+                      f"{r['ratio']:>9.2f}x {r['max_abs_diff']:>10.1e} {r['gflop']:>9.2f} "
+                      f"{r['ort_gflops_per_s']:>12.1f} {share}  {r['runs']}")
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(rows, indent=1))
     return 0
