@@ -108,7 +108,9 @@ def run_view(args: argparse.Namespace) -> int:
                 app.exit(1)
             return
         if result != "loaded":
-            text = win.message_bar.label.text() or result
+            # The bar's detail line alone: its heading and bullet would make two lines on a terminal.
+            lines = win.message_bar.label.text().splitlines()
+            text = lines[-1].removeprefix("• ") if lines else result
             print(f"ctchat view: could not load {path}: {text}", file=sys.stderr)
             app.exit(1)
             return
