@@ -67,8 +67,14 @@ def shows_something(view) -> bool:
 @gui
 @pytest.mark.parametrize("name", list(ODD))
 def test_odd_volume_opens_scrolls_and_windows(window, qtbot, name):
-    shape, spacing = ODD[name]
-    show(window, odd_volume(shape, spacing))
+    check_opens_scrolls_and_windows(window, qtbot, odd_volume(*ODD[name]))
+
+
+def check_opens_scrolls_and_windows(window, qtbot, vol) -> None:
+    """Show ``vol``; every view draws it or says why not, scrolls and takes the bone preset
+    (also used by test_shape_fuzz.py)."""
+    shape = vol.voxels.shape
+    show(window, vol)
     qtbot.wait(50)  # the 3D view's deferred first render
     for v in window.slice_views:
         assert v.n_slices == shape[v.plane.array_axis]
