@@ -84,7 +84,10 @@ def test_drop_folder_opens_it(window, qtbot):
     with qtbot.waitSignal(window.loadFinished, timeout=30000) as blocker:
         assert drop_paths(window, [need(GAP_DICOM)])
     assert blocker.args == ["loaded"]
-    assert window.scan.volume.shape == (4, 16, 16)
+    # 4 stored slices, 3 of them 1.25 mm apart and one 202.5 mm away: shown on the 1.25 mm grid
+    # (161 interpolated slices, said in the warning), the stored slices kept for the heat strip
+    assert window.scan.volume.shape == (165, 16, 16)
+    assert window.scan.volume.has_warning("slice_gap") and window.scan.volume.n_original == 4
 
 
 def test_drop_several_files_opens_their_folder(window, qtbot):

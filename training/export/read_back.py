@@ -26,6 +26,7 @@ from torch import nn
 from inference.bundle import MANIFEST, load_bundle
 from inference.vision.runtime import create_session
 from training.export.lora_gguf import HF_TO_GGUF
+from training.models.layers import Attention
 
 _GGUF_TO_HF = {v: k for k, v in HF_TO_GGUF.items()}
 
@@ -44,6 +45,11 @@ def vision_state_from_onnx(scan_graph: str | Path, vision_model: nn.Module) -> d
     tensors (e.g. every zero bias of an untrained layer) under one name, and ``Identity`` nodes
     for the others. Node names as the TorchScript exporter (the default) writes them; a graph
     named otherwise is refused with the layer it could not find.
+
+    A fused graph (:mod:`.fusion`) is read too: a fused node keeps the output name of the node it
+    replaced (``/vit3d/blocks.0/norm1/LayerNormalization_output_0``), which names its module;
+    ``SkipLayerNormalization`` and ``BiasGelu`` hold the bias of the Linear before them, and
+    ``Attention`` the q, k and v projections side by side (``[in, 3 * out]``).
     """
     import onnx
     from onnx import numpy_helper
@@ -56,8 +62,12 @@ def vision_state_from_onnx(scan_graph: str | Path, vision_model: nn.Module) -> d
         if node.op_type == "Identity" and node.input[0] in values:
             values[node.output[0]] = values[node.input[0]]
     nodes: dict[tuple[str, str], list] = {}
+    consumers: dict[str, list] = {}
     for node in graph.node:
-        nodes.setdefault((_module_path(node.name), node.op_type), []).append(node)
+        named_by = node.name if node.name.startswith("/") else node.output[0]  # fused: "SkipLayerNorm_3"
+        nodes.setdefault((_module_path(named_by), node.op_type), []).append(node)
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
 
     def node_of(scope: str, *ops: str):
         found = [n for op in ops for n in nodes.get((scope, op), [])]
@@ -73,22 +83,45 @@ def vision_state_from_onnx(scan_graph: str | Path, vision_model: nn.Module) -> d
     def constant_input(node) -> str:
         return next(i for i in node.input if i in values)
 
+    def linear_bias(scope: str, matmul) -> str:
+        if nodes.get((scope, "Add")):
+            return constant_input(node_of(scope, "Add"))
+        fused = [n for n in consumers.get(matmul.output[0], [])
+                 if (n.op_type == "BiasGelu" or n.op_type == "SkipLayerNormalization" and len(n.input) > 4)]
+        if len(fused) != 1:
+            raise ValueError(f"{scan_graph}: no bias found for {scope}")
+        return fused[0].input[1 if fused[0].op_type == "BiasGelu" else 4]
+
     scan = vision_model.scan
     state: dict[str, torch.Tensor] = {}
     for scope, module in scan.named_modules():
-        if isinstance(module, nn.Linear):
+        if f"{scope}.weight" in state:
+            continue  # a projection read with its fused attention
+        if isinstance(module, Attention) and nodes.get((scope, "Attention")):
+            qkv = value(node_of(scope, "Attention").input[1]).T  # [3 * dim, in]: q, k, v rows
+            bias = value(node_of(scope, "Attention").input[2])
+            dim = module.q.out_features
+            state[f"{scope}.q.weight"], state[f"{scope}.kv.weight"] = qkv[:dim].contiguous(), qkv[dim:].contiguous()
+            state[f"{scope}.q.bias"], state[f"{scope}.kv.bias"] = bias[:dim], bias[dim:]
+        elif isinstance(module, nn.Linear):
             node = node_of(scope, "MatMul", "Gemm")
             weight = value(node.input[1])
             transposed = node.op_type == "MatMul" or not any(a.name == "transB" and a.i for a in node.attribute)
             state[f"{scope}.weight"] = weight.T.contiguous() if transposed else weight
             if module.bias is not None:
-                bias = node.input[2] if node.op_type == "Gemm" else constant_input(node_of(scope, "Add"))
+                bias = node.input[2] if node.op_type == "Gemm" else linear_bias(scope, node)
                 state[f"{scope}.bias"] = value(bias)
-        elif isinstance(module, (nn.Conv2d, nn.Conv3d, nn.LayerNorm)):
-            node = node_of(scope, "Conv" if isinstance(module, (nn.Conv2d, nn.Conv3d)) else "LayerNormalization")
+        elif isinstance(module, (nn.Conv2d, nn.Conv3d)):
+            node = node_of(scope, "Conv")
             state[f"{scope}.weight"] = value(node.input[1])
             if module.bias is not None:
                 state[f"{scope}.bias"] = value(node.input[2])
+        elif isinstance(module, nn.LayerNorm):  # SkipLayerNormalization: (x, skip, gamma, beta, bias)
+            node = node_of(scope, "LayerNormalization", "SkipLayerNormalization")
+            first = 2 if node.op_type == "SkipLayerNormalization" else 1
+            state[f"{scope}.weight"] = value(node.input[first])
+            if module.bias is not None:
+                state[f"{scope}.bias"] = value(node.input[first + 1])
     for name, _ in scan.named_parameters():  # parameters used as they are (e.g. location codes)
         if name not in state:
             state[name] = value(name)
