@@ -98,8 +98,8 @@ def vision_state_from_onnx(scan_graph: str | Path, vision_model: nn.Module) -> d
         if f"{scope}.weight" in state:
             continue  # a projection read with its fused attention
         if isinstance(module, Attention) and nodes.get((scope, "Attention")):
-            qkv = value(node_of(scope, "Attention").input[1]).T  # [3 * dim, in]: q, k, v rows
-            bias = value(node_of(scope, "Attention").input[2])
+            fused = node_of(scope, "Attention")
+            qkv, bias = value(fused.input[1]).T, value(fused.input[2])  # qkv: [3 * dim, in], q, k, v rows
             dim = module.q.out_features
             state[f"{scope}.q.weight"], state[f"{scope}.kv.weight"] = qkv[:dim].contiguous(), qkv[dim:].contiguous()
             state[f"{scope}.q.bias"], state[f"{scope}.kv.bias"] = bias[:dim], bias[dim:]
@@ -111,14 +111,10 @@ def vision_state_from_onnx(scan_graph: str | Path, vision_model: nn.Module) -> d
             if module.bias is not None:
                 bias = node.input[2] if node.op_type == "Gemm" else linear_bias(scope, node)
                 state[f"{scope}.bias"] = value(bias)
-        elif isinstance(module, (nn.Conv2d, nn.Conv3d)):
-            node = node_of(scope, "Conv")
-            state[f"{scope}.weight"] = value(node.input[1])
-            if module.bias is not None:
-                state[f"{scope}.bias"] = value(node.input[2])
-        elif isinstance(module, nn.LayerNorm):  # SkipLayerNormalization: (x, skip, gamma, beta, bias)
-            node = node_of(scope, "LayerNormalization", "SkipLayerNormalization")
-            first = 2 if node.op_type == "SkipLayerNormalization" else 1
+        elif isinstance(module, (nn.Conv2d, nn.Conv3d, nn.LayerNorm)):
+            ops = ("LayerNormalization", "SkipLayerNormalization") if isinstance(module, nn.LayerNorm) else ("Conv",)
+            node = node_of(scope, *ops)
+            first = 2 if node.op_type == "SkipLayerNormalization" else 1  # Skip: (x, skip, gamma, beta, bias)
             state[f"{scope}.weight"] = value(node.input[first])
             if module.bias is not None:
                 state[f"{scope}.bias"] = value(node.input[first + 1])
