@@ -6,8 +6,9 @@ re-render their moved crosshair when the event loop is next idle: timed separate
 A VR frame is one full-quality render of the 3D view after a 2 degree turn.
 
 With the chat (``--chat-tokens`` > 0, the default): a 5 ms timer ticks on the UI thread while
-the model encodes the scan and while one answer streams; the longest gap between ticks, the
-p99 and the median are the UI thread's stalls (5 ms = never stalled). The model runs in its
+the model starts, while it encodes the scan and while it streams the findings of the scan
+(the longest answer it gives); the longest gap between ticks, the p99 and the median are the
+UI thread's stalls (5 ms = never stalled; the target is 50 ms at most). The model runs in its
 worker thread with all cores but one (``--chat-threads`` to compare).
 """
 
@@ -21,6 +22,7 @@ import time
 from pathlib import Path
 
 TARGET_MS = 16.0
+STALL_TARGET_MS = 50.0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -70,6 +72,9 @@ def run_bench(args: argparse.Namespace) -> int:
     for _ in range(20):
         app.processEvents()
         time.sleep(0.01)
+    start_gaps: list[float] = []  # the model loads in its thread while the window is up
+    if win.chat_panel is not None:
+        _wait_chat(win, "idle", 120.0, start_gaps)
 
     t0 = time.perf_counter()
     result: dict = {}
@@ -163,12 +168,18 @@ def run_bench(args: argparse.Namespace) -> int:
           f"slice-view renders: {slice_renders}")
     if stall is not None:
         print()
-        if encode_gaps:
-            print(f"UI thread while the model encodes the scan ({TICK_MS} ms timer): longest stall "
-                  f"{encode_gaps[-1]:.1f} ms, p99 gap {_p99(encode_gaps):.1f} ms, {len(encode_gaps)} gaps")
-        print(f"UI thread while an answer streams ({stall['tokens']} tokens in {stall['seconds']:.2f} s, "
+        if not encode_gaps:
+            print("UI thread while the model encodes the scan: not timed (read from the scan cache at once)")
+        for what, gaps in (("starts", start_gaps), ("encodes the scan", encode_gaps)):
+            if gaps:
+                print(f"UI thread while the model {what} ({TICK_MS} ms timer): longest stall "
+                      f"{gaps[-1]:.1f} ms, p99 gap {_p99(gaps):.1f} ms, {len(gaps)} gaps")
+        print(f"UI thread while the findings stream ({stall['tokens']} tokens in {stall['seconds']:.2f} s, "
               f"{stall['threads']} model thread(s), {TICK_MS} ms timer): longest stall {stall['max']:.1f} ms, "
               f"p99 gap {stall['p99']:.1f} ms, median gap {stall['median']:.1f} ms, {stall['ticks']} ticks")
+        longest = max([stall["max"], *start_gaps[-1:], *encode_gaps[-1:]])
+        print(f"longest UI stall while the model works: {longest:.1f} ms; target <= {STALL_TARGET_MS:.0f} ms: "
+              f"{'met' if longest <= STALL_TARGET_MS else 'NOT met'}")
     elif win.chat_panel is not None:
         print(f"chat: not measured ({win.chat_panel.status.text()})")
     win.close()
@@ -215,9 +226,11 @@ def _wait_chat(win, state: str, timeout_s: float, gaps: list[float] | None = Non
 
 
 def _chat_stalls(win) -> dict | None:
-    """Ask one question and time the gaps between ticks of a 5 ms UI-thread timer while the
+    """Ask for the findings and time the gaps between ticks of a 5 ms UI-thread timer while the
     answer streams; returns max / p99 / median gap (ms), or None when no answer came."""
     from PySide6 import QtCore
+
+    from inference.question import Question
 
     panel = win.chat_panel
     ticks: list[float] = []
@@ -228,7 +241,7 @@ def _chat_stalls(win) -> dict | None:
     QtCore.QTimer.singleShot(120000, loop.quit)
     timer.start()
     t0 = time.perf_counter()
-    if panel.ask("Is there a nodule in the right upper lobe?") is None:
+    if panel.ask(Question.findings()) is None:
         return None
     loop.exec()
     seconds = time.perf_counter() - t0

@@ -15,6 +15,7 @@ from PySide6.QtCore import Signal
 from inference.bundle import model_notice
 from inference.question import Question, QuestionError
 
+from .answer_stream import AnswerStream
 from .chat_worker import ChatThread, Request
 from .transcript import COPY_SCHEME, Entry, Transcript, TranscriptStore, scan_key, transcript_html
 
@@ -85,6 +86,7 @@ class ChatPanel(QtWidgets.QWidget):
         self.history.setObjectName("chat_history")
         self.history.currentRowChanged.connect(self._on_select)
         self.answer_view = QtWidgets.QTextBrowser()  # the scan's whole transcript
+        self._stream = AnswerStream(self.answer_view)  # the streaming answer, appended in place
         self.answer_view.setObjectName("answer_view")
         self.answer_view.setOpenLinks(False)
         self.answer_view.anchorClicked.connect(self._on_link)
@@ -290,7 +292,10 @@ class ChatPanel(QtWidgets.QWidget):
             return
         entry.text += piece
         if self.selected() is entry:
-            self._render()
+            shown = entry.text.strip()
+            if not self._stream.extend(shown):
+                self._render()
+                self._stream.anchor(shown)
 
     def _finish(self, entry: Entry) -> None:
         if self._running is not None and self._running[0] is entry:
@@ -338,6 +343,7 @@ class ChatPanel(QtWidgets.QWidget):
     def _render(self) -> None:
         """Show the scan's transcript, the selected question highlighted and in view."""
         selected = self.selected()
+        self._stream.forget()
         self.answer_view.setHtml(transcript_html(self.entries, selected, self.transcript.region_notice))
         if self.model_info is not None and not self.model_info["trained"]:
             self.answer_view.append(f"<p style='color:#c04040'>{model_notice(False)}.</p>")

@@ -15,6 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from inference.chat.warm_imports import import_model_modules
 from inference.question import Question
 
 
@@ -115,6 +116,8 @@ class ChatThread(QObject):
 
     def __init__(self, bundle: str = "default", n_threads: int | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        # Here, before the window shows: an import in the worker would stall the window (~50 ms).
+        import_model_modules()
         self.thread = QThread()
         self.thread.setObjectName("chat")
         self.worker = ChatWorker(bundle, n_threads)

@@ -111,6 +111,29 @@ def test_ask_streams_the_answer_and_draws_its_strip(chat_win):
     assert "CPUExecutionProvider" in panel.model_label.text()
 
 
+def test_the_streaming_answer_grows_in_place_as_a_full_render_shows_it(chat_win):
+    from viewer.transcript import transcript_html
+
+    panel = chat_win.chat_panel
+    seen: list[tuple[str, str, bool]] = []
+
+    def on_piece(_qid, _s):  # runs after the panel's own slot (connected first)
+        doc = QtGui.QTextDocument()
+        doc.setHtml(transcript_html(panel.entries, panel.selected(), panel.transcript.region_notice))
+        seen.append((panel.answer_view.toPlainText(), doc.toPlainText(), panel._stream._cursor is not None))
+
+    panel.chat.worker.piece.connect(on_piece)
+    try:
+        entry, pieces = _ask(chat_win, "Describe the lungs.", max_tokens=24)
+    finally:
+        panel.chat.worker.piece.disconnect(on_piece)
+    assert len(seen) == len(pieces) >= 3
+    assert sum(in_place for *_, in_place in seen) >= len(seen) - 2  # not rendered anew per piece
+    for shown, full, _ in seen:  # the same text as a whole render, up to HTML's white space
+        assert " ".join(shown.split()).startswith(" ".join(full.split()))
+    assert entry.text in panel.answer_view.toPlainText()
+
+
 def test_slice_views_stay_interactive_while_answering(chat_win):
     win, panel = chat_win, chat_win.chat_panel
     steps: list[tuple[int, int, str]] = []
