@@ -76,3 +76,27 @@ def test_limit_lines_report_the_fraction(tmp_path):
 
 def test_bandwidth_is_measured_with_several_threads():
     assert 1e8 < measure_read_bandwidth(2, size_bytes=32 * 2**20, repeats=2) < 1e13
+
+
+def test_gguf_facts_are_kept_per_file_version(tmp_path, monkeypatch):
+    """Read once, kept on disk; a damaged cache file is read again; a changed file misses."""
+    import os
+
+    from inference.llm.gguf_facts import _facts, gguf_facts
+
+    monkeypatch.setenv("CTCHAT_DATA_DIR", str(tmp_path / "data"))
+    path = tmp_path / "m.gguf"
+    _write(path, tied=False)
+    first = gguf_facts(path)
+    assert first.n_embd == EMBD and first.embedding.rows == VOCAB and "output.weight" in first.tensor_bytes
+    kept = list((tmp_path / "data" / "cache" / "gguf_facts").glob("m-*.json"))
+    assert len(kept) == 1
+    _facts.cache_clear()
+    assert gguf_facts(path) == first  # from the file on disk
+    _facts.cache_clear()
+    kept[0].write_text("{damaged")
+    assert gguf_facts(path) == first
+    mtime = path.stat().st_mtime_ns
+    _write(path, tied=True)
+    os.utime(path, ns=(mtime + 10**9, mtime + 10**9))
+    assert "output.weight" not in gguf_facts(path).tensor_bytes

@@ -19,7 +19,6 @@ Example:
 
 from __future__ import annotations
 
-import functools
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-EMBEDDING, OUTPUT = "token_embd.weight", "output.weight"
+from .gguf_facts import EMBEDDING, OUTPUT, gguf_facts
+
 KV_BYTES_F16 = 2  # the runtime's KV cache type (f16) unless exact attention asks for f32
 
 
@@ -44,45 +44,18 @@ class TokenBytes:
         return self.weights + self.output_head + self.kv_cache
 
 
-def _field(reader, key: str, default=None):
-    field = reader.fields.get(key)
-    if field is None:
-        return default
-    value = field.contents()
-    return max(value) if isinstance(value, list) else value  # per-layer lists: the widest
-
-
 def decode_bytes(gguf_path: str | os.PathLike, context: int, kv_bytes: int = KV_BYTES_F16) -> TokenBytes:
     """Bytes one generated token reads from a GGUF model with ``context`` cached positions.
 
     Every layer is counted at the full ``context`` (exact below a sliding window; an upper
     bound above it).
     """
-    stat = os.stat(gguf_path)
-    weights, head, kv_per_position = _model_bytes(os.fspath(gguf_path), stat.st_size, stat.st_mtime_ns)
-    return TokenBytes(weights=weights, output_head=head, kv_cache=kv_per_position * context * kv_bytes)
-
-
-@functools.lru_cache(maxsize=8)
-def _model_bytes(path: str, size: int, mtime_ns: int) -> tuple[int, int, int]:
-    """``(weights, output head, KV elements per position)`` of a GGUF file, kept per file version:
-    gguf's reader takes ~25 s over a 262k-token vocabulary (Gemma 3), which a bench asks twice."""
-    from gguf import GGUFReader
-
-    reader = GGUFReader(path)
-    sizes = {t.name: (int(t.n_bytes), [int(n) for n in t.shape]) for t in reader.tensors}
-    emb_bytes, emb_shape = sizes[EMBEDDING]
-    one_row = emb_bytes // emb_shape[-1]  # ggml order: the last dimension counts the rows
-    weights = sum(n for name, (n, _) in sizes.items() if name not in (EMBEDDING, OUTPUT)) + one_row
-    head = sizes[OUTPUT][0] if OUTPUT in sizes else emb_bytes
-    arch = _field(reader, "general.architecture")
-    layers = _field(reader, f"{arch}.block_count")
-    heads = _field(reader, f"{arch}.attention.head_count")
-    kv_heads = _field(reader, f"{arch}.attention.head_count_kv", heads)
-    head_dim = _field(reader, f"{arch}.embedding_length") // heads
-    k_len = _field(reader, f"{arch}.attention.key_length", head_dim)
-    v_len = _field(reader, f"{arch}.attention.value_length", head_dim)
-    return weights, head, layers * kv_heads * (k_len + v_len)
+    facts = gguf_facts(gguf_path)
+    sizes = facts.tensor_bytes
+    one_row = facts.embedding.row_bytes
+    weights = sum(n for name, n in sizes.items() if name not in (EMBEDDING, OUTPUT)) + one_row
+    head = sizes.get(OUTPUT, sizes[EMBEDDING])  # tied: the embedding matrix is the head
+    return TokenBytes(weights=weights, output_head=head, kv_cache=facts.kv_per_position * context * kv_bytes)
 
 
 def measure_read_bandwidth(n_threads: int, size_bytes: int = 512 * 2**20, repeats: int = 7) -> float:

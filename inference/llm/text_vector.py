@@ -1,9 +1,9 @@
 """TG-IS text vector: the mean of the question's token embeddings in the LLM's input table.
 
-Read from the LLM's GGUF with the ``gguf`` package. Opening a GGUF with ``gguf.GGUFReader`` takes
-~15-20 s (vocabulary parsing), so the first call writes a small cache next to the app's data
-(where ``token_embd.weight`` lies in the file and how it is stored); later calls memory-map
-the GGUF and dequantise only the rows of the question's tokens (milliseconds).
+Where ``token_embd.weight`` lies in the LLM's GGUF and how it is stored come from
+:func:`~.gguf_facts.gguf_facts` (read once per file version, kept on disk); the table is
+memory-mapped and only the rows of the question's tokens are dequantised, with the ``gguf``
+package (milliseconds).
 
 Scale: the vector is the mean of the rows **times sqrt(n_embd)** by default (``scaled=True``),
 i.e. the token embeddings as Gemma's graph sees them, the same scale at which image tokens are
@@ -21,86 +21,44 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import gguf
 import numpy as np
 
-from ..resources import data_dir
+from .gguf_facts import GGUFFacts, gguf_facts
 from .model_files import default_gguf_path
 from .vocab import LlamaVocab
-
-_CACHE_VERSION = 2
-
-
-def _cache_dir(gguf_path: Path) -> Path:
-    st = gguf_path.stat()
-    key = hashlib.sha256(f"{gguf_path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{_CACHE_VERSION}"
-                         .encode()).hexdigest()[:16]
-    return data_dir() / "cache" / "text_vector" / f"{gguf_path.stem}-{key}"
-
-
-def _build_cache(gguf_path: Path, out: Path) -> None:
-    import gguf
-
-    reader = gguf.GGUFReader(str(gguf_path))
-
-    def scalar(name: str, default=None):
-        f = reader.fields.get(name)
-        if f is None:
-            return default
-        v = f.parts[f.data[0]]
-        return bytes(v).decode() if f.types[0] == gguf.GGUFValueType.STRING else v.tolist()[0]
-
-    arch = scalar("general.architecture")
-    emb = next(t for t in reader.tensors if t.name == "token_embd.weight")
-    meta = {
-        "architecture": arch,
-        "n_embd": int(scalar(f"{arch}.embedding_length")),
-        "tensor_type": int(emb.tensor_type),
-        "data_offset": int(emb.data_offset),  # absolute byte offset of the table in the file
-        "rows": int(emb.data.shape[0]),
-        "row_bytes": int(emb.data.nbytes // emb.data.shape[0]),
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "meta.json").write_text(json.dumps(meta, indent=1))
-
 
 @dataclass
 class TextVectorizer:
     """Question text -> TG-IS text vector, from the token embedding table of a GGUF."""
 
     gguf_path: Path
-    meta: dict
+    facts: GGUFFacts
     _table: np.ndarray = field(repr=False, default=None)  # memory-mapped raw rows
     _vocab: object = field(repr=False, default=None)  # llama.cpp vocabulary, loaded on first use
 
     @classmethod
     def from_gguf(cls, gguf_path: str | Path | None = None) -> "TextVectorizer":
-        """Open (and on first use, cache) the table of ``gguf_path`` (default: the app's LLM)."""
+        """Map the table of ``gguf_path`` (default: the app's LLM)."""
         path = Path(gguf_path) if gguf_path is not None else default_gguf_path()
-        cache = _cache_dir(path)
-        if not (cache / "meta.json").exists():
-            _build_cache(path, cache)
-        meta = json.loads((cache / "meta.json").read_text())
-        table = np.memmap(path, dtype=np.uint8, mode="r", offset=meta["data_offset"],
-                          shape=(meta["rows"], meta["row_bytes"]))
-        return cls(path, meta, table)
+        facts = gguf_facts(path)
+        emb = facts.embedding
+        table = np.memmap(path, dtype=np.uint8, mode="r", offset=emb.data_offset, shape=(emb.rows, emb.row_bytes))
+        return cls(path, facts, table)
 
     @property
     def n_embd(self) -> int:
-        return int(self.meta["n_embd"])
+        return self.facts.n_embd
 
     def embedding_rows(self, ids: list[int] | np.ndarray) -> np.ndarray:
         """Raw (unscaled) float32 rows of the token embedding table, ``(len(ids), n_embd)``."""
-        import gguf
-
         ids = np.asarray(ids, dtype=np.int64)
         raw = np.asarray(self._table[ids])
-        rows = gguf.quants.dequantize(raw, gguf.GGMLQuantizationType(self.meta["tensor_type"]))
+        rows = gguf.quants.dequantize(raw, gguf.GGMLQuantizationType(self.facts.embedding.tensor_type))
         return rows.reshape(len(ids), self.n_embd).astype(np.float32)
 
     def vector_from_ids(self, ids: list[int] | np.ndarray, scaled: bool = True) -> np.ndarray:
