@@ -4,6 +4,7 @@ tokens and the first answer token's logits through the default bundle's LLM)."""
 
 from __future__ import annotations
 
+import argparse
 import shutil
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from inference.bundle import load_bundle  # noqa: E402
 from inference.vision.runtime import VisionRuntime  # noqa: E402
 from training.export.fusion import op_counts  # noqa: E402
 from training.export.onnx_graphs import export_vision  # noqa: E402
-from training.export.quantize import INT8_GRAPH, TOLERANCE, accepted, add_int8_graph, record_int8_graph  # noqa: E402
+from training.export.quantize import INT8_GRAPH, TOLERANCE, accepted, record_int8_graph  # noqa: E402
 from training.models.config import get_config  # noqa: E402
 from training.models.vision_model import build_vision_model  # noqa: E402
 
@@ -48,12 +49,30 @@ def test_scan_graph_is_exported_fused_and_matches_the_unfused_one(tmp_path: Path
     assert "Attention 4" in rt.report() and "CPU arena on" in rt.report()
 
 
+def _bundle_command(argv: list[str]) -> int:
+    from training.commands.bundle_build import register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="action"))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
 @pytest.fixture(scope="module")
 def int8_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    """A copy of the default bundle (its files stay untouched) with the int8 graph added."""
+    """A copy of the default bundle (its files stay untouched) with the int8 graph added by
+    ``ctchat bundle int8 FOLDER``."""
     root = tmp_path_factory.mktemp("int8") / "default"
     shutil.copytree(load_bundle("default").root, root)
-    return root, add_int8_graph(root)
+    assert _bundle_command(["int8", str(root)]) == 0
+    return root, load_bundle(root).manifest["vision"]["scan_graph_int8"]
+
+
+def test_the_shipped_bundle_is_never_changed_by_bundle_int8(capsys: pytest.CaptureFixture) -> None:
+    before = sorted(p.name for p in load_bundle("default").root.iterdir())
+    assert _bundle_command(["int8", "default"]) == 2
+    assert "copy the bundle to a folder of your own" in capsys.readouterr().err
+    assert sorted(p.name for p in load_bundle("default").root.iterdir()) == before
 
 
 def test_int8_graph_is_accepted_within_the_stated_tolerance(int8_bundle: tuple[Path, dict]) -> None:

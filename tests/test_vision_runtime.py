@@ -74,22 +74,30 @@ def test_bench_encoder_command(tmp_path: Path, capsys: pytest.CaptureFixture) ->
                               "--device", "cpu", "--json", str(out)])
     assert args.func(args) == 0
     rows = json.loads(out.read_text())
-    assert [r["graph"] for r in rows] == ["scan", "question"]
+    assert [r["graph"] for r in rows] == ["scan", "question", "scan int8"]
     for r in rows:
-        assert r["torch_ms"] > 0 and r["ort_ms"] > 0 and r["max_abs_diff"] < 1e-4
+        assert r["torch_ms"] > 0 and r["ort_ms"] > 0
+        assert r["max_abs_diff"] < (1e-4 if r["graph"] != "scan int8" else 1.0)
         assert r["providers"][0] == "CPUExecutionProvider"
         assert r["gflop"] > 0 and r["peak_gflops_per_s"] > 0
         assert r["ort_gflops_per_s"] == pytest.approx(r["gflop"] / (r["ort_ms"] / 1e3))
     assert rows[0]["gflop"] > rows[1]["gflop"]  # the scan graph is the heavy one
+    int8 = rows[2]["rel_rms"]
+    assert set(int8) == {"image_tokens_3d", "slice_tokens_2d", "slice_features"}
+    assert all(0 < v < 0.03 for v in int8.values())  # the bundle's acceptance bound
     text = capsys.readouterr().out
+    assert "int8 scan graph: image-token rel-RMS" in text and "within" in text
     assert "torch/ORT" in text and "CPUExecutionProvider" in text and "of peak" in text
 
 
 def test_bench_flop_count_and_peak_are_real_measures() -> None:
     import torch
 
-    from training.commands.bench_encoder import counted_gflop, matmul_peak_gflops
+    from training.commands.bench_encoder import counted_gflop
+    from training.commands.matmul_peak import matmul_peak_gflops, matmul_rates
 
     a, b = torch.randn(64, 128), torch.randn(128, 32)
     assert counted_gflop(lambda: a @ b) == pytest.approx(2 * 64 * 128 * 32 / 1e9)
     assert 0.1 < matmul_peak_gflops(1, n=256, runs=3) < 1e4
+    rates = matmul_rates(1, n=256, runs=3)
+    assert rates["ONNX Runtime MLAS"] > 0.1 and rates["torch"] > 0.1  # both stacks the graphs run on

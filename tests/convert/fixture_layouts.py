@@ -50,19 +50,24 @@ class Checkpoint:
         return model
 
 
-def random_llm(family: str, llm_config: dict, seed: int, spread: float = 0.08) -> dict[str, torch.Tensor]:
+def random_llm(family: str, llm_config: dict, seed: int, spread: float = 0.08,
+               dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
     """LLM weights under the family's Hugging Face names, drawn at random (matrices with
-    standard deviation ``spread``)."""
+    standard deviation ``spread``) and stored as ``dtype``. Below float32 the model is only laid
+    out (meta device), so that just the returned tensors take memory: a 4B layout fits in 8 GB
+    at float16. At float32 it is built as it always was, which keeps the draws the tests'
+    tolerances were set on (the model's own initialisation takes from the same generator)."""
     import transformers
 
-    torch.manual_seed(seed)
     cls_name, cfg_name = {"phi3": ("Phi3ForCausalLM", "Phi3Config"),
                           "llama": ("LlamaForCausalLM", "LlamaConfig"),
                           "qwen2": ("Qwen2ForCausalLM", "Qwen2Config")}[family]
-    model = getattr(transformers, cls_name)(getattr(transformers, cfg_name)(**llm_config))
+    torch.manual_seed(seed)
+    with torch.device("meta" if dtype != torch.float32 else "cpu"):
+        model = getattr(transformers, cls_name)(getattr(transformers, cfg_name)(**llm_config))
     state = {}
     for name, tensor in model.state_dict().items():
-        t = torch.empty_like(tensor, dtype=torch.float32)
+        t = torch.empty(tensor.shape, dtype=dtype)
         if name.endswith("norm.weight"):
             t.uniform_(0.7, 1.3)
         elif name.endswith(".bias"):
@@ -99,13 +104,15 @@ def _write_json(path: Path, data: dict) -> None:
 def m3d_lamed(folder: Path, sp_model: Path, family: str = "phi3", hidden: int = 256,
               intermediate: int = 512, heads: int = 4, layers: int = 2, add_bos: bool = True,
               legacy: bool = False, seed: int = 0, rows: int | None = None, spread: float = 0.08,
-              vision: dict | None = None, config_extra: dict | None = None) -> Checkpoint:
+              vision: dict | None = None, config_extra: dict | None = None,
+              dtype: torch.dtype = torch.float32) -> Checkpoint:
     """M3D-LaMed-Phi-3-4B (``family="phi3"``) or -Llama-2-7B (``"llama"``), reduced.
 
     ``rows`` widens the embedding beyond the tokenizer (the extra rows are padding), for a
     full-size vocabulary with the small tokenizer. ``vision`` replaces the placeholder vision
     and projector tensors with real ones (published key names), ``config_extra`` the config
-    keys that describe them (``image_size``, ``mm_hidden_size``, ...).
+    keys that describe them (``image_size``, ``mm_hidden_size``, ...). ``dtype`` is the LLM
+    weights' storage type (float16 for a published-size layout that fits in memory).
     """
     folder.mkdir(parents=True)
     added = [(t, True) for t in (PHI3_ADDED if family == "phi3" else [])]
@@ -124,7 +131,7 @@ def m3d_lamed(folder: Path, sp_model: Path, family: str = "phi3", hidden: int = 
         "intermediate_size": intermediate, "max_position_embeddings": 4096,
         "num_attention_heads": heads, "num_hidden_layers": layers, "num_key_value_heads": heads,
         "rms_norm_eps": 1e-05, "rope_scaling": None, "rope_theta": 10000.0,
-        "tie_word_embeddings": False, "torch_dtype": "float32", "transformers_version": "4.41.2",
+        "tie_word_embeddings": False, "torch_dtype": str(dtype).removeprefix("torch."), "transformers_version": "4.41.2",
         "use_cache": True, "vocab_size": rows,
         "image_channel": 1, "image_size": [32, 256, 256], "patch_size": [4, 16, 16],
         "vision_tower": "vit3d", "vision_select_layer": -1, "vision_select_feature": "patch",
@@ -142,7 +149,7 @@ def m3d_lamed(folder: Path, sp_model: Path, family: str = "phi3", hidden: int = 
     for name in ("configuration_m3d_lamed.py", "modeling_m3d_lamed.py"):
         (folder / name).write_text("raise RuntimeError('remote code must never run')\n")
     llm = _llm_part(config)
-    state = random_llm(family, llm, seed, spread)
+    state = random_llm(family, llm, seed, spread, dtype)
     vision = vision or {
         "model.vision_tower.vision_tower.patch_embedding.patch_embeddings.1.weight": torch.randn(768, 1024),
         "model.vision_tower.vision_tower.patch_embedding.position_embeddings": torch.randn(1, 2048, 768),

@@ -9,6 +9,10 @@ weights, through the commands a user runs:
 
     PYTHONPATH=$PWD .venv/bin/python tests/convert/full_width_bundle.py [--work DIR]
 
+``--layers 32 --dtype float16`` gives the published size throughout (3.8B LLM parameters,
+about 16 GB of disk): the bundle ``ctchat bench llm --gguf BUNDLE/llm.gguf`` and ``ctchat bench
+bundle`` measure a full-size model with.
+
 Prints each command's wall time and peak RSS, the bundle's sizes, the answer's JSON summary and
 the benchmark's table.
 """
@@ -34,7 +38,7 @@ from full_width_check import WIDTH, gib, script_args  # noqa: E402
 QUESTION = "Where is the lesion located?"
 
 
-def make(root: Path) -> None:
+def make(root: Path, layers: int, dtype: str) -> None:
     """Write the checkpoint: full-size vision (weights at trained scale) and the LLM."""
     import torch
 
@@ -52,7 +56,8 @@ def make(root: Path) -> None:
                 p.normal_(0, 0.02)
     tensors = {**{f"model.vision_tower.vision_tower.{k}": v for k, v in vision.vision_tower.state_dict().items()},
                **{f"model.mm_projector.{k}": v for k, v in vision.mm_projector.state_dict().items()}}
-    m3d_lamed(root / "M3D-LaMed-Phi-3-4B", train_spm(root / "spm"), "phi3", vision=tensors, **WIDTH)
+    m3d_lamed(root / "M3D-LaMed-Phi-3-4B", train_spm(root / "spm"), "phi3", vision=tensors,
+              **{**WIDTH, "layers": layers}, dtype=getattr(torch, dtype))
 
 
 def run(cmd: list[str]) -> tuple[float, int, str]:
@@ -77,16 +82,17 @@ def run(cmd: list[str]) -> tuple[float, int, str]:
 
 
 def main() -> None:
-    root, make_stage = script_args(__doc__, "ctchat-fullwidth-bundle-")
+    root, make_stage, args = script_args(__doc__, "ctchat-fullwidth-bundle-", reference=False)
     if make_stage:
-        return make(root)
+        return make(root, args.layers, args.dtype)
     for name in ("M3D-LaMed-Phi-3-4B", "spm", "bundle"):
         shutil.rmtree(root / name, ignore_errors=True)
     ctchat = str(Path(sys.executable).with_name("ctchat"))
     from inference.resources import DEMO_CT
 
     steps = {
-        "write the published-layout folder": [sys.executable, __file__, "--work", str(root), "--stage", "make"],
+        "write the published-layout folder": [sys.executable, __file__, "--work", str(root), "--stage", "make",
+                                              "--layers", str(args.layers), "--dtype", args.dtype],
         "ctchat convert --quant q4_k_m": [ctchat, "convert", str(root / "M3D-LaMed-Phi-3-4B"), "--out",
                                           str(root / "bundle"), "--quant", "q4_k_m"],
         "ctchat ask --json": [ctchat, "ask", str(DEMO_CT), QUESTION, "--bundle", str(root / "bundle"),

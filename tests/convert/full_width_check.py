@@ -7,6 +7,13 @@ llama.cpp on a spliced prompt, then converted again (every step skipped).
 
 Prints the time, output size and peak memory (RSS of this process and its children) of
 each step, and the logits' relative error against transformers' own Phi3ForCausalLM.
+
+The published size, all 32 layers (3.8B parameters), stored as float16 so that it fits in
+memory, converted only (transformers' fp32 reference would need 30 GB); its Q4_K_M file is
+what ``ctchat bench llm --gguf WORK/work/llm-q4_k_m.gguf`` measures a full-size model with:
+
+    PYTHONPATH=$PWD .venv/bin/python tests/convert/full_width_check.py --work DIR \
+        --layers 32 --dtype float16 --no-reference
 """
 
 from __future__ import annotations
@@ -64,9 +71,12 @@ def gib(n: float) -> str:
 WIDTH = dict(hidden=3072, intermediate=8192, heads=32, layers=2, rows=32015, spread=0.02)
 
 
-def make(root: Path) -> None:
+def make(root: Path, layers: int, dtype: str) -> None:
     """Write the checkpoint (run in a child process, so its memory is not counted later)."""
-    m3d_lamed(root / "ckpt", train_spm(root / "spm"), "phi3", **WIDTH)
+    import torch
+
+    m3d_lamed(root / "ckpt", train_spm(root / "spm"), "phi3", **{**WIDTH, "layers": layers},
+              dtype=getattr(torch, dtype))
 
 
 def reference(folder: Path):
@@ -89,25 +99,32 @@ def reference(folder: Path):
     return model
 
 
-def script_args(doc: str, prefix: str) -> tuple[Path, bool]:
-    """The work folder of a full-width script (``--work``, else a new temporary one) and
-    whether this run is its ``--stage make`` child (which writes the checkpoint)."""
+def script_args(doc: str, prefix: str, reference: bool = True) -> tuple[Path, bool, argparse.Namespace]:
+    """The work folder of a full-width script (``--work``, else a new temporary one), whether
+    this run is its ``--stage make`` child (which writes the checkpoint), and all arguments."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--work", type=Path, default=None, help="work folder (default: a temporary one)")
     parser.add_argument("--stage", choices=["make"], help=argparse.SUPPRESS)
+    parser.add_argument("--layers", type=int, default=WIDTH["layers"], help="decoder layers (published: 32)")
+    parser.add_argument("--dtype", choices=["float32", "float16"], default="float32",
+                        help="the checkpoint's storage type")
+    if reference:
+        parser.add_argument("--no-reference", action="store_true",
+                            help="convert only: no llama.cpp run, no transformers reference")
     args = parser.parse_args()
-    return args.work or Path(tempfile.mkdtemp(prefix=prefix)), args.stage == "make"
+    return args.work or Path(tempfile.mkdtemp(prefix=prefix)), args.stage == "make", args
 
 
 def main() -> None:
-    root, make_stage = script_args(__doc__, "ctchat-fullwidth-")
+    root, make_stage, args = script_args(__doc__, "ctchat-fullwidth-")
     if make_stage:
-        return make(root)
+        return make(root, args.layers, args.dtype)
     shutil.rmtree(root / "ckpt", ignore_errors=True)
     shutil.rmtree(root / "work", ignore_errors=True)
     times, sizes = {}, []
     t0 = time.perf_counter()
-    child = psutil.Popen([sys.executable, __file__, "--work", str(root), "--stage", "make"])
+    child = psutil.Popen([sys.executable, __file__, "--work", str(root), "--stage", "make",
+                          "--layers", str(args.layers), "--dtype", args.dtype])
     peak_make = 0
     while child.poll() is None:
         try:
@@ -118,7 +135,7 @@ def main() -> None:
     assert child.returncode == 0
     times["write the published-layout checkpoint (child process)"] = time.perf_counter() - t0
     folder = root / "ckpt"
-    sizes.append(("published-layout shards (fp32)", sum(p.stat().st_size for p in folder.glob("model-*.safetensors"))))
+    sizes.append((f"published-layout shards ({args.dtype}, {args.layers} layers)", sum(p.stat().st_size for p in folder.glob("model-*.safetensors"))))
 
     from convert.llm_gguf import convert_llm
     from convert.llm_prompt import prompt_layout, read_facts
@@ -139,11 +156,14 @@ def main() -> None:
         times[f"step {b}"] = marks[b] - marks[a]
     times["convert_llm, all steps"] = marks["quantize"] - marks["start"]
     shards = list(result.llm_folder.glob("*.safetensors"))
-    sizes.append(("LLM-only folder: shards written (fp32)", sum(p.stat().st_size for p in shards if not p.is_symlink())))
+    sizes.append(("LLM-only folder: shards written", sum(p.stat().st_size for p in shards if not p.is_symlink())))
     sizes.append(("LLM-only folder: source shards linked", sum(p.stat().st_size for p in shards if p.is_symlink())))
     for qtype, path in result.ggufs.items():
         sizes.append((f"GGUF {qtype}", path.stat().st_size))
 
+    if args.no_reference:
+        rss.stop()
+        return report(root, times, sizes, peak_make, rss, {})
     rss.label = "load and run in llama.cpp"
     facts = read_facts(result.source, result.ggufs["f16"])
     tok = hf_tokenizer(folder)
@@ -172,6 +192,11 @@ def main() -> None:
         errors[name] = (relative_error(values, ref), float(np.corrcoef(values, ref)[0, 1]),
                         int(values.argmax()) == int(ref.argmax()))
 
+    report(root, times, sizes, peak_make, rss, errors)
+
+
+def report(root: Path, times: dict, sizes: list, peak_make: int, rss: PeakRSS, errors: dict) -> None:
+    """Print each step's time, each output's size, the peak memory and the logits' errors."""
     print(f"work folder: {root}")
     for name, seconds in times.items():
         print(f"time      {name:58s} {seconds:7.1f} s")

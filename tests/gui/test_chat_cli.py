@@ -43,12 +43,15 @@ def test_bench_viewer_reports_ui_stalls_while_streaming(qapp, tmp_path, capsys, 
                              "--size", "1000x700", "--chat-tokens", "16"])
     assert args.func(args) == 0
     printed = capsys.readouterr().out
-    m = re.search(r"UI thread while an answer streams \((\d+) tokens .*longest stall ([\d.]+) ms, "
+    m = re.search(r"UI thread while the findings stream \((\d+) tokens .*longest stall ([\d.]+) ms, "
                   r"p99 gap ([\d.]+) ms, median gap ([\d.]+) ms, (\d+) ticks", printed)
     assert m, printed
     tokens, longest, p99, median, ticks = (float(g) for g in m.groups())
     assert 0 < tokens <= 16 and ticks >= 3
     assert 0 < median <= p99 <= longest
+    assert re.search(r"UI thread while the model starts .*longest stall [\d.]+ ms", printed), printed
+    worst = re.search(r"longest UI stall while the model works: ([\d.]+) ms; target <= 50 ms: (met|NOT met)", printed)
+    assert worst and float(worst.group(1)) >= longest, printed
 
 
 def test_demo_takes_the_view_options(qapp, tmp_path, capsys):

@@ -5,7 +5,7 @@ run, same thread count; warm-up, then timed runs interleaved (torch, ORT, torch,
 both see the same machine state. Prints the median per graph (scan, question), the ratio
 torch / ORT (> 1: ORT faster), the max abs difference of the outputs, and each graph's GFLOP
 (counted by torch's FlopCounterMode) with ORT's rate against the fp32 matmul peak measured at
-the start of the same run. On a machine with a
+the start of the same run (:mod:`.matmul_peak`). On a machine with a
 CUDA build of torch and ``onnxruntime-gpu`` the GPU is benchmarked too.
 
 Example:
@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+
+from .matmul_peak import best_rate, matmul_rates
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -50,22 +52,6 @@ def _median_ms(fn: Callable[[], Any], sync: Callable[[], None]) -> Callable[[], 
         sync()
         return (time.perf_counter() - t0) * 1e3
     return once
-
-
-def matmul_peak_gflops(threads: int, n: int = 2048, runs: int = 5) -> float:
-    """The machine's fp32 matmul rate at ``threads``: median GFLOP/s of an ``n``-square sgemm
-    (torch's BLAS), measured now, so the vision graphs are set against what this CPU does."""
-    import torch
-
-    torch.set_num_threads(threads)
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    torch.mm(a, b)  # warm-up
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        torch.mm(a, b)
-        times.append(time.perf_counter() - t0)
-    return 2 * n**3 / statistics.median(times) / 1e9
 
 
 def counted_gflop(fn: Callable[[], Any]) -> float:
@@ -149,6 +135,11 @@ def bench_config(preset: str, args: argparse.Namespace, device: str) -> list[dic
                          _median_ms(lambda: rt.ask(o_scan, text), sync)),
         }
         gflop = {"scan": counted_gflop(torch_scan), "question": counted_gflop(lambda: torch_question(t_scan))}
+        int8 = _int8_scan(exported.scan, tmp, volume, o_scan, device, threads)
+        if int8 is not None:  # the same torch runs again: the ratio is torch fp32 / ORT int8
+            pairs["scan int8"] = (pairs["scan"][0], _median_ms(lambda: int8["runtime"].encode_scan(volume), sync))
+            diffs["scan int8"] = int8["max_abs_diff"]
+            gflop["scan int8"] = gflop["scan"]
         runs = args.runs if preset == "tiny" else max(3, min(args.runs, 5))
         rows = []
         for graph, (tf, of) in pairs.items():
@@ -164,8 +155,25 @@ def bench_config(preset: str, args: argparse.Namespace, device: str) -> list[dic
                          "runs": runs, "max_abs_diff": diffs[graph], "providers": providers, "gflop": gflop[graph],
                          "ort_gflops_per_s": gflop[graph] / (om / 1e3),
                          "threads": threads, "export_s": export_s, "text_vector": text_src,
-                         "input_shape": list(volume.shape)})
+                         "input_shape": list(volume.shape),
+                         **({"rel_rms": int8["rel_rms"]} if graph == "scan int8" else {})})
         return rows
+
+
+def _int8_scan(fp32_graph: str, tmp: str, volume: np.ndarray, fp32_out: dict, device: str,
+               threads: int) -> dict[str, Any] | None:
+    """On the CPU: the scan graph quantised as ``ctchat bundle build --int8`` does, its runtime
+    and its outputs' distance from fp32 ORT (rel-RMS per output, the bundle's acceptance measure)."""
+    if device != "cpu":
+        return None
+    from inference.vision.runtime import VisionRuntime
+    from training.export.quantize import quantize_scan, rel_rms
+
+    path = quantize_scan(fp32_graph, Path(tmp) / "scan.int8.onnx")
+    rt = VisionRuntime(str(path), None, device="cpu", threads=threads)
+    out = rt.encode_scan(volume)
+    return {"runtime": rt, "rel_rms": {n: rel_rms(fp32_out[n], out[n]) for n in fp32_out},
+            "max_abs_diff": max(float(np.abs(out[n] - fp32_out[n]).max()) for n in fp32_out)}
 
 
 def _load() -> str:
@@ -200,9 +208,11 @@ def run(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     from inference.vision.runtime import physical_cores
 
-    peak = matmul_peak_gflops(args.threads or physical_cores())
-    print(f"measured fp32 matmul peak: {peak:.1f} GFLOP/s (2048-square sgemm, {args.threads or physical_cores()} "
-          "threads, median of 5)")
+    threads = args.threads or physical_cores()
+    rates = matmul_rates(threads)
+    peak = best_rate(rates)
+    print(f"measured fp32 matmul peak: {peak:.1f} GFLOP/s (2048-square sgemm, {threads} threads, median of 5; "
+          + ", ".join(f"{name} {rate:.1f}" for name, rate in rates.items() if rate == rate) + ")")
     for device in _devices(args.device):
         for preset in args.config:
             t0 = time.perf_counter()
@@ -213,14 +223,24 @@ def run(args: argparse.Namespace) -> int:
                   f"text vector: {new[0]['text_vector']}, export {new[0]['export_s']:.1f} s, "
                   f"total {time.perf_counter() - t0:.0f} s")
             print(f"  load average now {_load()}")
-            print(f"  {'graph':<9} {'torch ms':>10} {'ORT ms':>10} {'torch/ORT':>10} {'max|diff|':>10} "
+            print(f"  {'graph':<10}{'torch ms':>10} {'ORT ms':>10} {'torch/ORT':>10} {'max|diff|':>10} "
                   f"{'GFLOP':>9} {'ORT GFLOP/s':>12} {'of peak':>8}  runs")
             for r in new:
                 r["peak_gflops_per_s"] = peak if device == "cpu" else None
                 share = f"{r['ort_gflops_per_s'] / peak:>8.2f}" if device == "cpu" else f"{'-':>8}"
-                print(f"  {r['graph']:<9} {r['torch_ms']:>10.2f} {r['ort_ms']:>10.2f} "
+                print(f"  {r['graph']:<10}{r['torch_ms']:>10.2f} {r['ort_ms']:>10.2f} "
                       f"{r['ratio']:>9.2f}x {r['max_abs_diff']:>10.1e} {r['gflop']:>9.2f} "
                       f"{r['ort_gflops_per_s']:>12.1f} {share}  {r['runs']}")
+            for r in new:
+                if "rel_rms" in r:
+                    from training.export.quantize import TOLERANCE
+
+                    worst = max(r["rel_rms"].values())
+                    print(f"  int8 scan graph: image-token rel-RMS against fp32 "
+                          + ", ".join(f"{n} {100 * v:.2f} %" for n, v in r["rel_rms"].items())
+                          + f" (a bundle accepts <= {100 * TOLERANCE['image_tokens_rel_rms']:.0f} %: "
+                          f"{'within' if worst <= TOLERANCE['image_tokens_rel_rms'] else 'OUTSIDE'}; "
+                          "the answer-logit check runs at ctchat bundle build --int8)")
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(rows, indent=1))
     return 0

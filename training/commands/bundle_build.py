@@ -1,9 +1,11 @@
 """``ctchat bundle build``: export a vision model (initial or trained weights) as a bundle with
-the default LLM."""
+the default LLM; ``ctchat bundle int8``: add the checked int8 scan graph to any bundle folder
+(a converted published model's included)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 UNTRAINED_NOTE = (
     "Vision weights are the architecture's seeded initialisation and the base LLM is not tuned: "
@@ -25,6 +27,12 @@ def register(actions: argparse._SubParsersAction) -> None:
                    help="also write an int8 scan graph for the CPU, used only if it is within the stated "
                         "tolerance of fp32 on the demo CT (image tokens and answer logits)")
     b.set_defaults(func=run)
+    q = actions.add_parser("int8", help="add an int8 scan graph for the CPU to a bundle folder, kept only "
+                                        "within the stated tolerance of fp32 (image tokens and answer logits)")
+    q.add_argument("bundle", help="bundle folder (the bundled default stays as shipped: copy it first)")
+    q.add_argument("--scan", default=None, help="CT the tolerance is measured on (default: the demo CT)")
+    q.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+    q.set_defaults(func=run_int8)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,3 +63,21 @@ def int8_summary(record: dict) -> str:
             f"{max(m['image_tokens_rel_rms'].values()):.2%} (at most {tol['image_tokens_rel_rms']:.0%}), "
             f"first answer token KL {m['kl_nats']:.2g} nats (at most {tol['kl_nats']:g}), "
             f"same top token: {'yes' if m['same_top1'] else 'no'}")
+
+
+def run_int8(args: argparse.Namespace) -> int:
+    """Quantise the bundle's scan graph, measure it against fp32 and record the verdict."""
+    from pathlib import Path
+
+    from inference.bundle import load_bundle
+    from inference.resources import resource_path
+    from training.export.quantize import add_int8_graph
+
+    root = load_bundle(args.bundle).root  # a damaged or missing bundle says so here
+    if root.resolve().is_relative_to(resource_path("bundles").resolve()) or not Path(args.bundle).is_dir():
+        print(f"{args.bundle}: the bundled models stay as shipped; copy the bundle to a folder of your own "
+              "and give that folder", file=sys.stderr)
+        return 2
+    record = add_int8_graph(root, args.scan, threads=args.threads)
+    print(int8_summary(record))
+    return 0 if record["accepted"] else 1
