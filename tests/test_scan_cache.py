@@ -69,7 +69,7 @@ def test_the_size_limit_drops_the_least_recently_used(tmp_path):
     cache.put("c" * 64, entry)
     assert [p.stem[0] for p in cache.entries()] == ["a", "c"]
     got = cache.get("c" * 64)
-    assert got.kv == entry.kv and got.prefix_end == 65
+    assert bytes(got.kv) == entry.kv and got.prefix_end == 65
     np.testing.assert_array_equal(got.scan["image_tokens_3d"], entry.scan["image_tokens_3d"])
 
 

@@ -15,7 +15,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import time
 from dataclasses import dataclass
@@ -35,10 +34,11 @@ def default_cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class CachedScan:
-    """One entry: the vision graphs' outputs, the KV cache bytes and where the prefix ends."""
+    """One entry: the vision graphs' outputs, the KV cache (llama.cpp's sequence state, bytes
+    or uint8) and where the prefix ends."""
 
     scan: dict[str, np.ndarray]
-    kv: bytes
+    kv: bytes | np.ndarray
     prefix_end: int
 
 
@@ -67,7 +67,7 @@ class ScanCache:
         try:
             with np.load(path, allow_pickle=False) as data:
                 scan = {name[5:]: data[name] for name in data.files if name.startswith("scan.")}
-                entry = CachedScan(scan, data["kv"].tobytes(), int(data["prefix_end"]))
+                entry = CachedScan(scan, data["kv"], int(data["prefix_end"]))  # no copy of the KV bytes
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError):  # a damaged entry (e.g. a full disk): forget it
@@ -79,16 +79,16 @@ class ScanCache:
     def put(self, key: str, entry: CachedScan) -> None:
         """Store an entry (atomically: a reader never sees half of it), then keep to the size
         limit. A full or read-only disk only means no caching."""
-        buf = io.BytesIO()
-        np.savez(buf, kv=np.frombuffer(entry.kv, dtype=np.uint8), prefix_end=np.int64(entry.prefix_end),
-                 **{f"scan.{k}": v for k, v in entry.scan.items()})
+        tmp = self._path(key).with_suffix(".partial")
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = self._path(key).with_suffix(".partial")
-            tmp.write_bytes(buf.getvalue())
+            with open(tmp, "wb") as fh:  # written straight to the file: no copy in memory
+                np.savez(fh, kv=np.frombuffer(entry.kv, dtype=np.uint8), prefix_end=np.int64(entry.prefix_end),
+                         **{f"scan.{k}": v for k, v in entry.scan.items()})
             os.replace(tmp, self._path(key))
             _touch(self._path(key))
         except OSError:
+            tmp.unlink(missing_ok=True)  # half an entry is no entry
             return
         self.trim()
 
