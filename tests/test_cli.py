@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -51,6 +52,9 @@ def test_bench_bundle_prints_reuse_against_recompute(capsys):
     for row in ("vision graphs (ONNX Runtime)", "prefix reused from cache", "prefix recomputed (baseline)",
                 "ratio recompute / reuse", "ratio cold / scan cache", "tokens/s", "peak memory"):
         assert row in out
+    work = re.search(r"vision work: ([\d.]+) GFLOP per scan, ([\d.]+) GFLOP/s: ([\d.]+) of the fp32 matmul peak", out)
+    assert work and float(work.group(2)) > 0 and 0 < float(work.group(3)) < 2, out
+    assert "time in " in out and "GFLOP/s" in out.split("time in ")[1]
 
 
 def test_info_reads_a_nifti_file_once(ct_dir, capsys, monkeypatch):

@@ -87,6 +87,7 @@ def test_bench_encoder_command(tmp_path: Path, capsys: pytest.CaptureFixture) ->
     assert all(0 < v < 0.03 for v in int8.values())  # the bundle's acceptance bound
     text = capsys.readouterr().out
     assert "int8 scan graph: image-token rel-RMS" in text and "within" in text
+    assert "ORT scan time (its profiler): " in text and "Attention" in rows[0]["ort_time_by_op"]
     assert "torch/ORT" in text and "CPUExecutionProvider" in text and "of peak" in text
 
 
@@ -98,6 +99,10 @@ def test_bench_flop_count_and_peak_are_real_measures() -> None:
 
     a, b = torch.randn(64, 128), torch.randn(128, 32)
     assert counted_gflop(lambda: a @ b) == pytest.approx(2 * 64 * 128 * 32 / 1e9)
+    q = torch.randn(1, 12, 256, 64)  # attention's two products count on the CPU too
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+    with torch.inference_mode():
+        assert counted_gflop(lambda: sdpa(q, q, q)) == pytest.approx(4 * 256 * 256 * 768 / 1e9)
     assert 0.1 < matmul_peak_gflops(1, n=256, runs=3) < 1e4
     rates = matmul_rates(1, n=256, runs=3)
     assert rates["ONNX Runtime MLAS"] > 0.1 and rates["torch"] > 0.1  # both stacks the graphs run on

@@ -66,6 +66,23 @@ def _reopen_times(chat, volume, question, runs: int) -> tuple[list[float], list[
     return cold, reopened
 
 
+def vision_work(chat, vision_s: float) -> str:
+    """The scan graph's work (FLOPs from ONNX Runtime's profile of one run) and its rate at the
+    median time, against the fp32 matmul rate measured now, with where the time goes."""
+    from ..vision.op_profile import numpy_sgemm_rate, profile_graph
+    from ..vision.runtime import physical_cores
+
+    threads = chat.vision.threads or physical_cores()
+    if chat.providers[0] != "CPUExecutionProvider":
+        return "  vision work: set against the CPU's peak only (the graphs run on the GPU)"
+    prof = profile_graph(chat.vision.scan_graph, {"volume": chat.model_input.array}, threads)
+    peak, rate = numpy_sgemm_rate(threads), prof.gflop / vision_s
+    share = f"{rate / peak:.2f} of" if peak == peak else "no measure of"
+    return (f"  vision work: {prof.gflop:.1f} GFLOP per scan, {rate:.1f} GFLOP/s: {share} the fp32 matmul "
+            f"peak measured now ({peak:.1f} GFLOP/s, 2048-square sgemm, {threads} threads); "
+            f"time in {prof.summary()}")
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the figures side by side, with the ratio recompute / reuse."""
     from ..bundle import load_bundle
@@ -109,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
                            ("vision", "vision graphs (ONNX Runtime)"),
                            ("llm_prefix", f"image prefix into llama.cpp ({prefix} tokens)")):
             print(f"  {label:<44}{_median_ms([e[key] for e in encodes])}")
+        print(vision_work(chat, statistics.median(e["vision"] for e in encodes)))
         print(f"  {'first token, scan prefix reused from cache':<44}{_median_ms(reuse)}")
         print(f"  {'first token, prefix recomputed (baseline)':<44}{_median_ms(recompute)}")
         print(f"  ratio recompute / reuse: {statistics.median(recompute) / statistics.median(reuse):.1f}x")

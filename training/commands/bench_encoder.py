@@ -25,6 +25,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from inference.vision.op_profile import profile_graph
+
 from .matmul_peak import best_rate, matmul_rates
 
 
@@ -56,10 +58,18 @@ def _median_ms(fn: Callable[[], Any], sync: Callable[[], None]) -> Callable[[], 
 
 def counted_gflop(fn: Callable[[], Any]) -> float:
     """GFLOP of one call of ``fn`` (torch eager), counted by torch's FlopCounterMode: matmuls,
-    convolutions and attention, the work that dominates a ViT."""
-    from torch.utils.flop_counter import FlopCounterMode
+    convolutions and attention, the work that dominates a ViT. The counter has no formula for
+    the CPU's own attention kernel (``_scaled_dot_product_flash_attention_for_cpu``, which
+    ``scaled_dot_product_attention`` runs on the CPU) and would count its score products as 0:
+    it is given the same formula as the GPU kernels."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 
-    counter = FlopCounterMode(display=False)
+    def cpu_attention(query, key, value, *args, out_shape=None, **kwargs) -> int:  # shapes, not tensors
+        return sdpa_flop_count(query, key, value)
+
+    counter = FlopCounterMode(display=False, custom_mapping={
+        torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: cpu_attention})
     with counter:
         fn()
     return counter.get_total_flops() / 1e9
@@ -140,6 +150,9 @@ def bench_config(preset: str, args: argparse.Namespace, device: str) -> list[dic
             pairs["scan int8"] = (pairs["scan"][0], _median_ms(lambda: int8["runtime"].encode_scan(volume), sync))
             diffs["scan int8"] = int8["max_abs_diff"]
             gflop["scan int8"] = gflop["scan"]
+        graphs = {"scan": exported.scan, **({"scan int8": int8["path"]} if int8 else {})}
+        profiles = {g: profile_graph(path, {"volume": volume}, threads).summary()
+                    for g, path in graphs.items() if device == "cpu"}
         runs = args.runs if preset == "tiny" else max(3, min(args.runs, 5))
         rows = []
         for graph, (tf, of) in pairs.items():
@@ -156,7 +169,8 @@ def bench_config(preset: str, args: argparse.Namespace, device: str) -> list[dic
                          "ort_gflops_per_s": gflop[graph] / (om / 1e3),
                          "threads": threads, "export_s": export_s, "text_vector": text_src,
                          "input_shape": list(volume.shape),
-                         **({"rel_rms": int8["rel_rms"]} if graph == "scan int8" else {})})
+                         **({"rel_rms": int8["rel_rms"]} if graph == "scan int8" else {}),
+                         **({"ort_time_by_op": profiles[graph]} if graph in profiles else {})})
         return rows
 
 
@@ -172,7 +186,7 @@ def _int8_scan(fp32_graph: str, tmp: str, volume: np.ndarray, fp32_out: dict, de
     path = quantize_scan(fp32_graph, Path(tmp) / "scan.int8.onnx")
     rt = VisionRuntime(str(path), None, device="cpu", threads=threads)
     out = rt.encode_scan(volume)
-    return {"runtime": rt, "rel_rms": {n: rel_rms(fp32_out[n], out[n]) for n in fp32_out},
+    return {"runtime": rt, "path": path, "rel_rms": {n: rel_rms(fp32_out[n], out[n]) for n in fp32_out},
             "max_abs_diff": max(float(np.abs(out[n] - fp32_out[n]).max()) for n in fp32_out)}
 
 
@@ -231,6 +245,9 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  {r['graph']:<10}{r['torch_ms']:>10.2f} {r['ort_ms']:>10.2f} "
                       f"{r['ratio']:>9.2f}x {r['max_abs_diff']:>10.1e} {r['gflop']:>9.2f} "
                       f"{r['ort_gflops_per_s']:>12.1f} {share}  {r['runs']}")
+            for r in new:
+                if "ort_time_by_op" in r:
+                    print(f"  ORT {r['graph']} time (its profiler): {r['ort_time_by_op']}")
             for r in new:
                 if "rel_rms" in r:
                     from training.export.quantize import TOLERANCE

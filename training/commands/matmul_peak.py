@@ -1,29 +1,19 @@
 """The machine's fp32 matmul peak, measured with each sgemm the vision stack can use.
 
-A single library's rate is not the machine's: torch's CPU build calls Intel MKL, which takes
-a slow generic path on AMD CPUs, while ONNX Runtime's own MLAS kernels (what the exported
-graphs run on) and numpy's OpenBLAS pick AVX2/FMA code on any x86-64. The peak the benchmarks
-set their graphs against is the best rate any of them reaches on an ``n``-square product at the
-same thread count, measured in the same run; each library's figure is printed beside it.
+A single library's rate is not the machine's: torch's MKL, ONNX Runtime's MLAS (what the
+exported graphs run on) and numpy's OpenBLAS pick different kernels, and on this project's
+2-core AMD EPYC they read between 72 and 155 GFLOP/s within minutes of each other. The peak the
+benchmarks set their graphs against is the best rate any of them reaches on an ``n``-square
+product at the same thread count, measured in the same run; each library's figure is printed
+beside it.
 """
 
 from __future__ import annotations
 
-import statistics
-import time
-from typing import Callable
-
 import numpy as np
 
-
-def _median_rate(fn: Callable[[], object], n: int, runs: int) -> float:
-    fn()  # warm-up: first-touch pages, packed weights, thread pool start
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 2 * n**3 / statistics.median(times) / 1e9
+from inference.vision.op_profile import median_rate as _median_rate
+from inference.vision.op_profile import numpy_sgemm_rate as _numpy_rate
 
 
 def _torch_rate(threads: int, n: int, runs: int) -> float:
@@ -52,18 +42,6 @@ def _ort_rate(threads: int, n: int, runs: int) -> float:
     sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     a = rng.standard_normal((n, n), dtype=np.float32)
     return _median_rate(lambda: sess.run(None, {"a": a}), n, runs)
-
-
-def _numpy_rate(threads: int, n: int, runs: int) -> float:
-    """numpy's BLAS; its thread count is fixed at import, so it is limited here where possible."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # without threadpoolctl the count cannot be set: not measured
-        return float("nan")
-    rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((n, n), dtype=np.float32), rng.standard_normal((n, n), dtype=np.float32)
-    with threadpool_limits(limits=threads, user_api="blas"):
-        return _median_rate(lambda: a @ b, n, runs)
 
 
 def matmul_rates(threads: int, n: int = 2048, runs: int = 5) -> dict[str, float]:
