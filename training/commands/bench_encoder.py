@@ -257,7 +257,7 @@ def run(args: argparse.Namespace) -> int:
                           + ", ".join(f"{n} {100 * v:.2f} %" for n, v in r["rel_rms"].items())
                           + f" (a bundle accepts <= {100 * TOLERANCE['image_tokens_rel_rms']:.0f} %: "
                           f"{'within' if worst <= TOLERANCE['image_tokens_rel_rms'] else 'OUTSIDE'}; "
-                          "the answer-logit check runs at ctchat bundle build --int8)")
+                          "the answer-logit check runs at ctchat bundle int8 FOLDER or bundle build --int8)")
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(rows, indent=1))
     return 0
