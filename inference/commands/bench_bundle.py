@@ -72,9 +72,9 @@ def vision_work(chat, vision_s: float) -> str:
     from ..vision.op_profile import numpy_sgemm_rate, profile_graph
     from ..vision.runtime import physical_cores
 
-    threads = chat.vision.threads or physical_cores()
     if chat.providers[0] != "CPUExecutionProvider":
         return "  vision work: set against the CPU's peak only (the graphs run on the GPU)"
+    threads = chat.vision.threads or physical_cores()
     prof = profile_graph(chat.vision.scan_graph, {"volume": chat.model_input.array}, threads)
     peak, rate = numpy_sgemm_rate(threads), prof.gflop / vision_s
     share = f"{rate / peak:.2f} of" if peak == peak else "no measure of"

@@ -26,7 +26,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
@@ -90,11 +90,11 @@ def node_gflop(op: str, inputs: list[list[int]], outputs: list[list[int]]) -> fl
     return 0.0
 
 
-def read_profile(path: str | Path, last_run_only: bool = True) -> GraphProfile:
-    """Totals per op type from an ONNX Runtime profile file (of the last ``model_run``)."""
+def read_profile(path: str | Path) -> GraphProfile:
+    """Totals per op type from an ONNX Runtime profile file, of its last ``model_run``."""
     events = json.loads(Path(path).read_text())
     runs = [e for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"]
-    lo, hi = (runs[-1]["ts"], runs[-1]["ts"] + runs[-1]["dur"]) if runs and last_run_only else (0, math.inf)
+    lo, hi = (runs[-1]["ts"], runs[-1]["ts"] + runs[-1]["dur"]) if runs else (0, math.inf)
     totals: dict[str, list[float]] = {}
     for e in events:
         if e.get("cat") != "Node" or not e.get("name", "").endswith("_kernel_time") or not lo <= e["ts"] <= hi:
@@ -108,9 +108,9 @@ def read_profile(path: str | Path, last_run_only: bool = True) -> GraphProfile:
     return GraphProfile(sorted(ops, key=lambda o: -o.ms))
 
 
-def profile_graph(path: str | Path, feeds: dict[str, np.ndarray], threads: int | None = None,
-                  providers: list[Any] | None = None) -> GraphProfile:
-    """Run the graph at ``path`` twice (a warm-up, then the profiled run) and read the profile."""
+def profile_graph(path: str | Path, feeds: dict[str, np.ndarray], threads: int | None = None) -> GraphProfile:
+    """Run the graph at ``path`` on the CPU twice (a warm-up, then the profiled run) and read
+    the profile."""
     import onnxruntime as ort
 
     from .runtime import CPU, session_options
@@ -119,7 +119,7 @@ def profile_graph(path: str | Path, feeds: dict[str, np.ndarray], threads: int |
     with tempfile.TemporaryDirectory(prefix="ctchat-profile-") as tmp:
         so.enable_profiling = True
         so.profile_file_prefix = str(Path(tmp) / "scan")
-        sess = ort.InferenceSession(str(path), sess_options=so, providers=providers or [CPU])
+        sess = ort.InferenceSession(str(path), sess_options=so, providers=[CPU])
         for _ in range(2):
             sess.run(None, feeds)
         return read_profile(sess.end_profiling())

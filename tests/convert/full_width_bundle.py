@@ -10,8 +10,8 @@ weights, through the commands a user runs:
     PYTHONPATH=$PWD .venv/bin/python tests/convert/full_width_bundle.py [--work DIR]
 
 ``--layers 32 --dtype float16`` gives the published size throughout (3.8B LLM parameters,
-about 16 GB of disk): the bundle ``ctchat bench llm --gguf BUNDLE/llm.gguf`` and ``ctchat bench
-bundle`` measure a full-size model with.
+about 16 GB of disk): the bundle ``ctchat bench llm --gguf WORK/bundle/llm-q4_k_m.gguf`` and
+``ctchat bench bundle --bundle WORK/bundle`` measure a full-size model with.
 
 Prints each command's wall time and peak RSS, the bundle's sizes, the answer's JSON summary and
 the benchmark's table.

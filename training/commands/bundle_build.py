@@ -67,14 +67,12 @@ def int8_summary(record: dict) -> str:
 
 def run_int8(args: argparse.Namespace) -> int:
     """Quantise the bundle's scan graph, measure it against fp32 and record the verdict."""
-    from pathlib import Path
-
     from inference.bundle import load_bundle
     from inference.resources import resource_path
     from training.export.quantize import add_int8_graph
 
     root = load_bundle(args.bundle).root  # a damaged or missing bundle says so here
-    if root.resolve().is_relative_to(resource_path("bundles").resolve()) or not Path(args.bundle).is_dir():
+    if root.resolve().is_relative_to(resource_path("bundles").resolve()):  # a name resolves only there
         print(f"{args.bundle}: the bundled models stay as shipped; copy the bundle to a folder of your own "
               "and give that folder", file=sys.stderr)
         return 2

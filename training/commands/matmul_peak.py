@@ -56,11 +56,6 @@ def matmul_rates(threads: int, n: int = 2048, runs: int = 5) -> dict[str, float]
     return rates
 
 
-def matmul_peak_gflops(threads: int, n: int = 2048, runs: int = 5) -> float:
-    """The best fp32 matmul rate (GFLOP/s) any of :func:`matmul_rates`' libraries reaches."""
-    return best_rate(matmul_rates(threads, n, runs))
-
-
 def best_rate(rates: dict[str, float]) -> float:
     """The highest measured rate in ``rates`` (NaNs left out)."""
     return max(r for r in rates.values() if r == r)
