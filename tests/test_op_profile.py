@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 from inference.vision.op_profile import node_gflop, numpy_sgemm_rate, profile_graph  # noqa: E402
 from training.commands.bench_encoder import counted_gflop  # noqa: E402
 from training.export.onnx_graphs import export_vision  # noqa: E402
-from training.export.quantize import quantize_scan  # noqa: E402
+from training.export.scan_variants import quantize_scan  # noqa: E402
 from training.models.config import get_config  # noqa: E402
 from training.models.vision_model import build_vision_model  # noqa: E402
 

@@ -106,7 +106,7 @@ class ChatSession:
 
         self.bundle = bundle
         self.vision = VisionRuntime(bundle.scan_graph, bundle.question_graph, device=device, threads=n_threads,
-                                    int8_scan_path=bundle.scan_graph_int8)
+                                    int8_scan_path=bundle.scan_graph_int8, fp16_scan_path=bundle.scan_graph_fp16)
         self.llm = LlamaRuntime(bundle.llm_path, n_ctx=n_ctx, n_threads=n_threads, lora_path=bundle.lora_path,
                                exact_attention=exact_attention)
         if self.llm.n_embd != bundle.layout.hidden:
@@ -127,7 +127,7 @@ class ChatSession:
         self.from_cache = False  # whether the loaded scan came from the scan cache
         self.region: RegionCheck | None = None  # the loaded scan against the bundle's trained region
         self._known_diseases = tuple(ct_rate_diseases())
-        # the scan graph that runs (fp32, or its int8 version on the CPU) is part of what a cached scan depends on
+        # the scan graph that runs (fp32, its int8 version on the CPU or fp16 on CUDA) is part of what a cached scan depends on
         self._model_id = (f"{bundle.identity()}|kv={'f32' if exact_attention else 'default'}|scale={float(self.scale)}"
                           f"|scan={self.vision.scan_graph.name}")
 

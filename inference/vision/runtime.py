@@ -60,6 +60,7 @@ def session_options(threads: int | None = None) -> Any:
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     so.enable_cpu_mem_arena = True
     so.enable_mem_pattern = True
+    so.log_severity_level = 3  # errors only: its warnings (a node it cannot constant-fold) are not the user's
     return so
 
 
@@ -127,21 +128,30 @@ class QuestionResult:
 @dataclass
 class VisionRuntime:
     """A bundle's vision graphs in ONNX Runtime: encode a scan once, then (for a model with
-    TG-IS) score each question's slices. ``question_path`` None: no slice attention."""
+    TG-IS) score each question's slices. ``question_path`` None: no slice attention. The scan
+    graph that runs is the fp32 one, or an accepted reduced-precision version where one was
+    made for the provider that really runs: int8 on the CPU, fp16 on CUDA."""
 
     scan_path: str | Path
     question_path: str | Path | None = None
     device: str = "auto"
     threads: int | None = None
     int8_scan_path: str | Path | None = None  # an accepted int8 scan graph, used on the CPU only
+    fp16_scan_path: str | Path | None = None  # an accepted fp16 scan graph, used on CUDA only
     scan_session: Any = field(init=False, repr=False)
     question_session: Any = field(init=False, repr=False)
     n_slices: int = field(init=False)
     scan_graph: Path = field(init=False)  # the scan graph that runs
 
     def __post_init__(self) -> None:
-        on_cpu = requested_providers(self.device) == [CPU]
-        self.use_scan_graph(self.int8_scan_path if self.int8_scan_path and on_cpu else self.scan_path)
+        cpu_graph = Path(self.int8_scan_path or self.scan_path)
+        if requested_providers(self.device) == [CPU]:
+            self.use_scan_graph(cpu_graph)
+        else:
+            self.use_scan_graph(self.fp16_scan_path or self.scan_path)
+            if self.providers[0] != CUDA and self.scan_graph != cpu_graph:
+                # CUDA was asked for but did not come up: run what the CPU runs (fp16 is no faster there)
+                self.use_scan_graph(cpu_graph)
         self.question_session = (create_session(self.question_path, self.device, self.threads)
                                  if self.question_path is not None else None)
 

@@ -5,8 +5,10 @@ run, same thread count; warm-up, then timed runs interleaved (torch, ORT, torch,
 both see the same machine state. Prints the median per graph (scan, question), the ratio
 torch / ORT (> 1: ORT faster), the max abs difference of the outputs, and each graph's GFLOP
 (counted by torch's FlopCounterMode) with ORT's rate against the fp32 matmul peak measured at
-the start of the same run (:mod:`.matmul_peak`). On a machine with a
-CUDA build of torch and ``onnxruntime-gpu`` the GPU is benchmarked too.
+the start of the same run (:mod:`.matmul_peak`). Beside the fp32 scan graph runs its
+reduced-precision version for the device, as ``ctchat bundle int8`` / ``fp16`` makes it: int8
+on the CPU, fp16 on CUDA. On a machine with a CUDA build of torch and ``onnxruntime-gpu`` the
+GPU is benchmarked too.
 
 Example:
     $ ctchat bench encoder --config tiny m3d --runs 10
@@ -145,12 +147,15 @@ def bench_config(preset: str, args: argparse.Namespace, device: str) -> list[dic
                          _median_ms(lambda: rt.ask(o_scan, text), sync)),
         }
         gflop = {"scan": counted_gflop(torch_scan), "question": counted_gflop(lambda: torch_question(t_scan))}
-        int8 = _int8_scan(exported.scan, tmp, volume, o_scan, device, threads)
-        if int8 is not None:  # the same torch runs again: the ratio is torch fp32 / ORT int8
-            pairs["scan int8"] = (pairs["scan"][0], _median_ms(lambda: int8["runtime"].encode_scan(volume), sync))
-            diffs["scan int8"] = int8["max_abs_diff"]
-            gflop["scan int8"] = gflop["scan"]
-        graphs = {"scan": exported.scan, **({"scan int8": int8["path"]} if int8 else {})}
+        # the reduced-precision scan graph made for this device: int8 on the CPU, fp16 on CUDA;
+        # the same torch runs again, so its ratio is torch fp32 / ORT int8 or fp16
+        kind = "int8" if device == "cpu" else "fp16"
+        variant = _variant_scan(kind, exported.scan, tmp, volume, o_scan, device, threads)
+        row = f"scan {kind}"
+        pairs[row] = (pairs["scan"][0], _median_ms(lambda: variant["runtime"].encode_scan(volume), sync))
+        diffs[row] = variant["max_abs_diff"]
+        gflop[row] = gflop["scan"]
+        graphs = {"scan": exported.scan, row: variant["path"]}
         profiles = {g: profile_graph(path, {"volume": volume}, threads).summary()
                     for g, path in graphs.items() if device == "cpu"}
         runs = args.runs if preset == "tiny" else max(3, min(args.runs, 5))
@@ -169,22 +174,22 @@ def bench_config(preset: str, args: argparse.Namespace, device: str) -> list[dic
                          "ort_gflops_per_s": gflop[graph] / (om / 1e3),
                          "threads": threads, "export_s": export_s, "text_vector": text_src,
                          "input_shape": list(volume.shape),
-                         **({"rel_rms": int8["rel_rms"]} if graph == "scan int8" else {}),
+                         **({"rel_rms": variant["rel_rms"], "variant": kind} if graph == row else {}),
                          **({"ort_time_by_op": profiles[graph]} if graph in profiles else {})})
         return rows
 
 
-def _int8_scan(fp32_graph: str, tmp: str, volume: np.ndarray, fp32_out: dict, device: str,
-               threads: int) -> dict[str, Any] | None:
-    """On the CPU: the scan graph quantised as ``ctchat bundle build --int8`` does, its runtime
-    and its outputs' distance from fp32 ORT (rel-RMS per output, the bundle's acceptance measure)."""
-    if device != "cpu":
-        return None
+def _variant_scan(kind: str, fp32_graph: str, tmp: str, volume: np.ndarray, fp32_out: dict, device: str,
+                  threads: int) -> dict[str, Any]:
+    """The scan graph's ``kind`` version made as ``ctchat bundle int8`` / ``fp16`` makes it, its
+    runtime on ``device`` and its outputs' distance from fp32 ORT (rel-RMS per output, the
+    bundle's acceptance measure)."""
     from inference.vision.runtime import VisionRuntime
-    from training.export.quantize import quantize_scan, rel_rms
+    from training.export.scan_variants import VARIANTS, rel_rms
 
-    path = quantize_scan(fp32_graph, Path(tmp) / "scan.int8.onnx")
-    rt = VisionRuntime(str(path), None, device="cpu", threads=threads)
+    variant = VARIANTS[kind]
+    path = variant.make(fp32_graph, Path(tmp) / variant.file)
+    rt = VisionRuntime(str(path), None, device=device, threads=threads)
     out = rt.encode_scan(volume)
     return {"runtime": rt, "path": path, "rel_rms": {n: rel_rms(fp32_out[n], out[n]) for n in fp32_out},
             "max_abs_diff": max(float(np.abs(out[n] - fp32_out[n]).max()) for n in fp32_out)}
@@ -250,14 +255,15 @@ def run(args: argparse.Namespace) -> int:
                     print(f"  ORT {r['graph']} time (its profiler): {r['ort_time_by_op']}")
             for r in new:
                 if "rel_rms" in r:
-                    from training.export.quantize import TOLERANCE
+                    from training.export.scan_variants import VARIANTS
 
+                    kind, bound = r["variant"], VARIANTS[r["variant"]].tolerance["image_tokens_rel_rms"]
                     worst = max(r["rel_rms"].values())
-                    print(f"  int8 scan graph: image-token rel-RMS against fp32 "
+                    print(f"  {kind} scan graph: image-token rel-RMS against fp32 "
                           + ", ".join(f"{n} {100 * v:.2f} %" for n, v in r["rel_rms"].items())
-                          + f" (a bundle accepts <= {100 * TOLERANCE['image_tokens_rel_rms']:.0f} %: "
-                          f"{'within' if worst <= TOLERANCE['image_tokens_rel_rms'] else 'OUTSIDE'}; "
-                          "the answer-logit check runs at ctchat bundle int8 FOLDER or bundle build --int8)")
+                          + f" (a bundle accepts <= {100 * bound:.1f} %: "
+                          f"{'within' if worst <= bound else 'OUTSIDE'}; "
+                          f"the answer-logit check runs at ctchat bundle {kind} FOLDER)")
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(rows, indent=1))
     return 0

@@ -14,7 +14,7 @@ from inference.llm.model_files import DEFAULT_GGUF_NAME, default_gguf_path
 from inference.llm.prompt import PromptFormat, default_tasks
 from training.export.lora_gguf import write_lora_gguf
 from training.export.onnx_graphs import export_vision
-from training.export.quantize import add_int8_graph
+from training.export.scan_variants import add_scan_variant
 from training.models.inputs import recipe_for
 
 # What the training stages teach (training/datasets: the lesion, location, size, findings,
@@ -76,7 +76,7 @@ def write_bundle(
     the shipped task templates, multiple-choice answers letter first). ``scope``: what it was
     trained to answer (default: the lesion questions for trained weights; nothing for initial ones).
     ``int8``: also write an int8 scan graph for the CPU, kept only when it is within
-    :data:`training.export.quantize.TOLERANCE` of fp32 on the demo CT.
+    its tolerance (:data:`training.export.scan_variants.VARIANTS`) of fp32 on the demo CT.
     """
     out = Path(out)
     if out.exists():
@@ -112,5 +112,5 @@ def write_bundle(
     }
     write_manifest(out, manifest, files)
     if int8:
-        add_int8_graph(out)
+        add_scan_variant(out, "int8")
     return load_bundle(out)
