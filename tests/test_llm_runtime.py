@@ -47,6 +47,23 @@ def test_model_facts(llm):
     assert llm.tokenize("<start_of_image><end_of_image>") == [255999, 256000]
 
 
+def test_flash_attention_is_off_when_no_layer_runs_on_a_gpu(llm, gguf):
+    # llama.cpp's CPU flash attention slows decoding as the cache grows; without it the f16
+    # cache gives the float32 cache's answer
+    assert llm.offload.on_gpu == 0 and not llm.flash_attention
+    exact = LlamaRuntime(gguf, n_ctx=256, n_batch=64, exact_attention=True)
+    try:
+        tokens = llm.tokenize("<bos>Findings: the lungs are clear, no nodule")
+        plain, ref = logits_of(llm, tokens), logits_of(exact, tokens)
+    finally:
+        exact.close()
+    assert not exact.flash_attention
+    assert int(np.argmax(plain)) == int(np.argmax(ref))
+    log_p, log_q = (x.astype(np.float64) - np.logaddexp.reduce(x.astype(np.float64)) for x in (ref, plain))
+    kl = float(np.sum(np.exp(log_p) * (log_p - log_q)))
+    assert kl < 0.02  # 0.008 nats measured; llama.cpp's flash attention gave 0.010
+
+
 def test_embedding_rows_at_sqrt_scale_reproduce_token_logits(llm, table):
     """Feeding the tokens' own embedding rows x sqrt(n_embd) is bit-exact with feeding their ids.
 

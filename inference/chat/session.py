@@ -128,7 +128,9 @@ class ChatSession:
         self.region: RegionCheck | None = None  # the loaded scan against the bundle's trained region
         self._known_diseases = tuple(ct_rate_diseases())
         # the scan graph that runs (fp32, its int8 version on the CPU or fp16 on CUDA) is part of what a cached scan depends on
-        self._model_id = (f"{bundle.identity()}|kv={'f32' if exact_attention else 'default'}|scale={float(self.scale)}"
+        # the KV state's layout depends on the cache type and on flash attention (V transposed without it)
+        self._model_id = (f"{bundle.identity()}|kv={'f32' if exact_attention else 'default'}"
+                          f"|flash={int(self.llm.flash_attention)}|scale={float(self.scale)}"
                           f"|scan={self.vision.scan_graph.name}")
 
     @property

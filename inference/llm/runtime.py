@@ -48,8 +48,9 @@ class LlamaRuntime:
         n_batch: tokens per ``llama_decode`` call and per micro-batch.
         n_threads: CPU threads (default: all cores).
         lora_path: optional GGUF LoRA adapter applied at ``lora_scale``.
-        exact_attention: keep the KV cache in float32 and skip flash attention (which rounds
-            to float16 on the CPU): slower, for parity checks against a float32 reference.
+        exact_attention: keep the KV cache in float32 (and skip flash attention, which rounds
+            to float16): slower, for parity checks against a float32 reference. Flash
+            attention is off whenever no layer runs on a GPU (``flash_attention`` says which).
         n_gpu_layers: layers to offload (-1: all); None: ``CTCHAT_GPU_LAYERS``, else all when
             this llama.cpp build can offload. Where they went is read back into ``offload``.
 
@@ -89,7 +90,12 @@ class LlamaRuntime:
         cparams.no_perf = True
         if exact_attention:
             cparams.type_k = cparams.type_v = GGML_TYPE_F32
+        if exact_attention or self.offload.on_gpu == 0:
+            # on the CPU llama.cpp's flash attention over an f16 cache slows each token by about
+            # 0.09 ms per cached position on a 4B model (1.5x at 900 positions); without it decode
+            # stays flat and prefill is as fast (docs/performance.md). A GPU keeps llama.cpp's choice.
             cparams.flash_attn_type = ll.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        self.flash_attention = cparams.flash_attn_type != ll.LLAMA_FLASH_ATTN_TYPE_DISABLED
         self._ctx = ll.llama_init_from_model(self._model, cparams)
         if not self._ctx:
             ll.llama_model_free(self._model)
