@@ -159,16 +159,6 @@ class Bundle:
         return self.root / record["file"] if record.get("accepted") else None
 
     @property
-    def scan_graph_int8(self) -> Path | None:
-        """The accepted int8 scan graph, for the CPU."""
-        return self.scan_variant("int8")
-
-    @property
-    def scan_graph_fp16(self) -> Path | None:
-        """The accepted fp16 scan graph, for CUDA."""
-        return self.scan_variant("fp16")
-
-    @property
     def question_graph(self) -> Path | None:
         """The TG-IS graph, or None for a model without slice attention (M3D-LaMed, Med3DVLM)."""
         name = self.manifest["vision"].get("question_graph")

@@ -106,7 +106,8 @@ class ChatSession:
 
         self.bundle = bundle
         self.vision = VisionRuntime(bundle.scan_graph, bundle.question_graph, device=device, threads=n_threads,
-                                    int8_scan_path=bundle.scan_graph_int8, fp16_scan_path=bundle.scan_graph_fp16)
+                                    int8_scan_path=bundle.scan_variant("int8"),
+                                    fp16_scan_path=bundle.scan_variant("fp16"))
         self.llm = LlamaRuntime(bundle.llm_path, n_ctx=n_ctx, n_threads=n_threads, lora_path=bundle.lora_path,
                                exact_attention=exact_attention)
         if self.llm.n_embd != bundle.layout.hidden:
@@ -132,6 +133,11 @@ class ChatSession:
         self._model_id = (f"{bundle.identity()}|kv={'f32' if exact_attention else 'default'}"
                           f"|flash={int(self.llm.flash_attention)}|scale={float(self.scale)}"
                           f"|scan={self.vision.scan_graph.name}")
+
+    @property
+    def scan_outputs(self) -> dict[str, np.ndarray] | None:
+        """The loaded scan's vision-graph outputs (None before a scan is loaded)."""
+        return self._scan
 
     @property
     def providers(self) -> list[str]:

@@ -120,16 +120,14 @@ def measure_variant(bundle: Any, graph: str | Path, volume: Any, question: str =
     both on the CPU provider: each scan output's relative RMS error and the first answer
     token's logits (KL, top-1)."""
     from inference.chat.session import ChatSession
-    from inference.preprocess import preprocess
 
-    array = preprocess(volume, bundle.recipe).array
     chat = ChatSession(bundle, device="cpu", n_threads=threads)
     try:
         outputs, logits = [], []
         for path in (bundle.scan_graph, graph):
             chat.vision.use_scan_graph(path)
-            outputs.append(chat.vision.encode_scan(array))
-            chat.load_scan(volume)
+            chat.load_scan(volume)  # encodes the scan with that graph
+            outputs.append(chat.scan_outputs)
             logits.append(chat.first_token_logits(question))
     finally:
         chat.close()
