@@ -52,6 +52,9 @@ def test_bench_bundle_prints_reuse_against_recompute(capsys):
     for row in ("vision graphs (ONNX Runtime)", "prefix reused from cache", "prefix recomputed (baseline)",
                 "ratio recompute / reuse", "ratio cold / scan cache", "tokens/s", "peak memory"):
         assert row in out
+    stages = re.search(r"of which: preprocess (\d+) ms, hash \+ read the entry (\d+) ms \(each run: \d+\), "
+                       r"restore the KV state (\d+) ms, the question to the first token (-?\d+) ms", out)
+    assert stages and int(stages.group(4)) >= 0, out
     work = re.search(r"vision work: ([\d.]+) GFLOP per scan, ([\d.]+) GFLOP/s: ([\d.]+) of the fp32 matmul peak", out)
     assert work and float(work.group(2)) > 0 and 0 < float(work.group(3)) < 2, out
     assert "time in " in out and "GFLOP/s" in out.split("time in ")[1]

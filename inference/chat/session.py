@@ -148,22 +148,26 @@ class ChatSession:
         """Preprocess and encode a scan, and decode its prefix into the LLM's cache.
 
         Returns the timings in seconds (``preprocess``, ``vision``, ``llm_prefix``); with a
-        scan cache that holds the scan, ``vision`` and ``llm_prefix`` are the time to read it
-        back (:attr:`from_cache` says which happened). :attr:`region` says whether the scan
-        lies in the bundle's trained body region.
+        scan cache that holds the scan, ``vision`` is the time to hash the input and read the
+        entry back, ``llm_prefix`` to restore its KV state (:attr:`from_cache` says which
+        happened). :attr:`region` says whether the scan lies in the bundle's trained body
+        region.
         """
         with self._lock:
             self.region = check_region(volume, self.bundle.scope)
             t0 = time.perf_counter()
             model_input = preprocess(volume, self.bundle.recipe)
             t1 = time.perf_counter()
+            preprocess_s = t1 - t0
             key = ScanCache.key(model_input.array, self._model_id) if self.scan_cache else ""
             cached = self.scan_cache.get(key) if self.scan_cache else None
+            t2 = time.perf_counter()
             self.from_cache = cached is not None and self.llm.load_cache(cached.kv)
             if self.from_cache:
                 self.model_input, self._scan, self._prefix_end = model_input, cached.scan, cached.prefix_end
-                t2 = t3 = time.perf_counter()
-            else:
+                t3 = time.perf_counter()
+            else:  # a miss: the time spent looking is counted in no stage
+                t1 = time.perf_counter()
                 scan = self.vision.encode_scan(model_input.array)
                 t2 = time.perf_counter()
                 self.model_input, self._scan = model_input, scan
@@ -172,7 +176,7 @@ class ChatSession:
                 if self.scan_cache:
                     self.scan_cache.put(key, CachedScan(scan, self.llm.save_cache(), self._prefix_end))
             self.history = []
-            self.encode_timings = {"preprocess": t1 - t0, "vision": t2 - t1, "llm_prefix": t3 - t2}
+            self.encode_timings = {"preprocess": preprocess_s, "vision": t2 - t1, "llm_prefix": t3 - t2}
             return dict(self.encode_timings)
 
     def ask(

@@ -43,14 +43,15 @@ def _mib(n_bytes: float) -> str:
     return f"{n_bytes / 2**20:9.0f} MiB"
 
 
-def _reopen_times(chat, volume, question, runs: int) -> tuple[list[float], list[float]]:
+def _reopen_times(chat, volume, question, runs: int) -> tuple[list[float], list[float], list[dict]]:
     """Seconds from opening the scan to the first token's logits: cold (no cache) and from a
-    scan cache (in a temporary folder) that holds it, interleaved."""
+    scan cache (in a temporary folder) that holds it, interleaved; and each cached reopen's
+    stages (:meth:`ChatSession.load_scan`'s timings)."""
     import tempfile
 
     from ..chat.scan_cache import ScanCache
 
-    cold, reopened = [], []
+    cold, reopened, stages = [], [], []
     with tempfile.TemporaryDirectory(prefix="ctchat-bench-cache-") as folder:
         cache = ScanCache(folder)
         chat.scan_cache = cache
@@ -59,11 +60,26 @@ def _reopen_times(chat, volume, question, runs: int) -> tuple[list[float], list[
             for cached, times in ((None, cold), (cache, reopened)):
                 chat.scan_cache = cached
                 t0 = time.perf_counter()
-                chat.load_scan(volume)
+                timings = chat.load_scan(volume)
                 chat.first_token_logits(question)
                 times.append(time.perf_counter() - t0)
+                if cached is not None and chat.from_cache:
+                    stages.append({**timings, "total": times[-1]})
         chat.scan_cache = None
-    return cold, reopened
+    return cold, reopened, stages
+
+
+def reopen_stages(stages: list[dict]) -> str:
+    """Where a reopen from the scan cache spends its time (medians over the runs)."""
+    if not stages:
+        return "  reopen from the scan cache: no run hit the cache"
+    med = {k: statistics.median(s[k] for s in stages) for k in stages[0]}
+    first = statistics.median(s["total"] - s["preprocess"] - s["vision"] - s["llm_prefix"] for s in stages)
+    reads = ", ".join(f"{1000 * s['vision']:.0f}" for s in stages)
+    return (f"    of which: preprocess {1000 * med['preprocess']:.0f} ms, hash + read the entry "
+            f"{1000 * med['vision']:.0f} ms (each run: {reads}), "
+            f"restore the KV state {1000 * med['llm_prefix']:.0f} ms, the question to the first token "
+            f"{1000 * first:.0f} ms")
 
 
 def vision_work(chat, vision_s: float) -> str:
@@ -115,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
                 speed.append(answer.timings["tokens_per_second"])
                 # a step reads the cache of every earlier position: on average, mid-answer
                 contexts.append(chat.llm.n_cached() - answer.n_tokens // 2)
-        cold, reopened = _reopen_times(chat, volume, question, args.runs)
+        cold, reopened, stages = _reopen_times(chat, volume, question, args.runs)
         prefix = chat.bundle.layout.n_tokens_3d
         files = {"LLM (GGUF)": bundle.llm_path.stat().st_size,
                  "vision graphs": sum(p.stat().st_size for p in bundle.root.iterdir() if ".onnx" in p.name)}
@@ -132,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  ratio recompute / reuse: {statistics.median(recompute) / statistics.median(reuse):.1f}x")
         print(f"  {'reopen a scan + first token, cold':<44}{_median_ms(cold)}")
         print(f"  {'reopen a scan + first token, scan cache':<44}{_median_ms(reopened)}")
+        print(reopen_stages(stages))
         print(f"  ratio cold / scan cache: {statistics.median(cold) / statistics.median(reopened):.1f}x")
         if speed:
             print(f"  {'decode':<44}{statistics.median(speed):9.1f} tokens/s")
