@@ -149,8 +149,10 @@ def preprocess(volume: Volume, recipe: PreprocessRecipe) -> ModelInput:
     box = _foreground_box(voxels, recipe.foreground_hu) if recipe.crop_foreground and volume.in_hu else [
         (0, n) for n in voxels.shape
     ]
-    data = np.clip(voxels[box[0][0]:box[0][1], box[1][0]:box[1][1], box[2][0]:box[2][1]], lo, hi)
-    data = data.astype(np.float32, copy=False)
+    # float32 first, clipped in place: np.clip of int16 voxels with float bounds would make a
+    # float64 copy four times the scan's size
+    data = voxels[box[0][0]:box[0][1], box[1][0]:box[1][1], box[2][0]:box[2][1]].astype(np.float32)
+    np.clip(data, lo, hi, out=data)
     positions = volume.slice_positions[box[0][0]:box[0][1]]
     dz, dy, dx = volume.spacing_zyx
     D, H, W = recipe.target_shape_zyx
@@ -236,7 +238,11 @@ def _resample_axis(a: np.ndarray, src: np.ndarray, axis: int, pad: float) -> np.
     shape = [1, 1, 1]
     shape[axis] = len(s)
     w = (s - i0).astype(np.float32).reshape(shape)
-    out = np.take(a, i0, axis=axis) * (1 - w) + np.take(a, i1, axis=axis) * w
+    out = np.take(a, i0, axis=axis)
+    out *= 1 - w  # in place: the same products and sum as a0 * (1 - w) + a1 * w, two arrays fewer
+    upper = np.take(a, i1, axis=axis)
+    upper *= w
+    out += upper
     if outside.any():
         index = [slice(None)] * 3
         index[axis] = outside
