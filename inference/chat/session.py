@@ -158,25 +158,24 @@ class ChatSession:
             t0 = time.perf_counter()
             model_input = preprocess(volume, self.bundle.recipe)
             t1 = time.perf_counter()
-            preprocess_s = t1 - t0
             key = ScanCache.key(model_input.array, self._model_id) if self.scan_cache else ""
             cached = self.scan_cache.get(key) if self.scan_cache else None
             t2 = time.perf_counter()
             self.from_cache = cached is not None and self.llm.load_cache(cached.kv)
             if self.from_cache:
                 self.model_input, self._scan, self._prefix_end = model_input, cached.scan, cached.prefix_end
-                t3 = time.perf_counter()
-            else:  # a miss: the time spent looking is counted in no stage
-                t1 = time.perf_counter()
+                stages = {"vision": t2 - t1, "llm_prefix": time.perf_counter() - t2}
+            else:
+                start = time.perf_counter()  # a miss: the time spent looking is counted in no stage
                 scan = self.vision.encode_scan(model_input.array)
-                t2 = time.perf_counter()
+                encoded = time.perf_counter()
                 self.model_input, self._scan = model_input, scan
                 self._prefix_end = self._decode_prefix()
-                t3 = time.perf_counter()
+                stages = {"vision": encoded - start, "llm_prefix": time.perf_counter() - encoded}
                 if self.scan_cache:
                     self.scan_cache.put(key, CachedScan(scan, self.llm.save_cache(), self._prefix_end))
             self.history = []
-            self.encode_timings = {"preprocess": preprocess_s, "vision": t2 - t1, "llm_prefix": t3 - t2}
+            self.encode_timings = {"preprocess": t1 - t0, **stages}
             return dict(self.encode_timings)
 
     def ask(
