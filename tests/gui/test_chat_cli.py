@@ -40,10 +40,11 @@ def test_bench_viewer_reports_ui_stalls_while_streaming(qapp, tmp_path, capsys, 
 
     monkeypatch.setenv("CTCHAT_DATA_DIR", str(model_data_dir(tmp_path / "appdata")))
     args = _parse(register, ["viewer", "--path", str(need(A0001_DICOM)), "--steps", "4", "--frames", "1",
-                             "--size", "1000x700", "--chat-tokens", "16"])
+                             "--size", "1000x700", "--chat-tokens", "16", "--earlier-answers", "2"])
     assert args.func(args) == 0
     printed = capsys.readouterr().out
-    m = re.search(r"UI thread while the findings stream \((\d+) tokens .*longest stall ([\d.]+) ms, "
+    # the timed answer joins a transcript of two earlier answers
+    m = re.search(r"UI thread while the findings stream after 2 earlier answer\(s\) \((\d+) tokens .*longest stall ([\d.]+) ms, "
                   r"p99 gap ([\d.]+) ms, median gap ([\d.]+) ms, (\d+) ticks", printed)
     assert m, printed
     tokens, longest, p99, median, ticks = (float(g) for g in m.groups())
