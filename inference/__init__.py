@@ -6,10 +6,14 @@ Nothing in this package imports Qt or VTK (enforced by an import-linter contract
 
 import os
 
-# ctchat makes no network calls. ONNX Runtime (1.29 and later) starts a telemetry uploader on
-# Linux and macOS, with a device id and an event store under ~/.cache/Microsoft, unless this is
-# set before it is first imported; an inherited "0" is overridden too. Every package of ctchat
-# imports this one first (tests/test_offline.py).
+# ctchat makes no network calls, and two of its libraries report by default; both switches are
+# set before either is imported (every package of ctchat imports this one first), overriding
+# inherited values (tests/test_offline.py):
+# - ONNX Runtime (1.29 and later) starts a telemetry uploader on Linux and macOS, with a device
+#   id and an event store under ~/.cache/Microsoft;
+# - a Ray cluster that ctchat starts (``ray.init`` with no running cluster to join) reports
+#   usage stats to usage-stats.ray.io every hour.
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 
 __version__ = "0.1.0"

@@ -1,9 +1,11 @@
-"""ctchat makes no network calls: ONNX Runtime's telemetry is off whichever package comes first.
+"""ctchat makes no network calls: ONNX Runtime's telemetry and Ray's usage stats are off,
+whichever package comes first.
 
 ONNX Runtime (1.29 and later) starts a telemetry uploader on Linux unless ORT_DISABLE_TELEMETRY
 is set before its first import; the uploader keeps a device id and an event store under
 ~/.cache/Microsoft/DeveloperTools. Each case runs a session in a fresh interpreter with its own
-HOME and an inherited ORT_DISABLE_TELEMETRY=0, and looks for those files.
+HOME and an inherited ORT_DISABLE_TELEMETRY=0, and looks for those files. Ray reports a
+cluster's usage stats by default; the last test asks Ray whether it would.
 """
 
 from __future__ import annotations
@@ -51,3 +53,19 @@ def test_onnx_runtime_alone_would_start_its_telemetry(tmp_path):
 @pytest.mark.parametrize("package", ["inference.vision.runtime", "training", "convert", "viewer"])
 def test_every_package_turns_the_telemetry_off_before_onnx_runtime_loads(tmp_path, package):
     assert telemetry_files(tmp_path, f"import {package}\nimport os\nassert os.environ['ORT_DISABLE_TELEMETRY'] == '1'") == []
+
+
+RAY_STATS = "from ray._common.usage.usage_lib import usage_stats_enabled\nprint(usage_stats_enabled())"
+
+
+@pytest.mark.parametrize("first_import, reports", [("", "True"), ("import inference.batch.ray_backend", "False")])
+def test_a_ray_cluster_started_from_ctchat_reports_no_usage_stats(tmp_path, first_import, reports):
+    pytest.importorskip("ray")
+    env = {k: v for k, v in os.environ.items() if k != "RAY_USAGE_STATS_ENABLED"}
+    env.update(HOME=str(tmp_path), PYTHONPATH=str(ROOT))
+    # without ctchat's switch Ray reports by default (the control); with it, not even when asked
+    if first_import:
+        env["RAY_USAGE_STATS_ENABLED"] = "1"
+    out = subprocess.run([sys.executable, "-c", first_import + "\n" + RAY_STATS], env=env, check=True,
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120).stdout
+    assert out.strip().splitlines()[-1] == reports
