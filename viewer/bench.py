@@ -242,7 +242,11 @@ def _ask_earlier(win, n: int) -> int:
     for k in range(n):
         done: list = []
         loop = QtCore.QEventLoop()
-        slot = lambda e: (done.append(e), loop.quit())  # noqa: E731
+
+        def slot(entry, done=done, loop=loop) -> None:
+            done.append(entry)
+            loop.quit()
+
         panel.answerFinished.connect(slot)
         QtCore.QTimer.singleShot(60000, loop.quit)
         if panel.ask(EARLIER_QUESTIONS[k % len(EARLIER_QUESTIONS)]) is not None:
