@@ -178,7 +178,8 @@ def run_bench(args: argparse.Namespace) -> int:
             if gaps:
                 print(f"UI thread while the model {what} ({TICK_MS} ms timer): longest stall "
                       f"{gaps[-1]:.1f} ms, p99 gap {_p99(gaps):.1f} ms, {len(gaps)} gaps")
-        print(f"UI thread while the findings stream after {earlier} earlier answer(s) ({stall['tokens']} tokens in {stall['seconds']:.2f} s, "
+        print(f"UI thread while the findings stream after {earlier} earlier answer(s) "
+              f"({stall['tokens']} tokens in {stall['seconds']:.2f} s, "
               f"{stall['threads']} model thread(s), {TICK_MS} ms timer): longest stall {stall['max']:.1f} ms, "
               f"p99 gap {stall['p99']:.1f} ms, median gap {stall['median']:.1f} ms, {stall['ticks']} ticks")
         longest = max([stall["max"], *start_gaps[-1:], *encode_gaps[-1:]])
@@ -217,12 +218,17 @@ def _wait_chat(win, state: str, timeout_s: float, gaps: list[float] | None = Non
     ticks: list[float] = []
     timer = _tick_timer(ticks)
     timer.start()
-    loop = QtCore.QEventLoop()
-    # A QEventLoop, not a sleep loop: the model's thread needs the GIL while it works.
-    panel.stateChanged.connect(lambda s: s in (state, "failed", "scan_failed") and loop.quit())
+    loop = QtCore.QEventLoop()  # not a sleep loop: the model's thread needs the GIL while it works
+
+    def on_state(s: str) -> None:
+        if s in (state, "failed", "scan_failed"):
+            loop.quit()
+
+    panel.stateChanged.connect(on_state)
     QtCore.QTimer.singleShot(int(timeout_s * 1000), loop.quit)
     if panel.state != state:
         loop.exec()
+    panel.stateChanged.disconnect(on_state)  # called once per earlier answer: slots must not pile up
     timer.stop()
     if gaps is not None:
         gaps += sorted((b - a) * 1000.0 for a, b in zip(ticks, ticks[1:]))
@@ -235,24 +241,12 @@ EARLIER_QUESTIONS = ("Is there a nodule in the right upper lobe?", "Describe the
 def _ask_earlier(win, n: int) -> int:
     """Ask ``n`` questions (answers as long as the timed one's) so that the timed answer joins
     a long transcript; returns how many were answered."""
-    from PySide6 import QtCore
-
     panel = win.chat_panel
     answered = 0
     for k in range(n):
-        done: list = []
-        loop = QtCore.QEventLoop()
-
-        def slot(entry, done=done, loop=loop) -> None:
-            done.append(entry)
-            loop.quit()
-
-        panel.answerFinished.connect(slot)
-        QtCore.QTimer.singleShot(60000, loop.quit)
-        if panel.ask(EARLIER_QUESTIONS[k % len(EARLIER_QUESTIONS)]) is not None:
-            loop.exec()
-        panel.answerFinished.disconnect(slot)
-        answered += bool(done and done[0].answer is not None)
+        entry = panel.ask(EARLIER_QUESTIONS[k % len(EARLIER_QUESTIONS)])
+        if entry is not None and _wait_chat(win, "ready", 60.0):
+            answered += entry.answer is not None
     return answered
 
 

@@ -44,7 +44,8 @@ def test_bench_viewer_reports_ui_stalls_while_streaming(qapp, tmp_path, capsys, 
     assert args.func(args) == 0
     printed = capsys.readouterr().out
     # the timed answer joins a transcript of two earlier answers
-    m = re.search(r"UI thread while the findings stream after 2 earlier answer\(s\) \((\d+) tokens .*longest stall ([\d.]+) ms, "
+    m = re.search(r"UI thread while the findings stream after 2 earlier answer\(s\) "
+                  r"\((\d+) tokens .*longest stall ([\d.]+) ms, "
                   r"p99 gap ([\d.]+) ms, median gap ([\d.]+) ms, (\d+) ticks", printed)
     assert m, printed
     tokens, longest, p99, median, ticks = (float(g) for g in m.groups())
