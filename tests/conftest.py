@@ -48,7 +48,7 @@ def next_token_logits():
 
     def logits(gguf, lora=None, scale: float = 1.0, prompt: str = "<bos>The chest CT shows"):
         llm = LlamaRuntime(gguf, n_ctx=128, lora_path=lora, lora_scale=scale)
-        llm.decode_tokens(llm.tokenize(prompt), 0)
+        llm.decode([llm.tokenize(prompt)], 0)
         out = llm.last_logits()
         llm.close()
         return out

@@ -38,7 +38,7 @@ def table(gguf):
 
 def logits_of(llm: LlamaRuntime, tokens: list[int]) -> np.ndarray:
     llm.clear()
-    llm.decode_tokens(tokens, 0)
+    llm.decode([tokens], 0)
     return llm.last_logits()
 
 
@@ -71,13 +71,13 @@ def test_embedding_rows_at_sqrt_scale_reproduce_token_logits(llm, table):
     """
     ids = llm.tokenize(PROMPT)
     llm.clear()
-    llm.decode_tokens(ids[:2], 0, want_logits=False)
-    llm.decode_tokens(ids[2:], 2)
+    llm.decode([ids[:2]], 0, want_logits=False)
+    llm.decode([ids[2:]], 2)
     reference = llm.last_logits()
     llm.clear()
-    llm.decode_tokens(ids[:2], 0, want_logits=False)
+    llm.decode([ids[:2]], 0, want_logits=False)
     rows = table.embedding_rows(ids[2:]) * np.float32(math.sqrt(llm.n_embd))
-    llm.decode_embeddings(rows, 2, want_logits=True)
+    llm.decode([rows], 2, want_logits=True)
     assert np.array_equal(llm.last_logits(), reference)
 
 
@@ -89,9 +89,9 @@ def test_image_tokens_reach_the_llm(llm):
 
     def answer_logits(vectors: np.ndarray) -> np.ndarray:
         llm.clear()
-        pos = llm.decode_tokens(ids, 0, want_logits=False)
-        pos = llm.decode_embeddings(vectors, pos)
-        llm.decode_tokens(tail, pos)
+        pos = llm.decode([ids], 0, want_logits=False)
+        pos = llm.decode([vectors], pos, want_logits=False)
+        llm.decode([tail], pos)
         return llm.last_logits()
 
     first, again = answer_logits(image), answer_logits(image.copy())
@@ -110,16 +110,16 @@ def test_reused_prefix_cache_equals_decoding_from_scratch(llm):
     q2 = llm.tokenize("<end_of_image>\nQuestion: Which organ is shown?\nAnswer:")
 
     llm.clear()
-    n_prefix = llm.decode_embeddings(image, llm.decode_tokens(prefix, 0, want_logits=False))
-    llm.decode_tokens(q1, n_prefix)
+    n_prefix = llm.decode([prefix, image], 0, want_logits=False)
+    llm.decode([q1], n_prefix)
     list(llm.generate(n_prefix + len(q1), max_tokens=5))  # a first answer grows the cache
     llm.truncate(n_prefix)
-    llm.decode_tokens(q2, n_prefix)
+    llm.decode([q2], n_prefix)
     reused = llm.last_logits()
 
     llm.clear()
-    pos = llm.decode_embeddings(image, llm.decode_tokens(prefix, 0, want_logits=False))
-    llm.decode_tokens(q2, pos)
+    pos = llm.decode([prefix, image], 0, want_logits=False)
+    llm.decode([q2], pos)
     scratch = llm.last_logits()
     assert np.array_equal(reused, scratch), "same segments, same batches: bit-exact"
 
@@ -127,19 +127,19 @@ def test_reused_prefix_cache_equals_decoding_from_scratch(llm):
 def test_generation_streams_is_deterministic_and_respects_the_limit(llm):
     ids = llm.tokenize("<bos>The lungs are")
     llm.clear()
-    pos = llm.decode_tokens(ids, 0)
+    pos = llm.decode([ids], 0)
     counted = []
     pieces = list(llm.generate(pos, max_tokens=12, on_token=counted.append))
     assert len(counted) <= 12 and len(pieces) >= 1
     llm.clear()
-    pos = llm.decode_tokens(ids, 0)
+    pos = llm.decode([ids], 0)
     assert "".join(llm.generate(pos, max_tokens=12)) == "".join(pieces)
 
 
 def test_cancel_stops_generation(llm):
     ids = llm.tokenize("<bos>The heart")
     llm.clear()
-    pos = llm.decode_tokens(ids, 0)
+    pos = llm.decode([ids], 0)
     cancel = threading.Event()
     tokens = []
 
@@ -155,12 +155,12 @@ def test_cancel_stops_generation(llm):
 def test_context_overflow_is_reported_before_decoding(llm):
     llm.clear()
     with pytest.raises(ContextOverflow, match="context holds 1024"):
-        llm.decode_embeddings(np.zeros((2000, llm.n_embd), np.float32), 0)
+        llm.decode([np.zeros((2000, llm.n_embd), np.float32)], 0)
 
 
 def test_hidden_size_mismatch(llm):
     with pytest.raises(LLMError, match="expects 640"):
-        llm.decode_embeddings(np.zeros((4, 768), np.float32), 0)
+        llm.decode([np.zeros((4, 768), np.float32)], 0)
 
 
 def test_missing_and_corrupt_gguf(tmp_path):

@@ -252,8 +252,8 @@ class ChatSession:
         empty cache; returns the position after it."""
         images = {"image_3d": self._scan["image_tokens_3d"][0] * self.scale}
         self.llm.clear()
-        inputs = self.llm.segment_inputs(self.bundle.prompt.scan_segments(), images)
-        return self.llm.decode_inputs(inputs, 0, want_logits=False)
+        chunks = self.llm.prompt_chunks(self.bundle.prompt.scan_segments(), images)
+        return self.llm.decode(chunks, 0, want_logits=False)
 
     def recompute_prefix(self) -> float:
         """Decode the loaded scan's prefix again, as if nothing were cached (the baseline that
@@ -273,10 +273,10 @@ class ChatSession:
         result = self.attention.score(self._scan, question, prompt_text)  # None: no TG-IS
         t1 = time.perf_counter()
         images = {} if result is None else {"image_2d": result.image_tokens[self.bundle.layout.n_tokens_3d:] * self.scale}
-        inputs = self.llm.segment_inputs(self.bundle.prompt.question_segments(prompt_text), images)
-        self.llm.check_fits(self._prefix_end, sum(len(x) for x in inputs) + max_tokens)
+        chunks = self.llm.prompt_chunks(self.bundle.prompt.question_segments(prompt_text), images)
+        self.llm.check_fits(self._prefix_end, sum(len(x) for x in chunks) + max_tokens)
         self.llm.truncate(self._prefix_end)
-        return result, self.llm.decode_inputs(inputs, self._prefix_end), t1
+        return result, self.llm.decode(chunks, self._prefix_end), t1
 
     def first_token_logits(self, question: Question | str) -> np.ndarray:
         """The LLM's logits for the first answer token (float32, one per vocabulary entry):

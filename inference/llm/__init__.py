@@ -3,7 +3,7 @@
 Example:
     >>> from inference.llm import LlamaRuntime
     >>> llm = LlamaRuntime("gemma-3-270m-Q4_K_M.gguf", n_ctx=2048)   # doctest: +SKIP
-    >>> pos = llm.decode_tokens(llm.tokenize("<bos>The chest CT shows"), 0)   # doctest: +SKIP
+    >>> pos = llm.decode([llm.tokenize("<bos>The chest CT shows")], 0)   # doctest: +SKIP
     >>> "".join(llm.generate(pos, max_tokens=16))                   # doctest: +SKIP
 """
 

@@ -1,8 +1,8 @@
 """`LlamaRuntime`: one GGUF model and one context, fed token ids and embedding vectors.
 
 Built on llama.cpp's C API (through llama-cpp-python's ctypes bindings) in short, direct
-loops, as llama.cpp's own examples are. One ``llama_batch`` holds either token ids or
-embeddings, so a prompt with image tokens is decoded in segments, positions set by hand.
+loops, as llama.cpp's own examples are. A prompt is a list of chunks, token ids or embeddings
+(one ``llama_batch`` holds either), decoded by one loop with positions set by hand.
 The KV cache is one sequence (id 0); :meth:`truncate` drops everything after a position, which
 is how a scan's image prefix is kept while each question is decoded on top of it.
 """
@@ -27,6 +27,9 @@ from .vocab import piece_with, tokenize_with
 
 SEQ = 0  # the single sequence this runtime uses
 GGML_TYPE_F32 = 0  # ggml's type id of float32 (for the KV cache of exact attention)
+
+# One piece of a prompt: token ids, or input embeddings (one row per position)
+Chunk = Sequence[int] | np.ndarray
 
 
 @dataclass(frozen=True)
@@ -130,78 +133,65 @@ class LlamaRuntime:
 
     # --- decoding ------------------------------------------------------------------------
 
-    def decode_tokens(self, tokens: Sequence[int], pos: int, want_logits: bool = True) -> int:
-        """Decode token ids at positions ``pos, pos+1, ...``; returns the next free position.
-
-        With ``want_logits`` the logits of the last token are kept for sampling.
-        """
-        self.check_fits(pos, len(tokens))
-        ll = self._ll
-        for start in range(0, len(tokens), self.n_batch):
-            chunk = tokens[start : start + self.n_batch]
-            last_chunk = start + self.n_batch >= len(tokens)
-            batch = ll.llama_batch_init(len(chunk), 0, 1)
-            try:
-                for n, tok in enumerate(chunk):
-                    batch.token[n] = tok
-                    self._place(batch, n, pos + start + n, want_logits and last_chunk and n == len(chunk) - 1)
-                batch.n_tokens = len(chunk)
-                self._decode(batch)
-            finally:
-                ll.llama_batch_free(batch)
-        return pos + len(tokens)
-
-    def decode_embeddings(self, vectors: np.ndarray, pos: int, want_logits: bool = False) -> int:
-        """Decode vectors as input embeddings (already at the model's embedding scale).
+    def decode(self, chunks: Sequence[Chunk], pos: int, want_logits: bool = True) -> int:
+        """Evaluate a prompt given as chunks, in order from position ``pos``: a list of token ids
+        or an array of input embeddings (rows already at the model's embedding scale), as
+        llama.cpp's multimodal helper evaluates its text and image chunks. With ``want_logits``
+        the logits of the very last position are kept for sampling. Returns the next free
+        position.
 
         Raises:
-            LLMError: the vectors' width is not the model's input width.
+            ContextOverflow: the chunks do not fit in the context after ``pos``.
+            LLMError: an embedding chunk's width is not the model's input width.
         """
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        chunks = [self._checked(chunk) for chunk in chunks]
+        self.check_fits(pos, sum(len(chunk) for chunk in chunks))
+        ll = self._ll
+        for n_chunk, chunk in enumerate(chunks):
+            embd = self.n_embd if isinstance(chunk, np.ndarray) else 0
+            for start in range(0, len(chunk), self.n_batch):
+                part = chunk[start : start + self.n_batch]
+                last = want_logits and n_chunk == len(chunks) - 1 and start + len(part) == len(chunk)
+                batch = ll.llama_batch_init(len(part), embd, 1)
+                try:
+                    if embd:
+                        ctypes.memmove(batch.embd, part.ctypes.data, part.nbytes)
+                    else:
+                        for n, token in enumerate(part):
+                            batch.token[n] = token
+                    for n in range(len(part)):
+                        self._place(batch, n, pos + n, last and n == len(part) - 1)
+                    batch.n_tokens = len(part)
+                    self._decode(batch)
+                finally:
+                    ll.llama_batch_free(batch)
+                pos += len(part)
+        return pos
+
+    def prompt_chunks(self, segments: Sequence[Segment], images: dict[str, np.ndarray]) -> list[Chunk]:
+        """The chunks of a prompt format's segments: token ids for text and ids, the vectors in
+        ``images`` (by slot name, e.g. ``"image_3d"``) for an image slot; a segment that comes
+        to no tokens is left out."""
+        chunks: list[Chunk] = []
+        for segment in segments:
+            ids = segment.token_ids(self.tokenize)
+            if ids is None:
+                chunks.append(images[segment.kind])
+            elif ids:
+                chunks.append(ids)
+        return chunks
+
+    def _checked(self, chunk: Chunk) -> Chunk:
+        """Embedding chunks as contiguous float32 of the model's input width; ids as they are."""
+        if not isinstance(chunk, np.ndarray):
+            return chunk
+        vectors = np.ascontiguousarray(chunk, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[1] != self.n_embd:
             raise LLMError(
                 f"image tokens have width {vectors.shape[-1]}, but {self.path.name} expects "
                 f"{self.n_embd}: the vision side and the LLM of this bundle do not match"
             )
-        self.check_fits(pos, len(vectors))
-        ll = self._ll
-        for start in range(0, len(vectors), self.n_batch):
-            chunk = vectors[start : start + self.n_batch]
-            last_chunk = start + self.n_batch >= len(vectors)
-            batch = ll.llama_batch_init(len(chunk), self.n_embd, 1)
-            try:
-                ctypes.memmove(batch.embd, chunk.ctypes.data, chunk.nbytes)
-                for n in range(len(chunk)):
-                    self._place(batch, n, pos + start + n, want_logits and last_chunk and n == len(chunk) - 1)
-                batch.n_tokens = len(chunk)
-                self._decode(batch)
-            finally:
-                ll.llama_batch_free(batch)
-        return pos + len(vectors)
-
-    def segment_inputs(self, segments: Sequence[Segment], images: dict[str, np.ndarray]) -> list[list[int] | np.ndarray]:
-        """What each segment of a prompt format feeds: token ids for text and ids, the vectors
-        in ``images`` (by slot name, e.g. ``"image_3d"``) for an image slot; a segment that
-        comes to no tokens is left out."""
-        inputs: list[list[int] | np.ndarray] = []
-        for segment in segments:
-            ids = segment.token_ids(self.tokenize)
-            if ids is None:
-                inputs.append(images[segment.kind])
-            elif ids:
-                inputs.append(ids)
-        return inputs
-
-    def decode_inputs(self, inputs: Sequence[list[int] | np.ndarray], pos: int, want_logits: bool = True) -> int:
-        """Decode token-id lists and embedding arrays in order from ``pos``; with ``want_logits``
-        the logits of the very last position are kept. Returns the next free position."""
-        for n, item in enumerate(inputs):
-            last = want_logits and n == len(inputs) - 1
-            if isinstance(item, np.ndarray):
-                pos = self.decode_embeddings(item, pos, want_logits=last)
-            else:
-                pos = self.decode_tokens(item, pos, want_logits=last)
-        return pos
+        return vectors
 
     def truncate(self, n_keep: int) -> None:
         """Forget every cached position from ``n_keep`` on (keep the first ``n_keep``)."""

@@ -11,7 +11,8 @@ import re
 import numpy as np
 import torch
 
-from convert.llm_prompt import MED2E3_SYSTEM, PromptLayout
+from convert.llm_prompt import MED2E3_SYSTEM
+from published_layout import PromptLayout
 
 IMAGE3D = "<image3d>"
 
@@ -68,9 +69,9 @@ def llama_logits(gguf, layout: PromptLayout, image: np.ndarray, n_ctx: int = 102
 
     llm = LlamaRuntime(gguf, n_ctx=n_ctx, exact_attention=exact)
     try:
-        pos = llm.decode_tokens(list(layout.before), 0, want_logits=False)
-        pos = llm.decode_embeddings(image, pos)
-        llm.decode_tokens(list(layout.after), pos, want_logits=True)
+        pos = llm.decode([list(layout.before)], 0, want_logits=False)
+        pos = llm.decode([image], pos, want_logits=False)
+        llm.decode([list(layout.after)], pos, want_logits=True)
         return llm.last_logits().astype(np.float64)
     finally:
         llm.close()
