@@ -4,5 +4,3 @@ Depends on :mod:`inference` (and may use training's export helpers); nothing in
 :mod:`inference` imports this package. :mod:`convert.towers` holds the vision side: torch
 modules whose parameter names load the published state dicts as they are, and their ONNX export.
 """
-
-import inference  # noqa: F401  (first: it turns ONNX Runtime's telemetry off)

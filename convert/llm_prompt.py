@@ -1,21 +1,6 @@
-"""The token facts and prompt layouts of the published models, in llama.cpp's token ids.
-
-Each layout is what the model's own code builds (docs/published-models-llm.md cites it):
-
-- ``m3d_lamed``: ``tokenizer("<im_patch>"*256 + " " + question)``, then the embeddings are
-  spliced positionally, ``cat(E[:1], image, E[257:])``: position 0 keeps the first token
-  (BOS when the tokenizer adds it, else the ``<im_patch>`` row), and without BOS the first
-  question token is dropped.
-- ``med3dvlm``: the same positional splice; Qwen2 adds no BOS, so position 0 is the
-  ``<im_patch>`` row and the first question token is always dropped.
-- ``med2e3``: ``SYSTEM + " USER: " + "<image3d>\\n" + question + " ASSISTANT:"``, the text on
-  each side of ``<image3d>`` tokenised separately (BOS once, first, only if the tokenizer adds
-  one), the 512 image vectors (256 3D, then 256 TG-IS-weighted 2D) inserted at ``<image3d>``.
-
-How text after an image token is tokenised differs between llama.cpp and transformers'
-SentencePiece tokenizers (llama.cpp adds a dummy-prefix space after every special token;
-transformers' ``legacy=False`` does not), so :func:`prompt_layout` tokenises each piece on its
-own, the way that reproduces the published tokenizer's ids.
+"""The token facts of the published models' LLMs, in llama.cpp's token ids, read from a
+converted GGUF and the checkpoint's tokenizer files: what a bundle needs to prompt one (the
+layouts themselves are :mod:`convert.prompt_format`'s).
 """
 
 from __future__ import annotations
@@ -23,7 +8,6 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 from .errors import ConversionError
 from .llm_layouts import M3D_LAMED, MED2E3, MED3DVLM, LLMSource
@@ -32,8 +16,6 @@ IMAGE_TOKEN = "<im_patch>"
 N_IMAGE = {M3D_LAMED: 256, MED3DVLM: 256, MED2E3: 512}
 MED2E3_SYSTEM = ("A chat between a curious user and an artificial intelligence assistant. "
                  "The assistant gives helpful, detailed, and polite answers to the user's questions.")
-
-Tokenize = Callable[[str], list[int]]  # text -> ids, no BOS, special tokens not parsed
 
 
 @dataclass(frozen=True)
@@ -83,39 +65,6 @@ class LLMFacts:
         data = dict(data)
         data["stop_ids"], data["eog_ids"] = tuple(data["stop_ids"]), tuple(data["eog_ids"])
         return cls(**data)
-
-
-@dataclass(frozen=True)
-class PromptLayout:
-    """One prompt: token ids, then ``n_image`` image vectors, then token ids."""
-
-    before: tuple[int, ...]
-    n_image: int
-    after: tuple[int, ...]
-
-
-def prompt_layout(facts: LLMFacts, question: str, tokenize: Tokenize) -> PromptLayout:
-    """The published prompt for ``question`` (a VQA question), in llama.cpp token ids.
-
-    Args:
-        tokenize: llama.cpp's tokenizer of the converted GGUF, with no BOS and no special
-            parsing (``LlamaRuntime.tokenize(text, parse_special=False)``).
-    """
-    question = question.strip()
-    if facts.layout == MED2E3:
-        before = ([facts.bos_id] if facts.prompt_has_bos else []) + tokenize(MED2E3_SYSTEM + " USER: ")
-        return PromptLayout(tuple(before), facts.n_image, tuple(tokenize("\n" + question + " ASSISTANT:")))
-    if facts.layout == MED3DVLM:
-        asked = tokenize(" " + question)  # byte-level BPE: the space joins the first word
-    elif facts.sp_legacy:
-        asked = tokenize(" " + question)  # legacy SentencePiece: " q" keeps a lone "▁" first
-    else:
-        asked = tokenize(question)  # llama.cpp's dummy prefix is the space before the question
-    if facts.prompt_has_bos:
-        return PromptLayout((facts.bos_id,), facts.n_image, tuple(asked))
-    # positional splice without BOS: position 0 is the <im_patch> row, the first question
-    # token falls under image position 256 and is lost
-    return PromptLayout((facts.image_token_id,), facts.n_image, tuple(asked[1:]))
 
 
 def _json(path: Path) -> dict:

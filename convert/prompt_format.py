@@ -1,7 +1,8 @@
 """A converted published model's prompt, as the bundle's :class:`~inference.llm.prompt.PromptFormat`.
 
-The segments say what :func:`convert.llm_prompt.prompt_layout` builds (the published code's own
-token ids, docs/published-models-llm.md), so the chat session needs no case per model:
+The segments lay out what the published code builds (its own token ids,
+docs/published-models-llm.md; checked against transformers on the published tokenizers by
+tests/convert), so the chat session needs no case per model:
 
 - M3D-LaMed with BOS: ``[BOS] [256 image vectors] [" " + prompt]`` (the leading space only
   where the SentencePiece tokenizer is ``legacy``; otherwise llama.cpp's dummy prefix is it);

@@ -118,11 +118,6 @@ class SliceMap:
         out[inside] = np.interp(self.original_to_model[inside], np.arange(self.n_model), values)
         return out
 
-    def original_slices_of(self, j: int) -> np.ndarray:
-        """Original slice indices whose nearest model slice is ``j``."""
-        nearest = np.rint(self.original_to_model)
-        return np.flatnonzero(nearest == j)
-
 
 @dataclass
 class ModelInput:

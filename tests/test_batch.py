@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from inference.batch.inputs import folder_jobs
+from inference.batch.ray_backend import import_ray
 from inference.batch.results import read_results
 from inference.batch.runner import RunSettings
 from inference.cli import main
@@ -151,7 +152,8 @@ def test_two_workers_equal_one(single: list[dict], scans: Path, tmp_path: Path) 
 
 
 def test_local_ray_cluster_equals_one_process(single: list[dict], scans: Path, tmp_path: Path) -> None:
-    ray = pytest.importorskip("ray")
+    pytest.importorskip("ray")
+    ray = import_ray()  # the cluster the test starts reports no usage stats either
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         out = tmp_path / "r.jsonl"

@@ -44,7 +44,7 @@ def test_both_onnxruntime_packages_installed_is_a_failure(monkeypatch) -> None:
 def test_cuda_offered_but_not_loading_is_reported_not_assumed(monkeypatch) -> None:
     """The provider fallback: an onnxruntime that claims CUDA but gives a CPU session fails the
     CUDA check with the install hint; the CPU check still passes."""
-    import onnxruntime as ort
+    from inference.ort import onnxruntime as ort
 
     monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
     checks = {c.name: c for c in engines.provider_checks(resource_path("bundles", "default", "scan.onnx"), [])}

@@ -68,7 +68,7 @@ def test_providers_requested_on_a_cpu_onnxruntime() -> None:
 def test_cuda_offered_preloads_its_libraries_and_what_runs_is_read_back(monkeypatch) -> None:
     """An onnxruntime that offers CUDA whose libraries do not load: CUDA is asked for (after the
     library preload), the session falls back, and the read-back says CPU."""
-    import onnxruntime as ort
+    from inference.ort import onnxruntime as ort
 
     from inference.bundle import bundle_dir
 

@@ -9,6 +9,7 @@ import numpy as np
 import pydicom
 import pytest
 import SimpleITK as sitk
+from volume_geometry import world_to_index
 
 from inference.io import list_series, load_volume
 from inference.io import errors as E
@@ -97,7 +98,7 @@ def test_z_gap_is_filled_on_the_grid_and_reported_with_its_place(ct_dir):
     headers = sorted((pydicom.dcmread(f) for f in folder.iterdir()), key=lambda h: float(h.ImagePositionPatient[2]))
     for n, h in enumerate(headers):
         ipp = np.array(h.ImagePositionPatient, float)
-        k = int(np.rint(vol.world_to_index(ipp)[0]))
+        k = int(np.rint(world_to_index(vol, ipp)[0]))
         assert np.linalg.norm(vol.index_to_world(k, 0, 0) - ipp) < 0.5
         hu = h.pixel_array.astype(np.int32) * int(h.RescaleSlope) + int(h.RescaleIntercept)
         assert np.array_equal(vol.voxels[k], hu) and np.array_equal(vol.original.voxels[n], hu)
@@ -130,8 +131,8 @@ def test_nifti_voxels_keep_their_world_position(ct_dir, name):
         ijk = [int(rng.integers(0, n)) for n in data.shape[:3]]
         ras = img.affine @ np.array([*ijk, 1.0])
         lps = ras[:3] * np.array([-1, -1, 1])
-        k, j, i = np.rint(vol.world_to_index(lps)).astype(int)
-        assert np.allclose(vol.world_to_index(lps), (k, j, i), atol=1e-4)
+        k, j, i = np.rint(world_to_index(vol, lps)).astype(int)
+        assert np.allclose(world_to_index(vol, lps), (k, j, i), atol=1e-4)
         assert vol.voxels[k, j, i] == data[tuple(ijk)]
 
 

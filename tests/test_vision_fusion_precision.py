@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ort = pytest.importorskip("onnxruntime")
+ort = pytest.importorskip("inference.ort").onnxruntime
 torch = pytest.importorskip("torch")
 
 import inference.vision.runtime as vision_runtime  # noqa: E402
@@ -47,7 +47,7 @@ def test_scan_graph_is_exported_fused_and_matches_the_unfused_one(tmp_path: Path
     for name, want in zip(("image_tokens_3d", "slice_tokens_2d", "slice_features"), eager):
         assert np.abs(got[name] - ref[name]).max() < PARITY
         assert np.abs(got[name] - want).max() < PARITY
-    rt = VisionRuntime.from_dir(tmp_path / "fused", device="cpu")
+    rt = VisionRuntime(fused.scan, fused.question, device="cpu")
     assert "Attention 4" in rt.report() and "CPU arena on" in rt.report()
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-pytest.importorskip("onnxruntime")
+pytest.importorskip("inference.ort")
 
 from inference.vision.runtime import VisionRuntime  # noqa: E402
 from training.export.onnx_graphs import export_vision  # noqa: E402
@@ -54,7 +54,8 @@ def test_scan_graph_matches_torch(preset: str, perceiver: str, volume: np.ndarra
             model.scan.location.codes.normal_()
             model.scan.location.head.weight.normal_(std=0.1)
             model.scan.location.head.bias.zero_()
-    rt = VisionRuntime.from_dir(export_vision(model, tmp_path).scan.parent)
+    graphs = export_vision(model, tmp_path)
+    rt = VisionRuntime(graphs.scan, graphs.question)
     assert rt.providers[0] in ("CPUExecutionProvider", "CUDAExecutionProvider")
     assert rt.n_slices == cfg.n_slices  # read from the graph's input
     got = rt.encode_scan(volume)
@@ -79,7 +80,8 @@ def test_question_graph_matches_torch(mode: str, extra: dict, volume: np.ndarray
                                       tmp_path: Path) -> None:
     cfg = get_config("tiny", tgis_mode=mode, **extra)
     model = build_vision_model(cfg, seed=4)
-    rt = VisionRuntime.from_dir(export_vision(model, tmp_path).scan.parent)
+    graphs = export_vision(model, tmp_path)
+    rt = VisionRuntime(graphs.scan, graphs.question)
     text = _text_vector()
     scan = rt.encode_scan(volume)
     res = rt.ask(scan, text, seed=7)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ort = pytest.importorskip("onnxruntime")
+ort = pytest.importorskip("inference.ort").onnxruntime
 pytest.importorskip("torch")
 
 from inference.vision import runtime as rtm  # noqa: E402
@@ -53,7 +53,7 @@ def test_runtime_reports_what_really_runs(tmp_path: Path) -> None:
     assert json.loads(meta["ctchat.vision.inputs"]) == ["image_tokens_3d", "slice_tokens_2d",
                                                         "slice_features", "text_vector"]
     assert paths.question.stat().st_size < paths.scan.stat().st_size / 20  # the per-question graph is small
-    rt = rtm.VisionRuntime.from_dir(tmp_path)
+    rt = rtm.VisionRuntime(paths.scan, paths.question)
     sess = rt.scan_session
     assert rt.providers == sess.get_providers()  # read back, not what was asked for
     assert sess.get_session_options().intra_op_num_threads == rtm.physical_cores()
@@ -65,7 +65,7 @@ def test_runtime_reports_what_really_runs(tmp_path: Path) -> None:
 
 
 def test_bench_encoder_command(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from training.commands import bench_encoder as bench
+    from benchmarks import encoder as bench
 
     parser = argparse.ArgumentParser()
     bench.register(parser.add_subparsers(dest="target"))
@@ -94,8 +94,8 @@ def test_bench_encoder_command(tmp_path: Path, capsys: pytest.CaptureFixture) ->
 def test_bench_flop_count_and_peak_are_real_measures() -> None:
     import torch
 
-    from training.commands.bench_encoder import counted_gflop
-    from training.commands.matmul_peak import best_rate, matmul_rates
+    from benchmarks.encoder import counted_gflop
+    from benchmarks.matmul_peak import best_rate, matmul_rates
 
     a, b = torch.randn(64, 128), torch.randn(128, 32)
     assert counted_gflop(lambda: a @ b) == pytest.approx(2 * 64 * 128 * 32 / 1e9)

@@ -52,14 +52,15 @@ def test_cache_reopens_fast(tv: TextVectorizer) -> None:
 
 def test_text_vector_drives_the_question_graph(tv: TextVectorizer, tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
-    pytest.importorskip("onnxruntime")
+    pytest.importorskip("inference.ort")
     from inference.vision.runtime import VisionRuntime
     from training.export.onnx_graphs import export_vision
     from training.models.config import get_config
     from training.models.vision_model import build_vision_model
 
     model = build_vision_model(get_config("tiny"))
-    rt = VisionRuntime.from_dir(export_vision(model, tmp_path).scan.parent)
+    graphs = export_vision(model, tmp_path)
+    rt = VisionRuntime(graphs.scan, graphs.question)
     vol = np.random.default_rng(0).random((1, 1, 32, 64, 64), dtype=np.float32)
     scan = rt.encode_scan(vol)
     a = rt.ask(scan, tv.vector("Is there a nodule in the right upper lobe?"))

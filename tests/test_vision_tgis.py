@@ -109,13 +109,14 @@ def test_ablation_modes() -> None:
 
 
 def test_exported_question_graph_keeps_the_properties(tmp_path: Path) -> None:
-    pytest.importorskip("onnxruntime")
+    pytest.importorskip("inference.ort")
     from inference.vision.runtime import VisionRuntime
     from training.export.onnx_graphs import export_vision
     from training.models.vision_model import build_vision_model
 
     model = build_vision_model(get_config("tiny"))
-    rt = VisionRuntime.from_dir(export_vision(model, tmp_path).scan.parent)
+    graphs = export_vision(model, tmp_path)
+    rt = VisionRuntime(graphs.scan, graphs.question)
     scan = rt.encode_scan(np.random.default_rng(0).random((1, 1, 32, 64, 64), dtype=np.float32))
     z = scan["slice_features"][0]
     for j in (2, 20):
@@ -130,7 +131,8 @@ def test_exported_question_graph_keeps_the_properties(tmp_path: Path) -> None:
         assert int(res.slice_scores.argmax()) == j
     # random mode is reproducible per seed (scores are a graph input, drawn by the runtime)
     rmodel = build_vision_model(get_config("tiny", tgis_mode="random"))
-    rrt = VisionRuntime.from_dir(export_vision(rmodel, tmp_path / "r").scan.parent)
+    rgraphs = export_vision(rmodel, tmp_path / "r")
+    rrt = VisionRuntime(rgraphs.scan, rgraphs.question)
     rs = rrt.encode_scan(np.zeros((1, 1, 32, 64, 64), np.float32))
     a, b, c = rrt.ask(rs, seed=1), rrt.ask(rs, seed=1), rrt.ask(rs, seed=2)
     np.testing.assert_array_equal(a.slice_scores, b.slice_scores)

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .state_dict import CheckpointError, load_published, sub_state_dict
+from .state_dict import CheckpointError, sub_state_dict
 
 CHECKPOINT_PREFIX = "language_encoder."
 HEAD_DIM = 64  # every published BERT size (base, large, small variants) uses 64-wide heads
@@ -60,7 +60,3 @@ class QuestionVector(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         pooled = self.bert(input_ids=input_ids, attention_mask=attention_mask).pooler_output
         return self.text_mlp(pooled)
-
-    def load_bert(self, state_dict: Mapping[str, torch.Tensor], prefix: str = CHECKPOINT_PREFIX) -> list[str]:
-        """Load the BERT part of ``vision3d_model/pytorch_model.bin``."""
-        return load_published(self.bert, state_dict, prefix)

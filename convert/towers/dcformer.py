@@ -23,7 +23,6 @@ Med3DVLM (``vision_select_layer -2``, ``"cls_patch"``) keeps the last two stages
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -142,16 +141,3 @@ class DCFormer(nn.Module):
     def forward(self, volume: torch.Tensor) -> tuple[torch.Tensor, ...]:
         maps = self.encoder(volume.permute(0, 1, 3, 4, 2))
         return tuple(stage_tokens(m) for m in maps[-self.n_last:])
-
-
-def token_counts(cfg: DCFormerConfig, input_shape: Sequence[int]) -> list[int]:
-    """Tokens per stage s0..s4 for a (D, H, W) input (shape arithmetic only): the stem's
-    convolutions (stride 4, padding k // 2 on the kernel's axis only) and MaxPool3d(3, 2, 1)
-    give (n - 1) // 4 + 1 and (n - 1) // 2 + 1 along every axis."""
-    d, h, w = input_shape
-    size, counts = [h, w, d], []
-    for s in range(5):
-        for _ in range(cfg.num_blocks[0] if s == 0 else 1):
-            size = [(n - 1) // (4 if s == 0 else 2) + 1 for n in size]
-        counts.append(size[0] * size[1] * size[2])
-    return counts

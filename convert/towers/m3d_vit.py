@@ -189,16 +189,6 @@ class M3DViT(nn.Module):
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.num_layers))
         self.norm = nn.LayerNorm(cfg.hidden_size)
 
-    def hidden_states(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """What MONAI's ViT returns: (final-norm output, each block's output), cls included."""
-        x = self.patch_embedding(x)
-        x = torch.cat((self.cls_token.expand(x.shape[0], -1, -1), x), dim=1)
-        states = []
-        for blk in self.blocks:
-            x = blk(x)
-            states.append(x)
-        return self.norm(x), states
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.patch_embedding(x)
         x = torch.cat((self.cls_token.expand(x.shape[0], -1, -1), x), dim=1)

@@ -115,7 +115,7 @@ def export_graph(module: nn.Module, args: tuple[torch.Tensor, ...], path: str | 
 def run_onnx(path: str | Path, inputs: Mapping[str, np.ndarray],
              threads: int | None = None) -> list[np.ndarray]:
     """Run a graph once on the CPU provider; outputs in the graph's order."""
-    import onnxruntime as ort
+    from inference.ort import onnxruntime as ort
 
     so = ort.SessionOptions()
     if threads:

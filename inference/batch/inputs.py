@@ -51,7 +51,12 @@ class UnaskableRow:
 
 
 def scan_id(relative: str, series_uid: str | None, id_style: str) -> str:
-    """The scan's name in the results: a 16-hex hash, or the relative path (``#n`` per series)."""
+    """The scan's name in the results: a 16-hex hash, or the relative path (``#n`` per series).
+
+    Named by where the input is, not by :func:`inference.io.scan_identity` (what the scan is): a
+    rerun must know which rows are done before it reads any scan, and a scan that cannot be read
+    still needs a name for its error line.
+    """
     if id_style == "path":
         return relative if series_uid is None else f"{relative}#{_short_hash(series_uid)}"
     return _short_hash(relative + "\0" + (series_uid or ""))

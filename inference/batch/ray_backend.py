@@ -1,12 +1,14 @@
 """``ctchat batch --ray ADDRESS``: the same job on a Ray cluster, one model per actor.
 
-Ray is imported only here, and only when ``--ray`` is given: the runtime runs without it. Each
-actor asks Ray for one GPU when the cluster has GPUs (and ``--device`` allows CUDA), else for
-its share of CPUs; scans are handed out whole, lines come back to this process to be written.
+Ray is imported only here (:func:`import_ray`, which switches its usage stats off), and only
+when ``--ray`` is given: the runtime runs without it. Each actor asks Ray for one GPU when the
+cluster has GPUs (and ``--device`` allows CUDA), else for its share of CPUs; scans are handed out
+whole, lines come back to this process to be written.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from typing import Callable, Iterable
 
@@ -25,7 +27,11 @@ class _Answerer:
         return self._answerer.answer(job)
 
 
-def _ray():
+def import_ray():
+    """Ray, with its usage stats off: a cluster that ctchat starts (``ray.init`` with no running
+    cluster to join) would otherwise report to usage-stats.ray.io every hour, and ctchat makes
+    no network calls. The switch overrides an inherited value; Ray's workers inherit it."""
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     try:
         import ray
     except ImportError:
@@ -37,7 +43,7 @@ def run_ray(jobs: Iterable[ScanJob], settings: RunSettings, address: str, n_acto
             on_record: Callable[[Record], None]) -> None:
     """The jobs over Ray actors on the cluster at ``address`` (``auto``: the one this machine
     belongs to); joins a cluster already started in this process (as the tests do)."""
-    ray = _ray()
+    ray = import_ray()
     if not ray.is_initialized():
         ray.init(address=address, log_to_driver=False)
     resources = ray.cluster_resources()

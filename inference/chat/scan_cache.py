@@ -51,7 +51,12 @@ class ScanCache:
 
     @staticmethod
     def key(model_input: np.ndarray, model_id: str) -> str:
-        """The entry name of a model input under a model: hex SHA-256 of both."""
+        """The entry name of a model input under a model: hex SHA-256 of both.
+
+        Not :func:`inference.io.scan_identity` (which scan it is): an entry holds one model's
+        encoding of every voxel it received, so another recipe, another bundle or any changed
+        voxel must miss, and the scan identity reads only some slices of the scan.
+        """
         digest = hashlib.sha256(model_id.encode())
         arr = np.ascontiguousarray(model_input)
         digest.update(f"{arr.dtype.str}{arr.shape}".encode())

@@ -17,7 +17,7 @@ import importlib
 MODEL_MODULES = (
     "numpy.ctypeslib",  # numpy imports these on first use: the logits' view of llama.cpp's buffer
     "numpy.ma",
-    "onnxruntime",
+    "inference.ort",  # ONNX Runtime, through the module that switches its telemetry off
     "llama_cpp",
     "gguf",
     "tokenizers",

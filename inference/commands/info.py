@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..io import CTLoadError, SeriesInfo, list_series, load_volume
+from ..io import CTLoadError, DicomFolder, SeriesInfo, load_volume, read_dicom_folder
 from ..io.loader import is_volume_file, volume_file_series
 from ..io.volume import Volume
 
@@ -54,13 +54,14 @@ def run(args: argparse.Namespace) -> int:
         report = [{**_fields(info), "status": "loaded", **describe(volume)}]
         _show(args, report)
         return 0
-    series = list_series(args.path)
+    folder = read_dicom_folder(args.path)  # each header parsed once, for the listing and every load
+    series = folder.series
     if args.series:
         series = [s for s in series if s.uid == args.series]
         if not series:
             print(f"ctchat: series {args.series} not found in {args.path}", file=sys.stderr)
             return 1
-    report = [_entry(args.path, s, only=len(series) == 1 and not args.series) for s in series]
+    report = [_entry(folder, s, only=len(series) == 1 and not args.series) for s in series]
     _show(args, report)
     return 0 if any(e["status"] == "loaded" for e in report) else 1
 
@@ -86,12 +87,12 @@ def _fields(s: SeriesInfo) -> dict[str, Any]:
     }
 
 
-def _entry(path: str, s: SeriesInfo, only: bool) -> dict[str, Any]:
+def _entry(folder: DicomFolder, s: SeriesInfo, only: bool) -> dict[str, Any]:
     entry = _fields(s)
     if not s.loadable:
         return {**entry, "status": "not loaded", "reason": s.status}
     try:
-        volume = load_volume(path, None if only else s.uid)
+        volume = load_volume(folder, None if only else s.uid)
     except CTLoadError as exc:
         return {**entry, "status": "cannot be loaded", "reason": str(exc)}
     return {**entry, "status": "loaded", **describe(volume)}

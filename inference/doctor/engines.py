@@ -38,7 +38,7 @@ def provider_checks(graph: Path | None, gpus: list[str]) -> list[Check]:
     from ..vision.runtime import CPU, CUDA, create_session
 
     try:
-        import onnxruntime as ort
+        from ..ort import onnxruntime as ort
     except ImportError:
         return [Check("onnxruntime", FAIL, "cannot be imported", "pip install 'ctchat[cpu]' (or 'ctchat[gpu]')")]
     ort.set_default_logger_severity(4)  # a CUDA library that fails to load is reported below, not logged

@@ -6,18 +6,27 @@ Example:
     ...     print(s.uid, s.description, s.n_slices)
     >>> vol = load_volume("/data/study", series_uid=s.uid)    # doctest: +SKIP
     >>> [w.message for w in vol.warnings]                     # doctest: +SKIP
+
+To list a folder's series and then load one, read the folder once and load from what was read:
+
+    >>> folder = read_dicom_folder("/data/study")            # doctest: +SKIP
+    >>> vol = load_volume(folder, folder.series[0].uid)       # doctest: +SKIP
 """
 
 from .errors import CTLoadError, LoadWarning
-from .loader import LoadCancelled, SeriesInfo, list_series, load_volume
+from .identity import scan_identity
+from .loader import DicomFolder, LoadCancelled, SeriesInfo, list_series, load_volume, read_dicom_folder
 from .volume import Volume
 
 __all__ = [
     "CTLoadError",
+    "DicomFolder",
     "LoadCancelled",
     "LoadWarning",
     "SeriesInfo",
     "Volume",
     "list_series",
     "load_volume",
+    "read_dicom_folder",
+    "scan_identity",
 ]

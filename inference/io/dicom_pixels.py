@@ -3,7 +3,9 @@
 Uncompressed little-endian data is viewed straight from the file's bytes (pydicom's own
 decoder spends ~0.8 ms per 512 x 512 slice on checks); everything else (JPEG 2000, JPEG-LS,
 RLE, big endian, ...) goes through pydicom and its pylibjpeg plugins. Both paths return the
-same array (tested), including pydicom's correction of bits beyond *Bits Stored*.
+same array (tested), including pydicom's correction of bits beyond *Bits Stored*. Neither leaves
+the image in the header it decoded: a header kept for a later load (a
+:class:`~inference.io.loader.DicomFolder`) holds no pixel data.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.pixels import pixel_array
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from .errors import CTLoadError
@@ -40,7 +43,7 @@ def decode_frames(ds: Dataset, path: Path) -> np.ndarray:
         if syntax in _NATIVE_LE and _is_plain_grayscale(ds):
             arr = _native_frames(ds, path, n_frames, rows, cols)
         else:
-            arr = ds.pixel_array
+            arr = _decoded_by_pydicom(ds)
     except CTLoadError:
         raise
     except Exception as exc:  # decoder plugins raise assorted types
@@ -50,6 +53,16 @@ def decode_frames(ds: Dataset, path: Path) -> np.ndarray:
     if arr.shape != (n_frames, rows, cols):
         raise CTLoadError(f"{name}: pixel data has shape {arr.shape}, expected {(n_frames, rows, cols)}")
     return arr
+
+
+def _decoded_by_pydicom(ds: Dataset) -> np.ndarray:
+    """pydicom's decode of every frame, leaving the header as it was: ``ds.pixel_array`` would
+    keep the decoded array in ``ds``, and reading a deferred value keeps the stored bytes."""
+    stored = ds.get_item("PixelData", keep_deferred=True)
+    try:
+        return pixel_array(ds)
+    finally:
+        ds["PixelData"] = stored  # deferred again: read from the file when next decoded
 
 
 def _is_plain_grayscale(ds: Dataset) -> bool:

@@ -18,8 +18,8 @@ from .nifti import is_nifti_path, load_nifti
 from .series_kind import UNUSABLE, VOLUME, SeriesKind, classify
 from .volume import Volume
 
-__all__ = ["LoadCancelled", "SeriesInfo", "default_series", "is_volume_file", "list_series", "load_volume",
-           "volume_file_series"]
+__all__ = ["DicomFolder", "LoadCancelled", "SeriesInfo", "default_series", "is_volume_file", "list_series",
+           "load_volume", "read_dicom_folder", "volume_file_series"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,9 @@ def default_series(series: list[SeriesInfo]) -> SeriesInfo | None:
 def list_series(path: str | os.PathLike, *, cancel: threading.Event | None = None) -> list[SeriesInfo]:
     """The series found under ``path`` (a NIfTI file is one series).
 
+    To load one of a folder's series next, list them with :func:`read_dicom_folder` instead:
+    the load then parses no header again.
+
     Example:
         >>> for s in list_series("study/"):  # doctest: +SKIP
         ...     print(s.series_number, s.description, s.modality, s.n_slices, s.thickness_mm)
@@ -64,12 +67,74 @@ def list_series(path: str | os.PathLike, *, cancel: threading.Event | None = Non
     path = _checked_path(path)
     if path.is_file() and is_volume_file(path):
         return [volume_file_series(path)[0]]
-    infos = [_series_info(g) for g in _dicom_groups(path, None, cancel).groups]
-    return sorted(infos, key=lambda s: (s.study_description, s.study_uid, s.series_number or 0, s.uid))
+    return read_dicom_folder(path, cancel=cancel).series
+
+
+@dataclass(frozen=True)
+class DicomFolder:
+    """The DICOM files under a path, each header parsed once, grouped into series; the pixel
+    data stays on disk. :func:`load_volume` loads a series from it without parsing a file again.
+
+    Example:
+        >>> folder = read_dicom_folder("study/")                        # doctest: +SKIP
+        >>> [(s.uid, s.description, s.loadable) for s in folder.series]  # doctest: +SKIP
+        >>> vol = load_volume(folder, folder.series[0].uid)              # doctest: +SKIP
+    """
+
+    path: Path
+    groups: list[SeriesGroup]
+    kinds: list[SeriesKind]  # what each group is, from its headers
+    skipped: dict[str, str]  # files and folders passed over (name -> why)
+    n_files: int
+
+    @property
+    def series(self) -> list[SeriesInfo]:
+        """What a user chooses from, in study and series-number order."""
+        infos = [_series_info(g, k) for g, k in zip(self.groups, self.kinds)]
+        return sorted(infos, key=lambda s: (s.study_description, s.study_uid, s.series_number or 0, s.uid))
+
+
+def read_dicom_folder(
+    path: str | os.PathLike,
+    *,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> DicomFolder:
+    """Parse the header of every file under ``path`` (a folder, searched recursively, or one
+    DICOM file) and group the images into series.
+
+    Args:
+        progress: called as ``progress(done, total)``, the first half of what
+            :func:`load_volume` reports: loading a series from the folder reports the second.
+        cancel: when set, reading stops with :class:`LoadCancelled`.
+
+    Raises:
+        CTLoadError: nothing under ``path`` is a DICOM image; the message says why.
+        LoadCancelled: ``cancel`` was set.
+    """
+    path = _checked_path(path)
+    unreadable: dict[str, str] = {}
+    files = iter_files(path, unreadable)
+    if not files:
+        if unreadable:
+            raise CTLoadError(next(iter(unreadable.values())))
+        raise CTLoadError(f"{path.name}: the folder is empty")
+    scan = _scan(files, progress, cancel)
+    scan.skipped.update(unreadable)
+    if not scan.records:
+        if len(files) == 1:
+            raise CTLoadError(next(iter(scan.skipped.values()), f"{path.name}: not a CT image"))
+        reasons = "; ".join(f"{why}" for why in list(scan.skipped.values())[:3])
+        raise CTLoadError(
+            f"{path.name}: no DICOM images among {len(files)} file(s) ({reasons}"
+            f"{'; ...' if len(scan.skipped) > 3 else ''})"
+        )
+    groups = group_series(scan.records)
+    return DicomFolder(path, groups, [series_kind(g) for g in groups], scan.skipped, len(files))
 
 
 def load_volume(
-    path: str | os.PathLike,
+    path: str | os.PathLike | DicomFolder,
     series_uid: str | None = None,
     *,
     progress: Progress | None = None,
@@ -79,7 +144,8 @@ def load_volume(
     ``.npy`` model array, in model units rather than HU: see :mod:`.model_array`).
 
     Args:
-        path: folder (searched recursively), DICOM file (single- or multi-frame), .nii/.nii.gz, .npy.
+        path: folder (searched recursively), DICOM file (single- or multi-frame), .nii/.nii.gz,
+            .npy; or a :class:`DicomFolder` already read (its headers are not parsed again).
         series_uid: which series when the folder holds several (see :func:`list_series`).
         progress: called as ``progress(done, total)`` from the loading thread.
         cancel: when set, loading stops with :class:`LoadCancelled`.
@@ -93,20 +159,23 @@ def load_volume(
         >>> vol.shape, vol.spacing_zyx       # doctest: +SKIP
         ((64, 512, 512), (5.0, 0.842, 0.842))
     """
-    path = _checked_path(path)
-    if path.is_file() and is_volume_file(path):
-        vol = _load_volume_file(path)
-        if progress is not None:
-            progress(1, 1)
-        return vol
-    scan = _dicom_groups(path, progress, cancel)
-    kinds = [series_kind(g) for g in scan.groups]  # header-only, once per load
-    group = _chosen_group(scan.groups, kinds, series_uid, path.name)
-    extra = [_skipped_warning(scan.skipped)] if scan.skipped else []
-    if series_uid is None and len(scan.groups) > 1:
-        extra.append(_others_warning([k for g, k in zip(scan.groups, kinds) if g is not group]))
+    if isinstance(path, DicomFolder):
+        folder = path
+    else:
+        path = _checked_path(path)
+        if path.is_file() and is_volume_file(path):
+            vol = _load_volume_file(path)
+            if progress is not None:
+                progress(1, 1)
+            return vol
+        folder = read_dicom_folder(path, progress=progress, cancel=cancel)
+    groups, kinds = folder.groups, folder.kinds
+    group = _chosen_group(groups, kinds, series_uid, folder.path.name)
+    extra = [_skipped_warning(folder.skipped)] if folder.skipped else []
+    if series_uid is None and len(groups) > 1:
+        extra.append(_others_warning([k for g, k in zip(groups, kinds) if g is not group]))
     group = SeriesGroup(group.key, group.records, group.warnings + extra)
-    return assemble_volume(group, str(path), _offset(progress, scan.n_files), cancel)
+    return assemble_volume(group, str(folder.path), _offset(progress, folder.n_files), cancel)
 
 
 def _chosen_group(
@@ -159,13 +228,6 @@ def _others_warning(others: list[SeriesKind]) -> LoadWarning:
     return LoadWarning(E.OTHER_SERIES, f"the folder also holds {counted} (not loaded; `ctchat info` lists them)")
 
 
-@dataclass
-class _DicomScan:
-    groups: list[SeriesGroup]
-    skipped: dict[str, str]
-    n_files: int
-
-
 def _counted(kind: str, n: int) -> str:
     if kind == UNUSABLE:
         return f"{n} series that cannot be loaded"
@@ -199,26 +261,6 @@ def _checked_path(path: str | os.PathLike) -> Path:
     if path.is_dir() and not os.access(path, os.R_OK | os.X_OK):
         raise CTLoadError(f"{path.name}: folder cannot be read (permission denied)")
     return path
-
-
-def _dicom_groups(path: Path, progress: Progress | None, cancel: threading.Event | None) -> _DicomScan:
-    unreadable: dict[str, str] = {}
-    files = iter_files(path, unreadable)
-    if not files:
-        if unreadable:
-            raise CTLoadError(next(iter(unreadable.values())))
-        raise CTLoadError(f"{path.name}: the folder is empty")
-    scan = _scan(files, progress, cancel)
-    scan.skipped.update(unreadable)
-    if not scan.records:
-        if len(files) == 1:
-            raise CTLoadError(next(iter(scan.skipped.values()), f"{path.name}: not a CT image"))
-        reasons = "; ".join(f"{why}" for why in list(scan.skipped.values())[:3])
-        raise CTLoadError(
-            f"{path.name}: no DICOM images among {len(files)} file(s) ({reasons}"
-            f"{'; ...' if len(scan.skipped) > 3 else ''})"
-        )
-    return _DicomScan(group_series(scan.records), scan.skipped, len(files))
 
 
 def _scan(files: list[Path], progress: Progress | None, cancel: threading.Event | None) -> ScanResult:
@@ -258,9 +300,8 @@ def _skipped_warning(skipped: dict[str, str]) -> LoadWarning:
     )
 
 
-def _series_info(group: SeriesGroup) -> SeriesInfo:
+def _series_info(group: SeriesGroup, kind: SeriesKind) -> SeriesInfo:
     first = group.records[0]
-    kind = series_kind(group)
     return SeriesInfo(
         kind=kind.kind,
         status=kind.reason,

@@ -111,11 +111,6 @@ class Volume:
         """World LPS position (mm) of the voxel at array index ``[k, j, i]``."""
         return (self.affine @ np.array([i, j, k, 1.0]))[:3]
 
-    def world_to_index(self, point_lps: np.ndarray) -> np.ndarray:
-        """Fractional array index ``(k, j, i)`` of a world LPS point (mm)."""
-        ijk = (np.linalg.inv(self.affine) @ np.append(np.asarray(point_lps, float), 1.0))[:3]
-        return ijk[::-1]
-
     def cropped(self, lo_kji: tuple[int, int, int], hi_kji: tuple[int, int, int]) -> "Volume":
         """The box ``lo_kji <= index < hi_kji`` as a new volume, at the same world position.
 
@@ -159,14 +154,6 @@ class Volume:
         return _interp_linear(_interp_linear(k, np.arange(self.shape[0]), self.slice_positions),
                               self.original.positions, np.arange(len(self.original)))
 
-    def original_to_grid(self, k: np.ndarray | float) -> np.ndarray:
-        """Fractional slice index in ``voxels`` of (fractional) original slice index ``k``."""
-        k = np.asarray(k, dtype=np.float64)
-        if self.original is None:
-            return k.copy()
-        z = _interp_linear(k, np.arange(len(self.original)), self.original.positions)
-        return _interp_linear(z, self.slice_positions, np.arange(self.shape[0]))
-
     def as_stored(self) -> "Volume":
         """The slices as the files store them, not resampled (itself when nothing was).
 
@@ -183,10 +170,6 @@ class Volume:
             "not resampled, so distances across slices are approximate",
         )
         return Volume(o.voxels, o.affine, o.positions, dict(self.metadata), [*self.warnings, note], self.source)
-
-    def has_warning(self, code: str) -> bool:
-        """True when a warning with this code was raised while loading."""
-        return any(w.code == code for w in self.warnings)
 
 
 def _interp_linear(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:

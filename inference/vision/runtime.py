@@ -51,7 +51,7 @@ def session_options(threads: int | None = None) -> Any:
     execution (these graphs are chains; parallel branches only add scheduling cost), all
     graph optimisations, and the CPU memory arena with memory-pattern planning (static shapes:
     the buffers of the first run are reused by every later one)."""
-    import onnxruntime as ort
+    from ..ort import onnxruntime as ort
 
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads or physical_cores()
@@ -84,7 +84,7 @@ def graph_fusions(session: Any) -> str:
 
 def requested_providers(device: str = "auto") -> list[Any]:
     """Providers to ask for: ``"auto"`` (CUDA if offered, then CPU), ``"cuda"`` or ``"cpu"``."""
-    import onnxruntime as ort
+    from ..ort import onnxruntime as ort
 
     if device not in ("auto", "cuda", "cpu"):
         raise ValueError(f"device must be auto, cuda or cpu, not {device!r}")
@@ -111,7 +111,7 @@ def create_session(path: str | Path, device: str = "auto", threads: int | None =
 
     Check ``session.get_providers()[0]`` for what really runs.
     """
-    import onnxruntime as ort
+    from ..ort import onnxruntime as ort
 
     return ort.InferenceSession(str(path), sess_options=session_options(threads),
                                 providers=requested_providers(device))
@@ -161,12 +161,6 @@ class VisionRuntime:
         self.scan_graph = Path(path)
         self.n_slices = int(self.scan_session.get_inputs()[0].shape[2])  # volume (1, 1, D, H, W)
 
-    @classmethod
-    def from_dir(cls, folder: str | Path, **kwargs: Any) -> "VisionRuntime":
-        """Load ``scan.onnx`` and ``question.onnx`` from ``folder``."""
-        folder = Path(folder)
-        return cls(folder / "scan.onnx", folder / "question.onnx", **kwargs)
-
     @property
     def providers(self) -> list[str]:
         """Providers the scan session really runs on, in priority order."""
@@ -174,7 +168,7 @@ class VisionRuntime:
 
     def report(self) -> str:
         """One line saying what runs where, e.g. for logs and ``ctchat bench``."""
-        import onnxruntime as ort
+        from ..ort import onnxruntime as ort
 
         so = self.scan_session.get_session_options()
         question = self.question_session.get_providers() if self.question_session else "(no TG-IS graph)"

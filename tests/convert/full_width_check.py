@@ -138,8 +138,9 @@ def main() -> None:
     sizes.append((f"published-layout shards ({args.dtype}, {args.layers} layers)", sum(p.stat().st_size for p in folder.glob("model-*.safetensors"))))
 
     from convert.llm_gguf import convert_llm
-    from convert.llm_prompt import prompt_layout, read_facts
+    from convert.llm_prompt import read_facts
     from inference.llm.vocab import LlamaVocab
+    from published_layout import prompt_layout
 
     rss = PeakRSS()
     marks = {"start": time.perf_counter()}

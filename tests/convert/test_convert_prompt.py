@@ -1,14 +1,15 @@
 """The prompt formats a converted bundle declares give the published code's own token ids
-(the ids :func:`convert.llm_prompt.prompt_layout` builds, checked against transformers in the
+(the ids :func:`published_layout.prompt_layout` builds, checked against transformers in the
 test_llm_* parity tests)."""
 
 from __future__ import annotations
 
 import pytest
 
-from convert.llm_prompt import LLMFacts, prompt_layout
+from convert.llm_prompt import LLMFacts
 from convert.prompt_format import published_prompt_format
 from inference.question import Question
+from published_layout import prompt_layout
 
 
 def facts(layout: str, family: str, has_bos: bool, legacy: bool | None) -> LLMFacts:

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 
 from convert.llm_gguf import convert_llm
-from convert.llm_prompt import prompt_layout, read_facts
+from convert.llm_prompt import read_facts
 from convert.steps import sha256_file
 from fixture_layouts import m3d_lamed
 from inference.llm.vocab import LlamaVocab
 from parity import (hf_tokenizer, image_vectors, legacy_slow_ids, llama_logits, published_ids,
                     reference_logits, relative_error, tensor_types)
+from published_layout import prompt_layout
 
 QUESTION = "What is the abnormality in this image? Where is it located?"
 TOLERANCE = 1e-3  # max|llama.cpp - transformers| / max|transformers|, last position's logits

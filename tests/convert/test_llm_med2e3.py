@@ -11,11 +11,12 @@ import pytest
 from convert.errors import ConversionError
 from convert.llm_gguf import convert_llm
 from convert.llm_layouts import find_llm
-from convert.llm_prompt import prompt_layout, read_facts
+from convert.llm_prompt import read_facts
 from fixture_layouts import med2e3
 from inference.llm.vocab import LlamaVocab
 from parity import (hf_tokenizer, image_vectors, llama_logits, published_ids, reference_logits,
                     relative_error, tensor_types)
+from published_layout import prompt_layout
 
 QUESTION = "Which organ shows the lesion?"
 

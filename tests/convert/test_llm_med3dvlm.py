@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 
 from convert.llm_gguf import convert_llm
-from convert.llm_prompt import gguf_metadata, prompt_layout, read_facts
+from convert.llm_prompt import gguf_metadata, read_facts
 from convert.steps import sha256_file
 from fixture_layouts import med3dvlm
 from inference.llm.vocab import LlamaVocab
 from parity import (hf_tokenizer, image_vectors, llama_logits, published_ids, reference_logits,
                     relative_error)
+from published_layout import prompt_layout
 
 QUESTIONS = ("What is the abnormality in this image?", "Is there a 3.5 cm mass in the left kidney?")
 

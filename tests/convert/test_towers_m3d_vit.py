@@ -30,9 +30,14 @@ def test_matches_monai_vit_on_every_output():
     assert sorted(result.missing_keys) == sorted(
         f"blocks.{i}.norm_cross_attn.{p}" for i in range(SMALL.num_layers) for p in ("weight", "bias"))
     x = torch.rand(2, 1, *SMALL.img_size)
+    with_cls = build_m3d_vit(SMALL, keep_cls=True)  # MONAI's outputs keep the cls token
+    with_cls.load_state_dict(ours.state_dict())
+    our_states = []  # each block's output, as MONAI returns them beside the normed output
+    for block in with_cls.blocks:
+        block.register_forward_hook(lambda module, args, out: our_states.append(out))
     with torch.no_grad():
         ref_norm, ref_states = ref(x)
-        our_norm, our_states = ours.hidden_states(x)
+        our_norm = with_cls(x)
         lamed = build_m3d_vit(SMALL, output="final_norm")
         lamed.load_state_dict(ours.state_dict())
         med2e3 = build_m3d_vit(SMALL, output="last_block")

@@ -11,7 +11,7 @@ import torch
 from torch.nn import functional as F
 from towers_refs import ONNX_TOL, onnx_round_trip, randomize, rel, shapes, with_prefix
 
-from convert.towers.dcformer import DCFormer, DCFormerConfig, token_counts
+from convert.towers.dcformer import DCFormer, DCFormerConfig
 from convert.towers.graphs import SCAN_INPUTS, SCAN_OUTPUTS, export_med3dvlm
 from convert.towers.med3dvlm import build_med3dvlm_vision
 from convert.towers.mixer import MixerProjector
@@ -113,7 +113,7 @@ def test_decomposed_conv_stem_and_blocks_match_the_reference():
         ref = ref_dcformer(sd, SMALL, x)
         got = enc(x)
         stem = enc.encoder.s0(x.permute(0, 1, 3, 4, 2))
-    assert [t.shape[1] for t in ref] == token_counts(SMALL, SHAPE) == [16384, 2048, 256, 32, 4]
+    assert [t.shape[1] for t in ref] == [16384, 2048, 256, 32, 4]
     assert len(got) == 2
     assert rel(got[0], ref[3]) < TOL and rel(got[1], ref[4]) < TOL
     assert float(stem.min()) < -0.5  # BN but no GELU in the stem (GELU is bounded below by -0.17)

@@ -26,8 +26,6 @@ from inference.commands.batch import jobs_for, run_jobs
 from training.data.datasets import DatasetError, Sample, read_ct_rate, read_m3d_cap, read_m3d_vqa
 from training.evaluation.metrics import binary_scores, closed_correct, macro_micro, parse_yes_no, text_metrics
 
-DATASETS = ("m3d-vqa", "m3d-cap", "ct-rate")
-
 
 @dataclass(frozen=True)
 class TableRow:

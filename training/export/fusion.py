@@ -87,14 +87,16 @@ def fuse_graph(path: str | Path) -> dict[str, int]:
     """Apply ORT's transformer fusions to the graph at ``path`` in place; returns the fused op
     counts (:data:`FUSED_OPS`). Heads and width are read from each attention's Reshape, so
     towers of different widths in one graph are both fused."""
-    from onnxruntime.transformers.optimizer import optimize_model
+    from inference.ort import ort_tool
+
+    optimizer = ort_tool("transformers.optimizer")
 
     # it warns that our producer name is not "pytorch", and logs each fusion at INFO
     log = logging.getLogger("onnxruntime.transformers")
     level = log.level
     log.setLevel(logging.ERROR)
     try:
-        model = optimize_model(str(path), model_type="vit", num_heads=0, hidden_size=0, opt_level=0)
+        model = optimizer.optimize_model(str(path), model_type="vit", num_heads=0, hidden_size=0, opt_level=0)
     finally:
         log.setLevel(level)
     model.save_model_to_file(str(path))

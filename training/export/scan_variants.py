@@ -47,12 +47,14 @@ QUESTION = "Is there a nodule in the right upper lobe?"
 def quantize_scan(fp32: str | Path, out: str | Path) -> Path:
     """Write the dynamic-quantised (int8) version of the scan graph ``fp32`` to ``out``."""
     import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(fp32), str(out), op_types_to_quantize=["MatMul", "Attention"],
-                     weight_type=QuantType.QUInt8, per_channel=True,
-                     # the fused ops' outputs have no inferred type; they are float32
-                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    from inference.ort import ort_tool
+
+    quantization = ort_tool("quantization")
+    quantization.quantize_dynamic(str(fp32), str(out), op_types_to_quantize=["MatMul", "Attention"],
+                                  weight_type=quantization.QuantType.QUInt8, per_channel=True,
+                                  # the fused ops' outputs have no inferred type; they are float32
+                                  extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     return Path(out)
 
 
@@ -60,10 +62,12 @@ def half_scan(fp32: str | Path, out: str | Path) -> Path:
     """Write the float16 version of the scan graph ``fp32`` to ``out`` (float32 inputs and
     outputs; one file: the published scan graphs are under 2 GiB in half precision)."""
     import onnx
-    from onnxruntime.transformers.float16 import convert_float_to_float16
 
+    from inference.ort import ort_tool
+
+    float16 = ort_tool("transformers.float16")
     model = onnx.load(str(fp32), load_external_data=True)
-    onnx.save_model(convert_float_to_float16(model, keep_io_types=True), str(out))
+    onnx.save_model(float16.convert_float_to_float16(model, keep_io_types=True), str(out))
     return Path(out)
 
 

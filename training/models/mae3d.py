@@ -64,13 +64,6 @@ class MAE3D(nn.Module):
         x = volume.reshape(b, gd, pd, gh, ph, gw, pw)
         return x.permute(0, 1, 3, 5, 2, 4, 6).reshape(b, gd * gh * gw, pd * ph * pw)
 
-    def unpatchify(self, patches: torch.Tensor) -> torch.Tensor:
-        """Inverse of :meth:`patchify`."""
-        b = patches.shape[0]
-        (gd, gh, gw), (pd, ph, pw) = self.vit_cfg.grid, self.vit_cfg.patch
-        x = patches.reshape(b, gd, gh, gw, pd, ph, pw).permute(0, 1, 4, 2, 5, 3, 6)
-        return x.reshape(b, 1, gd * pd, gh * ph, gw * pw)
-
     def random_masking(self, tokens: torch.Tensor, ratio: float,
                        generator: torch.Generator | None = None
                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
