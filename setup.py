@@ -4,7 +4,7 @@ folder, which pyproject's ``packages.find`` cannot express (it names a package a
 
 from setuptools import find_namespace_packages, find_packages, setup
 
-CODE = find_packages(include=["inference*", "training*", "convert*", "viewer*"])
+CODE = find_packages(include=["inference*", "training*", "convert*", "viewer*", "benchmarks*"])
 RESOURCES = ["ctchat_resources"] + [f"ctchat_resources.{p}" for p in find_namespace_packages(where="resources")
                                     if "__pycache__" not in p]
 DATA_FILES = ["*.json", "*.onnx", "*.gguf", "*.nii.gz", "*.md"]

@@ -1,11 +1,12 @@
 """``ctchat``: the command line.
 
-The runtime's sub-commands live here (``info``, ``ask``, ``bundle verify``, ``bench io``); other
-packages add theirs through the entry-point groups ``ctchat.commands``, ``ctchat.bench`` and
-``ctchat.bundle`` (the viewer registers ``view`` and ``bench viewer``; model building registers
-``train``, ``pretrain``, ``eval``, ``bundle build`` and ``bench encoder``), so this headless
-package imports neither the GUI nor torch. Each entry point is a ``register(subparsers)``
-function that adds a parser and sets ``func(args) -> int`` as its default.
+The runtime's sub-commands live here (``info``, ``ask``, ``batch``, ``doctor``, ``bundle verify``),
+and the ``bench`` group; other packages add theirs through the entry-point groups
+``ctchat.commands``, ``ctchat.bench`` and ``ctchat.bundle`` (the viewer registers ``view``; model
+building registers ``train``, ``pretrain``, ``eval``, ``convert`` and ``bundle build``; the
+``benchmarks`` package registers every ``bench`` target), so this headless package imports neither
+the GUI, nor torch, nor the benchmarks. Each entry point is a ``register(subparsers)`` function
+that adds a parser and sets ``func(args) -> int`` as its default.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def _unavailable(name: str, exc: Exception) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, built-in commands and plugins."""
-    from .commands import ask, batch, bench_batch, bench_bundle, bench_io, bundle_cmd, doctor, info
+    from .commands import ask, batch, bundle_cmd, doctor, info
 
     parser = argparse.ArgumentParser(prog="ctchat", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -48,9 +49,6 @@ def build_parser() -> argparse.ArgumentParser:
     _register_plugins("ctchat.bundle", bundle_cmd.register(commands))
     bench = commands.add_parser("bench", help="benchmarks, each against a baseline in the same run")
     targets = bench.add_subparsers(dest="target", metavar="TARGET", required=True)
-    bench_io.register(targets)
-    bench_bundle.register(targets)
-    bench_batch.register(targets)
     _register_plugins("ctchat.bench", targets)
     _register_plugins("ctchat.commands", commands)
     return parser

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inference.llm.bandwidth import decode_bytes, limit_lines, measure_read_bandwidth
+from benchmarks.llm_bandwidth import decode_bytes, limit_lines, measure_read_bandwidth
 
 VOCAB, EMBD, FFN = 100, 8, 16
 

@@ -10,8 +10,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from inference.vision.op_profile import node_gflop, numpy_sgemm_rate, profile_graph  # noqa: E402
-from training.commands.bench_encoder import counted_gflop  # noqa: E402
+from benchmarks.encoder import counted_gflop  # noqa: E402
+from benchmarks.op_profile import node_gflop, numpy_sgemm_rate, profile_graph  # noqa: E402
 from training.export.onnx_graphs import export_vision  # noqa: E402
 from training.export.scan_variants import quantize_scan  # noqa: E402
 from training.models.config import get_config  # noqa: E402

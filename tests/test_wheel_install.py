@@ -87,7 +87,7 @@ def _run(venv: Path, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 def test_the_wheel_holds_the_resources(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert [f for f in RESOURCE_FILES if f not in names] == []
-    assert "inference/resources.py" in names and "viewer/app.py" in names
+    assert "inference/resources.py" in names and "viewer/window/main_window.py" in names
 
 
 def test_the_installed_app_is_the_wheel_not_the_checkout(venv: Path, tmp_path: Path) -> None:
@@ -115,3 +115,11 @@ def test_ctchat_ask_from_the_wheel_answers_on_the_demo(venv: Path, tmp_path: Pat
     assert result["answer"].strip()
     assert len(result["slice_scores"]["original_slices"]) == 64  # the demo CT's slices
     assert "CPUExecutionProvider" in result["providers"]
+
+
+def test_the_wheel_carries_every_bench_target(venv: Path, tmp_path: Path) -> None:
+    out = _run(venv, ["ctchat", "bench", "--help"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    listed = {line.split()[0] for line in out.stdout.splitlines() if line.startswith("    ")}
+    assert {"io", "bundle", "batch", "llm", "encoder", "viewer"} <= listed
+    assert "unavailable" not in out.stdout

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .gguf_facts import EMBEDDING, OUTPUT, gguf_facts
+from inference.llm.gguf_facts import EMBEDDING, OUTPUT, gguf_facts
 
 KV_BYTES_F16 = 2  # the runtime's KV cache type (f16) unless exact attention asks for f32
 
@@ -72,7 +72,7 @@ def measure_read_bandwidth(n_threads: int, size_bytes: int = 512 * 2**20, repeat
 
 
 def limit_report(llm, tokens_per_s: float, context: int) -> list[str]:
-    """Lines setting a :class:`~.runtime.LlamaRuntime`'s decode speed against bandwidth /
+    """Lines setting a :class:`~inference.llm.runtime.LlamaRuntime`'s decode speed against bandwidth /
     bytes per token, both measured now (on a GPU the CPU's bandwidth is not the limit)."""
     if llm.offload.on_gpu:
         return [f"  ({llm.offload.describe()}: the CPU memory bandwidth is not this decode's limit)"]

@@ -49,7 +49,7 @@ def _reopen_times(chat, volume, question, runs: int) -> tuple[list[float], list[
     stages (:meth:`ChatSession.load_scan`'s timings)."""
     import tempfile
 
-    from ..chat.scan_cache import ScanCache
+    from inference.chat.scan_cache import ScanCache
 
     cold, reopened, stages = [], [], []
     with tempfile.TemporaryDirectory(prefix="ctchat-bench-cache-") as folder:
@@ -85,8 +85,9 @@ def reopen_stages(stages: list[dict]) -> str:
 def vision_work(chat, vision_s: float) -> str:
     """The scan graph's work (FLOPs from ONNX Runtime's profile of one run) and its rate at the
     median time, against the fp32 matmul rate measured now, with where the time goes."""
-    from ..vision.op_profile import numpy_sgemm_rate, profile_graph
-    from ..vision.runtime import physical_cores
+    from inference.vision.runtime import physical_cores
+
+    from .op_profile import numpy_sgemm_rate, profile_graph
 
     if chat.providers[0] != "CPUExecutionProvider":
         return "  vision work: set against the CPU's peak only (the graphs run on the GPU)"
@@ -101,12 +102,13 @@ def vision_work(chat, vision_s: float) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print the figures side by side, with the ratio recompute / reuse."""
-    from ..bundle import load_bundle
-    from ..chat import ChatSession
-    from ..io import load_volume
-    from ..llm.bandwidth import limit_report
-    from ..question import Question
-    from ..resources import DEMO_CT
+    from inference.bundle import load_bundle
+    from inference.chat import ChatSession
+    from inference.io import load_volume
+    from inference.question import Question
+    from inference.resources import DEMO_CT
+
+    from .llm_bandwidth import limit_report
 
     bundle = load_bundle(args.bundle)
     volume = load_volume(args.scan or DEMO_CT)

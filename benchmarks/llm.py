@@ -5,7 +5,7 @@ The baseline is llama.cpp's ``simple`` example as a loop on the same C API and l
 greedily, render the piece, decode one token. Both loops generate exactly the same tokens
 (greedy, same logits), so the timings compare the same work. The decode speed is also set
 against the machine's limit measured in the same run: memory read bandwidth over the bytes a
-token reads (see :mod:`.bandwidth`). The first token of a reopened scan, its prefix's KV state
+token reads (see :mod:`.llm_bandwidth`). The first token of a reopened scan, its prefix's KV state
 read back from a file as the scan cache does, is set against a cold start (the whole prompt
 decoded; ``bench bundle`` adds the vision graphs a cold start also runs).
 """
@@ -21,11 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .bandwidth import limit_report
-from .errors import LLMError
-from .model_files import default_gguf_path
-from .prompt import DEFAULT_TEMPLATE, PromptFormat
-from .runtime import LlamaRuntime
+from inference.llm.errors import LLMError
+from inference.llm.model_files import default_gguf_path
+from inference.llm.prompt import DEFAULT_TEMPLATE, PromptFormat
+from inference.llm.runtime import LlamaRuntime
+
+from .llm_bandwidth import limit_report
 
 PROMPT = "<bos>Radiology report. Chest CT without contrast.\nFindings: The lungs"
 
@@ -66,7 +67,7 @@ def bare_llama_loop(llm: LlamaRuntime, pos: int, n_tokens: int) -> list[int]:
 
 def _ours(llm: LlamaRuntime, prompt_ids: list[int], n_tokens: int) -> tuple[float, list[int]]:
     llm.clear()
-    pos = llm.decode_tokens(prompt_ids, 0)
+    pos = llm.decode([prompt_ids], 0)
     tokens: list[int] = []
     t0 = time.perf_counter()
     for _ in llm.generate(pos, max_tokens=n_tokens, on_token=tokens.append):
@@ -76,7 +77,7 @@ def _ours(llm: LlamaRuntime, prompt_ids: list[int], n_tokens: int) -> tuple[floa
 
 def _bare(llm: LlamaRuntime, prompt_ids: list[int], n_tokens: int) -> tuple[float, list[int]]:
     llm.clear()
-    pos = llm.decode_tokens(prompt_ids, 0)
+    pos = llm.decode([prompt_ids], 0)
     t0 = time.perf_counter()
     tokens = bare_llama_loop(llm, pos, n_tokens)
     return time.perf_counter() - t0, tokens
@@ -88,10 +89,10 @@ def _time_to_first_token(llm: LlamaRuntime, scan: list, question: list, reuse_fr
     t0 = time.perf_counter()
     if reuse_from is None:
         llm.clear()
-        pos = llm.decode_inputs(scan + question, 0)
+        pos = llm.decode(scan + question, 0)
     else:
         llm.truncate(reuse_from)
-        pos = llm.decode_inputs(question, reuse_from)
+        pos = llm.decode(question, reuse_from)
     next(iter(llm.generate(pos, max_tokens=1)), None)
     return time.perf_counter() - t0
 
@@ -102,7 +103,7 @@ def _reopened_first_token(llm: LlamaRuntime, state_file: Path, prefix_end: int, 
     t0 = time.perf_counter()
     if not llm.load_cache(state_file.read_bytes()):
         raise LLMError("llama.cpp refused to read back the KV state it saved")
-    pos = llm.decode_inputs(question, prefix_end)
+    pos = llm.decode(question, prefix_end)
     next(iter(llm.generate(pos, max_tokens=1)), None)
     return time.perf_counter() - t0
 
@@ -135,10 +136,10 @@ def run(args: argparse.Namespace) -> int:
     image_3d = rng.normal(0, 1, (args.image_tokens, llm.n_embd)).astype(np.float32)
     image_2d = rng.normal(0, 1, (32, llm.n_embd)).astype(np.float32)
     images = {"image_3d": image_3d, "image_2d": image_2d}
-    scan = llm.segment_inputs(fmt.scan_segments(), images)
-    question = llm.segment_inputs(fmt.question_segments("Question: Is there a nodule in the right upper lobe?\nAnswer:"), images)
+    scan = llm.prompt_chunks(fmt.scan_segments(), images)
+    question = llm.prompt_chunks(fmt.question_segments("Question: Is there a nodule in the right upper lobe?\nAnswer:"), images)
     llm.clear()
-    prefix_end = llm.decode_inputs(scan, 0, want_logits=False)
+    prefix_end = llm.decode(scan, 0, want_logits=False)
     reuse_t, full_t, reopen_t = [], [], []
     with tempfile.TemporaryDirectory(prefix="ctchat-bench-kv-") as folder:
         state_file = Path(folder) / "prefix.kv"

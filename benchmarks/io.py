@@ -10,8 +10,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..io import load_volume
-from ..resources import shared_ct_dir
+from inference.io import load_volume
+from inference.resources import shared_ct_dir
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

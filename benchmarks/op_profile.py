@@ -111,9 +111,8 @@ def read_profile(path: str | Path) -> GraphProfile:
 def profile_graph(path: str | Path, feeds: dict[str, np.ndarray], threads: int | None = None) -> GraphProfile:
     """Run the graph at ``path`` on the CPU twice (a warm-up, then the profiled run) and read
     the profile."""
-    import onnxruntime as ort
-
-    from .runtime import CPU, session_options
+    from inference.ort import onnxruntime as ort
+    from inference.vision.runtime import CPU, session_options
 
     so = session_options(threads)
     with tempfile.TemporaryDirectory(prefix="ctchat-profile-") as tmp:

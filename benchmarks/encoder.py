@@ -27,9 +27,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from inference.vision.op_profile import profile_graph
-
 from .matmul_peak import best_rate, matmul_rates
+from .op_profile import profile_graph
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -205,8 +204,9 @@ def _load() -> str:
 
 
 def _devices(choice: str) -> list[str]:
-    import onnxruntime as ort
     import torch
+
+    from inference.ort import onnxruntime as ort
 
     gpu_ok = torch.cuda.is_available() and "CUDAExecutionProvider" in ort.get_available_providers()
     if choice == "cpu":
@@ -218,8 +218,9 @@ def _devices(choice: str) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark described by ``args``; prints a table, returns the exit status."""
-    import onnxruntime as ort
     import torch
+
+    from inference.ort import onnxruntime as ort
 
     print(f"torch {torch.__version__} (CUDA available: {torch.cuda.is_available()}), "
           f"onnxruntime {ort.__version__} (available providers: {ort.get_available_providers()}); "
@@ -267,15 +268,3 @@ def run(args: argparse.Namespace) -> int:
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(rows, indent=1))
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (``python -m training.commands.bench_encoder``) until the CLI hook exists."""
-    parser = argparse.ArgumentParser(prog="ctchat bench")
-    register(parser.add_subparsers(dest="target", required=True))
-    args = parser.parse_args(["encoder", *(sys.argv[1:] if argv is None else argv)])
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -14,11 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..batch.results import read_results
-from ..batch.runner import RunSettings
-from ..question import Question
-from ..resources import shared_ct_dir
-from .batch import jobs_for, run_jobs
+from inference.batch.results import read_results
+from inference.batch.runner import RunSettings
+from inference.commands.batch import jobs_for, run_jobs
+from inference.question import Question
+from inference.resources import shared_ct_dir
 
 _SPLIT = (("load", ("scan_load",)), ("preprocess", ("scan_preprocess",)), ("vision", ("scan_vision",)),
           ("llm prefix", ("scan_llm_prefix",)), ("answers", ("total",)))

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from inference.vision.op_profile import median_rate as _median_rate
-from inference.vision.op_profile import numpy_sgemm_rate as _numpy_rate
+from .op_profile import median_rate as _median_rate
+from .op_profile import numpy_sgemm_rate as _numpy_rate
 
 
 def _torch_rate(threads: int, n: int, runs: int) -> float:
@@ -27,8 +27,9 @@ def _torch_rate(threads: int, n: int, runs: int) -> float:
 def _ort_rate(threads: int, n: int, runs: int) -> float:
     """ONNX Runtime's MatMul with a constant right-hand side, as in a ViT's linear layers."""
     import onnx
-    import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
+
+    from inference.ort import onnxruntime as ort
 
     rng = np.random.default_rng(0)
     weight = numpy_helper.from_array(rng.standard_normal((n, n), dtype=np.float32), "w")

@@ -1,0 +1,1 @@
+"""Benchmarks of ctchat: each prints figures beside a baseline measured in the same run; not imported by the product."""
