@@ -3,5 +3,3 @@
 Nothing here does model math or reads files directly: scans are loaded through
 :func:`inference.io.load_volume` in a worker thread.
 """
-
-import inference  # noqa: F401  (first: it turns ONNX Runtime's telemetry off)

@@ -7,6 +7,12 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .chat.panel import ChatPanel
+    from .models.transcript import Entry
+    from .window.main_window import MainWindow
 
 XVFB_GUARD = "CTCHAT_UNDER_XVFB"
 SCREEN = "1600x1000x24"
@@ -82,12 +88,13 @@ def run_view(args: argparse.Namespace) -> int:
         return 2
     from PySide6 import QtCore, QtWidgets
 
-    from .app import MainWindow
+    from .models.chat import ChatState
+    from .window.main_window import MainWindow
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     # A plain --screenshot (no --ask) shows the viewer alone, as before the chat existed.
     chat = not args.no_chat and (bool(args.ask) or not args.screenshot)
-    win = MainWindow(chat=chat, bundle=args.bundle, max_tokens=args.max_tokens)
+    win = MainWindow(chat=chat, bundle=args.bundle, max_tokens=args.max_tokens, as_stored=args.as_stored)
     if args.screenshot:
         w, h = (int(x) for x in args.size.lower().split("x"))
         win.resize(w, h)
@@ -95,7 +102,6 @@ def run_view(args: argparse.Namespace) -> int:
     panel = win.chat_panel
     if args.ask and panel is not None:
         _ask_when_ready(panel, args.ask)
-    win.loading.as_stored = args.as_stored
     win.open_path(path, args.series_uid)
     if not args.screenshot:
         return app.exec()
@@ -114,14 +120,15 @@ def run_view(args: argparse.Namespace) -> int:
             print(f"ctchat view: could not load {path}: {text}", file=sys.stderr)
             app.exit(1)
             return
-        if args.ask and panel is not None and panel.state != "failed":
+        if args.ask and panel is not None and panel.state != ChatState.FAILED:
             panel.answerFinished.connect(lambda entry: _answered(entry))
-            panel.stateChanged.connect(lambda state: state in ("failed", "scan_failed") and _answered(None))
+            panel.stateChanged.connect(
+                lambda state: state in (ChatState.FAILED, ChatState.SCAN_FAILED) and _answered(None))
             return
         # Let the layout settle and every view paint once before grabbing.
         QtCore.QTimer.singleShot(300, shoot)
 
-    def _answered(entry) -> None:
+    def _answered(entry: Entry | None) -> None:
         if entry is not None:
             print(f"Q: {entry.shown}\nA: {entry.shown_text()}")
             if entry.answer is not None and entry.answer.top_slices:
@@ -147,7 +154,7 @@ def run_view(args: argparse.Namespace) -> int:
     return code or status["code"]
 
 
-def _open_default_series(win, path: str) -> bool:
+def _open_default_series(win: MainWindow, path: str) -> bool:
     """A folder of several series shot headless: say so, and open the one the picker offers
     first; False when none can be shown."""
     from inference.io.loader import default_series
@@ -166,10 +173,12 @@ def _open_default_series(win, path: str) -> bool:
     return True
 
 
-def _ask_when_ready(panel, question: str) -> None:
+def _ask_when_ready(panel: ChatPanel, question: str) -> None:
     """Ask ``question`` the first time the panel becomes ready (scan encoded)."""
+    from .models.chat import ChatState
+
     def on_state(state: str) -> None:
-        if state == "ready":
+        if state == ChatState.READY:
             panel.stateChanged.disconnect(on_state)
             panel.ask(question)
 

@@ -29,7 +29,7 @@ def _private_data_dir(tmp_path, monkeypatch):
 @pytest.fixture
 def window(qtbot):
     """A shown main window without a scan."""
-    from viewer.app import MainWindow
+    from viewer.window.main_window import MainWindow
 
     win = MainWindow()
     win.resize(1200, 800)
@@ -48,7 +48,7 @@ def _chest_window(qapp, tmp_path_factory):
     from PySide6 import QtCore
     from PySide6.QtTest import QTest
 
-    from viewer.app import MainWindow
+    from viewer.window.main_window import MainWindow
 
     need(A0001_DICOM)
     mp = pytest.MonkeyPatch()
@@ -73,11 +73,11 @@ def _chest_window(qapp, tmp_path_factory):
 @pytest.fixture
 def chest(_chest_window, qtbot):
     """The main window showing the real A0001 chest CT (DICOM), reset to its initial state."""
-    from viewer.presets import vr_preset
-    from viewer.slice_view import TOOL_NAVIGATE
+    from viewer.models.presets import vr_preset
+    from viewer.models.reading import Tool
 
     win = _chest_window
-    win.set_tool(TOOL_NAVIGATE)
+    win.set_tool(Tool.NAVIGATE)
     win.set_position(tuple(n // 2 for n in win.scan.volume.shape), render_now=True)
     win.apply_default_window()
     win.reset_views()
@@ -93,7 +93,7 @@ def chat_win(qapp, tmp_path_factory):
     from chat_helpers import wait_for
     from PySide6.QtTest import QTest
 
-    from viewer.app import MainWindow
+    from viewer.window.main_window import MainWindow
 
     need(A0001_DICOM)
     mp = pytest.MonkeyPatch()

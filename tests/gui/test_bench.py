@@ -12,7 +12,7 @@ pytestmark = pytest.mark.gui
 
 
 def test_bench_viewer_smoke(qapp, capsys):
-    from viewer.bench import register
+    from benchmarks.viewer import register
 
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())

@@ -40,7 +40,7 @@ def test_ask_streams_the_answer_and_draws_its_strip(chat_win):
 
 
 def test_the_streaming_answer_grows_in_place_as_a_full_render_shows_it(chat_win):
-    from viewer.transcript import transcript_html
+    from viewer.chat.transcript_html import transcript_html
 
     panel = chat_win.chat_panel
     seen: list[tuple[str, str, bool]] = []
@@ -83,7 +83,7 @@ def test_slice_views_stay_interactive_while_answering(chat_win):
 
 
 def test_strip_peak_is_the_highest_score_mapped_back(chat_win):
-    from viewer.heat_strip import luminance
+    from viewer.views.heat_strip import luminance
 
     win = chat_win
     entry = latest(win)

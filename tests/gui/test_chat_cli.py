@@ -36,7 +36,7 @@ def test_view_ask_answers_and_saves_the_window(qapp, tmp_path, capsys, monkeypat
 
 
 def test_bench_viewer_reports_ui_stalls_while_streaming(qapp, tmp_path, capsys, monkeypatch):
-    from viewer.bench import register
+    from benchmarks.viewer import register
 
     monkeypatch.setenv("CTCHAT_DATA_DIR", str(model_data_dir(tmp_path / "appdata")))
     args = _parse(register, ["viewer", "--path", str(need(A0001_DICOM)), "--steps", "4", "--frames", "1",

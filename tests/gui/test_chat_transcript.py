@@ -19,7 +19,7 @@ pytestmark = pytest.mark.gui
 
 
 def test_export_report_and_scores_csv(chat_win, tmp_path):
-    from viewer.scores_table import scores_csv
+    from viewer.chat.scores_table import scores_csv
 
     win, panel = chat_win, chat_win.chat_panel
     ask(win, "Is the <heart> & aorta normal?")
@@ -66,7 +66,7 @@ def test_transcript_survives_a_failed_reload(chat_win, tmp_path):
 
 
 def test_a_missing_bundle_leaves_the_viewer_working(qtbot):
-    from viewer.app import MainWindow
+    from viewer.window.main_window import MainWindow
 
     win = MainWindow(chat=True, bundle="/nonexistent/bundle")
     qtbot.addWidget(win)

@@ -94,7 +94,7 @@ def _view_rects(win):
 
 
 def test_window_screenshot_every_view_non_blank(chest, tmp_path):
-    from viewer.screenshot import image_std
+    from viewer.views.screenshot import image_std
 
     out = tmp_path / "window.png"
     chest.save_window_png(out)
@@ -105,7 +105,7 @@ def test_window_screenshot_every_view_non_blank(chest, tmp_path):
 
 
 def test_view_screenshots(chest, tmp_path):
-    from viewer.screenshot import image_std
+    from viewer.views.screenshot import image_std
 
     for name in ("axial", "coronal", "sagittal", "3d"):
         out = tmp_path / f"{name}.png"
@@ -117,7 +117,7 @@ def test_view_screenshots(chest, tmp_path):
 def test_cli_view_screenshot(qapp, tmp_path):
     """``ctchat view A0001 --screenshot OUT.png``: the function behind it, in this process."""
     from viewer.cli import register
-    from viewer.screenshot import image_std
+    from viewer.views.screenshot import image_std
 
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())

@@ -6,7 +6,7 @@ import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
-from viewer.layouts import LAYOUT_1X1, LAYOUT_1X3, LAYOUT_2X2
+from viewer.models.layout import LAYOUT_1X1, LAYOUT_1X3, LAYOUT_2X2
 
 pytestmark = pytest.mark.gui
 ALL = ["axial", "3d", "sagittal", "coronal"]

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.gui
 def test_loader_warning_is_shown(window, qtbot):
     load(qtbot, window, need(GAP_DICOM))
     vol = window.scan.volume
-    assert vol.has_warning("slice_gap")
+    assert "slice_gap" in {w.code for w in vol.warnings}
     assert window.message_bar.isVisible() and window.message_bar.kind == "warning"
     shown = window.message_bar.text()
     for w in vol.warnings:
@@ -50,7 +50,7 @@ def test_cancel_keeps_previous_scan_and_window_usable(window, qtbot):
 
 def test_cancel_event_stops_the_loader():
     """The worker really passes cancel to inference.io: a pre-set event ends the load."""
-    from viewer.load_worker import LoadWorker
+    from viewer.window.load_worker import LoadWorker
 
     worker = LoadWorker(str(need(A0001_DICOM)))
     results = []
@@ -87,7 +87,7 @@ def test_drop_folder_opens_it(window, qtbot):
     # 4 stored slices, 3 of them 1.25 mm apart and one 202.5 mm away: shown on the 1.25 mm grid
     # (161 interpolated slices, said in the warning), the stored slices kept for the heat strip
     assert window.scan.volume.shape == (165, 16, 16)
-    assert window.scan.volume.has_warning("slice_gap") and window.scan.volume.n_original == 4
+    assert "slice_gap" in {w.code for w in window.scan.volume.warnings} and window.scan.volume.n_original == 4
 
 
 def test_drop_several_files_opens_their_folder(window, qtbot):
@@ -98,7 +98,7 @@ def test_drop_several_files_opens_their_folder(window, qtbot):
 
 
 def test_recent_files_menu(window, qtbot):
-    from viewer import recent
+    from viewer.models import recent
 
     load(qtbot, window, need(SMALL_NIFTI))
     load(qtbot, window, need(GAP_DICOM))
@@ -130,3 +130,32 @@ def test_series_picker_for_folder_with_two_series(window, qtbot, tmp_path):
         dialog.accept()
     assert blocker.args == ["loaded"]
     assert window.scan.volume.shape == (5, 16, 16)
+
+
+def test_opening_a_folder_through_the_series_picker_parses_each_header_once(window, qtbot, tmp_path,
+                                                                            monkeypatch):
+    import pydicom
+
+    import inference.io.dicom_scan as dicom_scan
+
+    study = tmp_path / "study"
+    study.mkdir()
+    for src in (need(GAP_DICOM), need(CT5N_DICOM)):
+        for f in src.iterdir():
+            os.symlink(f, study / f"{src.name}_{f.name}")
+    reads: list[str] = []
+    parse = pydicom.dcmread
+
+    def counted(path, *args, **kwargs):
+        reads.append(str(path))
+        return parse(path, *args, **kwargs)
+
+    monkeypatch.setattr(dicom_scan.pydicom, "dcmread", counted)
+    with qtbot.waitSignal(window.loadFinished, timeout=30000):
+        window.open_path(str(study))
+    dialog = window.series_dialog
+    dialog.select_uid(next(s.uid for s in dialog.series if s.n_slices == 5))
+    with qtbot.waitSignal(window.loadFinished, timeout=30000) as blocker:
+        dialog.accept()
+    assert blocker.args == ["loaded"]
+    assert len(reads) == len(set(reads)) == len(list(study.iterdir()))

@@ -10,9 +10,10 @@ from gui_helpers import drag, mouse
 from PySide6 import QtCore
 from PySide6.QtCore import Qt
 
-from viewer.measure_tools import TOOL_ELLIPSE, TOOL_RULER
+from viewer.models.reading import Tool
 
 pytestmark = pytest.mark.gui
+TOOL_RULER, TOOL_ELLIPSE = Tool.RULER, Tool.ELLIPSE
 PRESS, MOVE, RELEASE = (QtCore.QEvent.Type.MouseButtonPress, QtCore.QEvent.Type.MouseMove,
                         QtCore.QEvent.Type.MouseButtonRelease)
 

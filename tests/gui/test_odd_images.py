@@ -50,8 +50,8 @@ def odd_volume(shape: tuple[int, int, int], spacing_zyx: tuple[float, float, flo
 
 def show(win, vol) -> None:
     """Put ``vol`` in the main window as a finished load would."""
-    from viewer.load_worker import LoadedScan
-    from viewer.window_level import default_window
+    from viewer.models.reading import LoadedScan
+    from viewer.models.window_level import default_window
 
     win.volume_view.ensure_mapper()
     win.show_scan(LoadedScan(vol, f"{vol.source}.nii.gz", default_window(vol.voxels, vol.metadata), None))
@@ -166,7 +166,7 @@ def test_cli_screenshot_of_a_one_row_volume(tmp_path):
 
 
 def test_3d_data_never_has_a_one_voxel_axis():
-    from viewer.vtk_data import VRData, downsample_factors, volume_render_problem
+    from viewer.models.vr_data import VRData, downsample_factors, volume_render_problem
 
     assert volume_render_problem((1, 512, 512)) == "3D rendering needs at least 2 slices"
     assert volume_render_problem((30, 1, 64)) and volume_render_problem((30, 64, 1))
@@ -182,7 +182,7 @@ def test_3d_data_never_has_a_one_voxel_axis():
 
 def test_3d_data_of_one_value_is_not_ray_cast():
     # VTK's fixed-point ray caster divides by (max - min): a blank scan segfaulted the viewer
-    from viewer.vtk_data import VRData
+    from viewer.models.vr_data import VRData
 
     assert "same value" in VRData(np.full((3, 64, 64), -1024, np.int16), (8.0, 0.6, 0.6), 10**6).problem
     almost = np.full((3, 64, 64), -1024, np.int16)
@@ -205,7 +205,7 @@ def test_vtk_messages_go_to_the_logger(caplog):
     from vtkmodules.vtkCommonCore import vtkOutputWindow
     from vtkmodules.vtkIOImage import vtkPNGReader
 
-    import viewer.vtk_canvas  # noqa: F401 (routes VTK's output)
+    import viewer.views.vtk_canvas  # noqa: F401 (routes VTK's output)
 
     assert vtkOutputWindow.GetInstance().GetDisplayMode() == vtkOutputWindow.NEVER
     reader = vtkPNGReader()

@@ -8,7 +8,8 @@ from gui_helpers import drag
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
-from viewer.shortcuts import SLICE_KEYS, key_text
+from viewer.views.slice_keys import SLICE_KEYS
+from viewer.window.shortcuts_dialog import key_text
 
 pytestmark = pytest.mark.gui
 

@@ -54,7 +54,7 @@ def test_window_level_tool_left_drag(chest, qtbot):
 def test_percentile_default_without_file_window():
     import numpy as np
 
-    from viewer.window_level import default_window
+    from viewer.models.window_level import default_window
 
     vox = np.linspace(-1000, 1000, 100_000, dtype=np.float32).reshape(10, 100, 100)
     wl = default_window(vox, {})

@@ -1,0 +1,135 @@
+"""Export of a chat session as one self-contained HTML file (images embedded as base64 PNG).
+
+Only non-identifying metadata is written: the scan's technical description, never patient
+names, IDs, dates or institutions.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import html
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+from PySide6 import QtCore, QtGui
+
+from inference.bundle import model_notice
+
+from ..models.chat import ModelInfo
+from ..models.scan_facts import scan_description
+from ..models.transcript import Entry, Transcript
+from ..views.heat_strip import strip_image
+
+if TYPE_CHECKING:
+    from inference.io import Volume
+
+
+def png_base64(image: QtGui.QImage) -> str:
+    """A QImage as base64-encoded PNG."""
+    data = QtCore.QByteArray()
+    buf = QtCore.QBuffer(data)
+    buf.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buf, "PNG")
+    buf.close()
+    return base64.b64encode(bytes(data)).decode("ascii")
+
+
+def _img(image: QtGui.QImage, alt: str, css: str = "", width: int = 640) -> str:
+    # width/height attributes too: Qt's rich text (the PDF) ignores CSS sizes.
+    height = round(image.height() * width / max(1, image.width()))
+    return (f'<img alt="{html.escape(alt)}" width="{width}" height="{height}" style="{css}" '
+            f'src="data:image/png;base64,{png_base64(image)}">')
+
+
+def _entry_html(n: int, entry: Entry, images: bool) -> list[str]:
+    e = html.escape
+    out = [f"<div class='q'><p><b>Q{n}:</b> {e(entry.shown)} <small>({e(entry.task)})</small></p>",
+           f"<p><b>A:</b> {e(entry.shown_text())}</p>"]
+    out += [f"<p class='note'>⚠ {e(note)}</p>" for note in entry.notes]
+    if entry.choice is not None:
+        out.append(f"<p>Option {entry.choice.letter}: {e(entry.choice.text)}</p>")
+    if entry.scores is not None:
+        out.append(f"<p><i>{e(entry.answer.top_range())} scored highest</i>"
+                   + (" (slice 1 at the left)</p>" if images else "</p>"))
+        if images:
+            out.append(_img(strip_image(entry.scores), f"TG-IS heat strip of question {n}",
+                            "image-rendering:pixelated"))
+    out.append("</div>")
+    return out
+
+
+def report_html(entries: Sequence[Entry], volume: Volume | None, model_info: ModelInfo | None,
+                screenshots: Sequence[tuple[str, QtGui.QImage]] = (), region_notice: str = "",
+                others: Sequence[Transcript] = ()) -> str:
+    """The report as one HTML string (see the module docstring): the scan in view with its
+    transcript, then the transcripts of the session's other scans."""
+    e = html.escape
+    out = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>ctchat session report</title>",
+           "<style>body{font-family:sans-serif;max-width:960px;margin:auto} td,th{padding:2px 8px;"
+           "text-align:left} .warn{background:#fde0e0;color:#801010;padding:6px;font-weight:bold}"
+           " .q{margin-top:1.4em;border-top:1px solid #ccc} .note{color:#8a4b00}</style></head><body>",
+           "<h1>ctchat session report</h1>",
+           f"<p>Written {e(datetime.datetime.now().strftime('%Y-%m-%d %H:%M'))}. Research tool, not a medical "
+           "device; not for diagnosis.</p>"]
+    if model_info is not None:
+        out.append(f"<p class='warn'>{e(model_notice(model_info.get('trained', False), model_info.get('summary', {}).get('notice', '')))}.</p>")
+        lo, hi = model_info["hu_window"]
+        out.append("<h2>Model</h2><table>")
+        rows = {"bundle": model_info["name"], "input recipe": model_info["recipe"],
+                "HU window": f"[{lo:g}, {hi:g}]", "model grid (D, H, W)": " × ".join(map(str, model_info["grid"])),
+                "vision execution providers": ", ".join(model_info["providers"]),
+                "LLM": f"llama.cpp on CPU, {model_info['threads']} thread(s)"}
+        out += [f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in rows.items()]
+        out.append("</table>")
+    if volume is not None:
+        out.append("<h2>Scan</h2><table>")
+        out += [f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in scan_description(volume).items()]
+        out.append("</table>")
+    if region_notice:
+        out.append(f"<p class='warn'>{e(region_notice)}</p>")
+    out.append("<h2>Questions</h2>")
+    for n, entry in enumerate(entries, 1):
+        out += _entry_html(n, entry, images=True)
+    for k, other in enumerate(others, 1):
+        out.append(f"<h2>Other scan {k} of this session: {e(other.description)}</h2>")
+        if other.region_notice:
+            out.append(f"<p class='warn'>{e(other.region_notice)}</p>")
+        for n, entry in enumerate(other.entries, 1):
+            out += _entry_html(n, entry, images=False)
+    if screenshots:
+        out.append("<h2>Screenshots</h2>")
+        for title, image in screenshots:
+            out.append(f"<h3>{e(title)}</h3>{_img(image, title, 'max-width:100%;height:auto')}")
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def write_report(path: str | Path, entries: Sequence[Entry], volume: Volume | None, model_info: ModelInfo | None,
+                 screenshots: Sequence[tuple[str, QtGui.QImage]] = (), region_notice: str = "",
+                 others: Sequence[Transcript] = ()) -> Path:
+    """Write :func:`report_html` to ``path`` (HTML), or to PDF when ``path`` ends in ``.pdf``;
+    returns the path."""
+    path = Path(path)
+    text = report_html(entries, volume, model_info, screenshots, region_notice, others)
+    if path.suffix.lower() == ".pdf":
+        write_pdf(path, text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def report_document(text: str) -> QtGui.QTextDocument:
+    """The report laid out by Qt's rich-text engine (A4 pages at 96 dpi), as printed to PDF."""
+    doc = QtGui.QTextDocument()
+    doc.setHtml(text)
+    doc.setPageSize(QtCore.QSizeF(794, 1123))
+    return doc
+
+
+def write_pdf(path: str | Path, text: str) -> None:
+    """Print the report HTML to an A4 PDF (Qt's rich text: simpler styling than a browser)."""
+    writer = QtGui.QPdfWriter(str(path))
+    writer.setPageSize(QtGui.QPageSize(QtGui.QPageSize.PageSizeId.A4))
+    writer.setResolution(96)
+    report_document(text).print_(writer)

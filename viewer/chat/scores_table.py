@@ -1,0 +1,83 @@
+"""The researcher view: TG-IS scores of every question of the session, one row per question."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from PySide6 import QtGui, QtWidgets
+
+from ..models.transcript import Entry
+from ..views.heat_strip import heat_color, normalised
+
+
+def scores_csv(entries: Sequence[Entry]) -> str:
+    """CSV text: ``question, task, answer, stopped, slice_1 .. slice_n`` (1-based slice numbers,
+    scores per original slice); entries without scores are left out."""
+    rows = [e for e in entries if e.scores is not None]
+    n = max((len(e.scores) for e in rows), default=0)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["question", "task", "answer", "stopped", *(f"slice_{k + 1}" for k in range(n))])
+    for e in rows:
+        writer.writerow([e.shown, e.task, e.text, int(e.stopped), *(f"{float(s):.6g}" for s in e.scores)])
+    return out.getvalue()
+
+
+class ScoresTable(QtWidgets.QDialog):
+    """A table of the scores (cells coloured as the heat strip), with CSV export."""
+
+    def __init__(self, entries: Sequence[Entry], parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("TG-IS slice scores of this session")
+        self.entries = [e for e in entries if e.scores is not None]
+        n = max((len(e.scores) for e in self.entries), default=0)
+        self.table = QtWidgets.QTableWidget(len(self.entries), n)
+        self.table.setObjectName("scores_table")
+        self.table.setHorizontalHeaderLabels([str(k + 1) for k in range(n)])
+        self.table.setVerticalHeaderLabels([e.shown for e in self.entries])
+        for r, e in enumerate(self.entries):
+            for k, (s, t) in enumerate(zip(e.scores, normalised(e.scores))):
+                item = QtWidgets.QTableWidgetItem(f"{float(s):.3f}")
+                item.setBackground(QtGui.QBrush(heat_color(t)))
+                item.setForeground(QtGui.QBrush(QtGui.QColor("black" if t > 0.6 else "white")))
+                self.table.setItem(r, k, item)
+        self.table.resizeColumnsToContents()
+        self.peak = self._open_at_peak()
+        save = QtWidgets.QPushButton("Export CSV…")
+        save.clicked.connect(self._save_dialog)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(QtWidgets.QLabel("One row per question; columns are the scan's original slices "
+                                          "(1 = first slice); colour normalised per row; opened at the latest question's peak."))
+        layout.addWidget(self.table, 1)
+        layout.addWidget(save)
+        self.resize(900, 300)
+
+    def _open_at_peak(self) -> tuple[int, int]:
+        """Select and scroll to the latest question's highest-scored slice; returns (row, column)."""
+        if not self.entries:
+            return (-1, -1)
+        row = len(self.entries) - 1
+        col = int(np.argmax(self.entries[row].scores))
+        self.table.setCurrentCell(row, col)
+        self.table.scrollToItem(self.table.item(row, col), QtWidgets.QAbstractItemView.ScrollHint.PositionAtCenter)
+        return (row, col)
+
+    def save_csv(self, path: str | Path) -> None:
+        """Write the scores as CSV."""
+        Path(path).write_text(scores_csv(self.entries), encoding="utf-8", newline="")
+
+    def _save_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export scores", "tgis_scores.csv", "CSV (*.csv)")
+        if path:
+            self.save_csv(path)
+
+
+def open_scores_table(entries: Sequence[Entry], parent: QtWidgets.QWidget | None = None) -> ScoresTable:
+    """Show the scores of ``entries`` in a table of their own (returns the dialog)."""
+    dialog = ScoresTable(entries, parent)
+    dialog.show()
+    return dialog

@@ -1,0 +1,259 @@
+"""The chat with the model, without Qt: its state, the status line, the model's facts, the
+transcript of the scan in view and the question selected in it, and the requests that go to
+the model's worker.
+
+The chat panel observes this model and renders it; its buttons call :meth:`ChatModel.ask`,
+:meth:`ChatModel.stop` and :meth:`ChatModel.select`. The worker thread takes the requests
+(:attr:`ChatModel.encode_requested`, :attr:`ChatModel.ask_requested`) and hands its results
+back to the methods under "from the worker", on the UI thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from inference.question import Question
+
+from .events import Event
+from .scan_facts import scan_summary
+from .transcript import Entry, Transcript, TranscriptStore
+
+if TYPE_CHECKING:
+    from inference.bundle import TrainedScope
+    from inference.chat.scope import RegionCheck
+    from inference.chat.session import Answer
+    from inference.io import Volume
+
+
+class ChatState(StrEnum):
+    """Where the chat is (a ``str``: ``state == "ready"`` reads as it always did)."""
+
+    STARTING = "starting"  # the model loads
+    FAILED = "failed"  # the model could not be loaded: the viewer works without chat
+    IDLE = "idle"  # the model is ready, no scan is open
+    ENCODING = "encoding"  # the scan in view is encoded for the model
+    SCAN_FAILED = "scan_failed"  # the model could not read the scan in view
+    READY = "ready"  # questions are taken
+    ANSWERING = "answering"  # an answer streams
+
+
+class ModelInfo(TypedDict):
+    """What the worker says about the model once it has started."""
+
+    name: str
+    trained: bool
+    summary: dict[str, Any]  # the bundle's summary (tasks, notice, intended use, licence, LLM, ...)
+    hu_window: tuple[float, float]
+    grid: tuple[int, ...]
+    recipe: str
+    providers: list[str]  # ONNX Runtime's execution providers, as they really run
+    threads: int
+    slice_attention: bool  # the model has TG-IS (a heat strip to draw)
+    scope: TrainedScope
+
+
+class EncodedScan(TypedDict):
+    """What the worker says about a scan it has encoded."""
+
+    timings: dict[str, float]  # seconds per step
+    region: RegionCheck  # is the scan inside the body region the model was trained on
+
+
+@dataclass
+class Request:
+    """One question for the model, how long its answer may be, and its stop switch."""
+
+    question: Question
+    max_tokens: int = 128
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+class ChatModel:
+    """The chat's state and transcripts, and the logic of asking (see the module docstring).
+
+    Events:
+        status_changed(): the status line (:attr:`status`, :attr:`status_is_error`) changed.
+        state_changed(state): after every state set, even to the same state.
+        model_loaded(info): the model started (:attr:`model_info`).
+        transcript_switched(): another scan's transcript is shown (a selection follows).
+        selection_changed(entry): the selected question, or its answer, changed (None: none).
+        region_changed(): the scan's out-of-region notice is known.
+        entry_added(entry), piece_added(entry), entry_changed(entry): a question was asked, a
+            piece of its answer streamed, its answer finished (the entry is in view).
+        answer_finished(entry): an answer finished, whichever scan it belongs to.
+        encode_requested(generation, volume), ask_requested(request_id, request): for the worker.
+    """
+
+    def __init__(self, max_tokens: int = 128) -> None:
+        self.max_tokens = max_tokens
+        self.state = ChatState.STARTING
+        self.status = "Starting the model…"
+        self.status_is_error = False
+        self.status_changed = Event()
+        self.state_changed = Event()
+        self.model_info: ModelInfo | None = None
+        self.model_loaded = Event()
+        self.volume: Volume | None = None
+        self.store = TranscriptStore()
+        self.transcript = Transcript()
+        self.transcript_switched = Event()
+        self.region_changed = Event()
+        self.selected_row = -1
+        self.selection_changed = Event()
+        self.entry_added = Event()
+        self.piece_added = Event()
+        self.entry_changed = Event()
+        self.answer_finished = Event()
+        self._generation = 0  # the scan in view; results for an earlier one are dropped
+        self._next_request = 1  # worker request ids, unique over all scans' transcripts
+        self._pending: dict[int, Entry] = {}
+        self._running: tuple[Entry, Request] | None = None
+        self.encode_requested = Event()
+        self.ask_requested = Event()
+
+    # ------------------------------------------------------------ reading
+    @property
+    def entries(self) -> list[Entry]:
+        """The questions asked about the scan in view."""
+        return self.transcript.entries
+
+    @property
+    def selected(self) -> Entry | None:
+        """The question selected in the transcript."""
+        row = self.selected_row
+        return self.entries[row] if 0 <= row < len(self.entries) else None
+
+    # ------------------------------------------------------------ status
+    def set_status(self, text: str) -> None:
+        """Say ``text`` on the status line (the state stays)."""
+        self.status = text
+        self.status_changed.emit()
+
+    def _set_state(self, state: ChatState, message: str, error: bool = False) -> None:
+        self.state = state
+        self.status = message
+        self.status_is_error = error
+        self.status_changed.emit()
+        self.state_changed.emit(state)
+
+    # ------------------------------------------------------------ from the reader
+    def set_volume(self, volume: Volume) -> None:
+        """A new scan is shown: put the current transcript aside, show the scan's own (empty the
+        first time, restored when it comes back) and encode it for the model."""
+        from inference.io import scan_identity  # loaded with the scan already (the load worker's)
+
+        if self._running is not None:
+            self._running[1].cancel.set()  # its stopped answer stays in its own scan's transcript
+            self._running = None
+        self.volume = volume
+        self._generation += 1
+        self.transcript = self.store.for_scan(scan_identity(volume))
+        self.transcript.description = scan_summary(volume)
+        self.selected_row = len(self.entries) - 1
+        self.transcript_switched.emit()
+        self.selection_changed.emit(self.selected)
+        if self.entries:
+            self.set_status(f"This scan's {len(self.entries)} earlier question(s) are restored.")
+        if self.model_info is not None:
+            self._encode()
+
+    def select(self, row: int) -> None:
+        """Select question ``row`` of the transcript (-1: none)."""
+        if row != self.selected_row:
+            self.selected_row = row
+            self.selection_changed.emit(self.selected)
+
+    def ask(self, question: Question | str, max_tokens: int | None = None) -> Entry | None:
+        """Send a question (or an open question's text) to the model; returns its transcript
+        entry (None when not ready)."""
+        if self.state != ChatState.READY:
+            return None
+        if isinstance(question, str):
+            question = Question("open", question)
+        entry = Entry(self.transcript.next_qid, question)
+        self.transcript.next_qid += 1
+        request = Request(question, max_tokens or self.max_tokens)
+        self._running = (entry, request)
+        self.entries.append(entry)
+        self.entry_added.emit(entry)
+        self.select(len(self.entries) - 1)
+        self._set_state(ChatState.ANSWERING, "Answering… (Stop keeps what has streamed)")
+        request_id, self._next_request = self._next_request, self._next_request + 1
+        self._pending[request_id] = entry
+        self.ask_requested.emit(request_id, request)
+        return entry
+
+    def stop(self) -> None:
+        """Stop the answer being generated (what streamed is kept)."""
+        if self._running is not None:
+            self._running[1].cancel.set()
+
+    def _encode(self) -> None:
+        self._set_state(ChatState.ENCODING, "Encoding the scan for the model…")
+        self.encode_requested.emit(self._generation, self.volume)
+
+    # ------------------------------------------------------------ from the worker
+    def started(self, info: ModelInfo) -> None:
+        """The model is loaded: encode the scan in view, if any."""
+        self.model_info = info
+        self.model_loaded.emit(info)
+        if self.volume is not None:
+            self._encode()
+        else:
+            self._set_state(ChatState.IDLE, "Model ready; open a scan to ask about it.")
+
+    def start_failed(self, message: str) -> None:
+        """The model could not be loaded."""
+        self._set_state(ChatState.FAILED, f"The model could not be loaded; the viewer works without chat. {message}",
+                        error=True)
+
+    def scan_encoded(self, generation: int, result: EncodedScan) -> None:
+        """Scan ``generation`` is encoded: questions are taken."""
+        if generation != self._generation:
+            return
+        region = result["region"]
+        self.transcript.region_notice = region.message if region.warns else ""
+        self.region_changed.emit()  # before any answer
+        total = sum(result["timings"].values())
+        self._set_state(ChatState.READY, f"Ready: scan encoded in {total:.1f} s. Ask a question.")
+
+    def scan_failed(self, generation: int, message: str) -> None:
+        """The model could not read scan ``generation``."""
+        if generation == self._generation:
+            self._set_state(ChatState.SCAN_FAILED, f"The model could not read this scan: {message}", error=True)
+
+    def add_piece(self, request_id: int, piece: str) -> None:
+        """A piece of request ``request_id``'s answer streamed."""
+        entry = self._pending.get(request_id)
+        if entry is not None:
+            entry.text += piece
+            self.piece_added.emit(entry)
+
+    def answered(self, request_id: int, answer: Answer) -> None:
+        """Request ``request_id`` is answered (or stopped: ``answer.cancelled``)."""
+        entry = self._pending.pop(request_id, None)
+        if entry is not None:
+            entry.answer = answer
+            entry.text = answer.text
+            self._finish(entry)
+
+    def ask_failed(self, request_id: int, message: str) -> None:
+        """Request ``request_id`` failed."""
+        entry = self._pending.pop(request_id, None)
+        if entry is not None:
+            entry.error = message
+            self._finish(entry)
+
+    def _finish(self, entry: Entry) -> None:
+        if self._running is not None and self._running[0] is entry:
+            self._running = None
+        if entry in self.entries:  # else it belongs to a scan no longer shown (stopped when it went)
+            self.entry_changed.emit(entry)
+            if self.state == ChatState.ANSWERING:
+                self._set_state(ChatState.READY, "Ready. Ask another question.")
+            if self.selected is entry:
+                self.selection_changed.emit(entry)
+        self.answer_finished.emit(entry)

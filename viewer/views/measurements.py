@@ -1,0 +1,234 @@
+"""The slice views' measurements: a length ruler and an ellipse ROI, drawn over the image.
+
+Either is drawn by dragging with the left button, or by two clicks (start, end). A measurement
+belongs to the slice it was drawn on and is shown only there (as in OHIF). The maths is in
+:mod:`inference.measure`; this module turns mouse positions into voxel positions and draws.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+from PySide6 import QtCore
+from vtkmodules.vtkCommonCore import vtkPoints
+from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+from vtkmodules.vtkFiltersSources import vtkLineSource
+from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkRenderer, vtkTextActor
+
+from inference.measure import RegionStats, distance_mm, ellipse_stats, plane_image
+
+from ..models.planes import Plane
+from ..models.reading import Tool
+
+COLOR = (0.3, 0.9, 1.0)  # cyan: apart from the crosshair's red, green and yellow
+CLICK_PX = 4.0  # a press and release closer than this is a click: the next click ends the measurement
+ELLIPSE_POINTS = 72
+
+
+class MeasuredView(Protocol):
+    """What the measurements need from the slice view they are drawn on."""
+
+    plane: Plane
+    renderer: vtkRenderer
+    affine: np.ndarray  # (i, j, k, 1) -> LPS mm
+    voxels: np.ndarray | None  # [k, j, i] HU
+
+    @property
+    def spacing(self) -> np.ndarray:
+        """Voxel size (dx, dy, dz) in mm, VTK axis order."""
+
+    @property
+    def slice_index(self) -> int:
+        """The slice shown."""
+
+    def to_world(self, p: QtCore.QPointF) -> np.ndarray:
+        """World point (mm, VTK axes) under widget position ``p``."""
+
+    def render_now(self) -> None:
+        """Render the view now."""
+
+
+@dataclass
+class Measurement:
+    """One ruler or ellipse: its corners in VTK world mm, the slice it lies on and its result."""
+
+    kind: Tool
+    slice_index: int
+    p0: np.ndarray
+    p1: np.ndarray
+    source: object = None  # vtkLineSource (ruler) or the ellipse's vtkPoints
+    actors: list = field(default_factory=list)
+    length_mm: float | None = None  # ruler
+    stats: RegionStats | None = None  # ellipse
+
+    @property
+    def text(self) -> str:
+        """The label drawn beside it."""
+        if self.kind == Tool.RULER:
+            return f"{self.length_mm:.1f} mm"
+        return self.stats.label() if self.stats is not None else "no voxel inside"
+
+
+def _closed_polyline(m: Measurement) -> vtkPolyData:
+    """Polydata of one closed line through ELLIPSE_POINTS points (kept in ``m.source``)."""
+    m.source = vtkPoints()
+    m.source.SetNumberOfPoints(ELLIPSE_POINTS)
+    lines = vtkCellArray()
+    lines.InsertNextCell(ELLIPSE_POINTS + 1)
+    for n in (*range(ELLIPSE_POINTS), 0):
+        lines.InsertCellPoint(n)
+    poly = vtkPolyData()
+    poly.SetPoints(m.source)
+    poly.SetLines(lines)
+    return poly
+
+
+class MeasureTools:
+    """The measurements of one slice view and the mouse handling that draws them."""
+
+    def __init__(self, view: MeasuredView) -> None:
+        self._view = view
+        self.items: list[Measurement] = []
+        self._active: Measurement | None = None
+        self._press_at: QtCore.QPointF | None = None
+
+    @property
+    def pending(self) -> bool:
+        """True while a measurement is being drawn (between its start and its end)."""
+        return self._active is not None
+
+    # ------------------------------------------------------------ geometry
+    def _ijk(self, world: np.ndarray) -> np.ndarray:
+        """Continuous voxel position (i, j, k) of a world point, on the view's slice."""
+        v = self._view
+        ijk = np.asarray(world, float) / v.spacing
+        ijk[v.plane.axis] = v.slice_index
+        return ijk
+
+    def _on_slice(self, world: np.ndarray) -> np.ndarray:
+        """``world`` moved through-plane to just in front of the slice (as the crosshair is)."""
+        v = self._view
+        a = v.plane.axis
+        p = np.array(world, float)
+        p[a] = (v.slice_index - 0.5 * float(np.sign(v.plane.direction[a]))) * v.spacing[a]
+        return p
+
+    def measure(self, m: Measurement) -> None:
+        """Compute ``m``'s length or ROI statistics from its corners."""
+        v = self._view
+        a0, a1 = self._ijk(m.p0), self._ijk(m.p1)
+        if m.kind == Tool.RULER:
+            m.length_mm = distance_mm(v.affine, a0, a1)
+            return
+        rows, cols = [ax for ax in (2, 1, 0) if ax != v.plane.axis]
+        centre, radii = (a0 + a1) / 2.0, np.abs(a1 - a0) / 2.0
+        pixel_mm = np.linalg.norm(v.affine[:3, :3], axis=0)
+        image = plane_image(v.voxels, v.plane.axis, v.slice_index)
+        m.stats = ellipse_stats(image, (centre[rows], centre[cols]), (radii[rows], radii[cols]),
+                                (pixel_mm[rows], pixel_mm[cols]))
+
+    # ------------------------------------------------------------ drawing
+    def _new(self, kind: Tool, world: np.ndarray) -> Measurement:
+        renderer = self._view.renderer
+        m = Measurement(kind, self._view.slice_index, self._on_slice(world), self._on_slice(world))
+        mapper = vtkPolyDataMapper()
+        if kind == Tool.RULER:
+            m.source = vtkLineSource()
+            mapper.SetInputConnection(m.source.GetOutputPort())
+        else:
+            mapper.SetInputData(_closed_polyline(m))
+        line = vtkActor()
+        line.SetMapper(mapper)
+        line.GetProperty().SetColor(*COLOR)
+        line.GetProperty().SetLineWidth(2.0)
+        label = vtkTextActor()
+        label.GetPositionCoordinate().SetCoordinateSystemToWorld()
+        tp = label.GetTextProperty()
+        tp.SetFontSize(14)
+        tp.SetColor(*COLOR)
+        tp.ShadowOn()
+        tp.BoldOn()
+        renderer.AddActor(line)
+        renderer.AddViewProp(label)
+        m.actors = [line, label]
+        return m
+
+    def _redraw(self, m: Measurement) -> None:
+        self.measure(m)
+        if m.kind == Tool.RULER:
+            m.source.SetPoint1(*m.p0)
+            m.source.SetPoint2(*m.p1)
+        else:
+            a = self._view.plane.axis
+            centre, half = (m.p0 + m.p1) / 2.0, np.abs(m.p1 - m.p0) / 2.0
+            u, w = [ax for ax in (0, 1, 2) if ax != a]
+            for n, t in enumerate(np.linspace(0.0, 2 * np.pi, ELLIPSE_POINTS, endpoint=False)):
+                p = centre.copy()
+                p[u] += half[u] * np.cos(t)
+                p[w] += half[w] * np.sin(t)
+                m.source.SetPoint(n, *p)
+            m.source.Modified()
+            m.actors[0].GetMapper().GetInput().Modified()
+        label = m.actors[1]
+        label.SetInput(m.text)
+        label.GetPositionCoordinate().SetValue(*np.maximum(m.p0, m.p1))
+
+    # ------------------------------------------------------------ mouse
+    def press(self, kind: Tool, p: QtCore.QPointF) -> None:
+        """Left press with a measuring tool: start a measurement, or end the one drawn by clicks."""
+        world = self._view.to_world(p)
+        if self._active is not None:
+            self._finish(world)
+            return
+        self._active = self._new(kind, world)
+        self._press_at = p
+        self._redraw(self._active)
+        self._view.render_now()
+
+    def move(self, p: QtCore.QPointF, tool: Tool) -> None:
+        """The mouse moved while a measurement is drawn: its end follows (another ``tool``
+        chosen meanwhile drops the unfinished measurement)."""
+        if self._active is not None and tool != self._active.kind:
+            self._remove(self._active)
+            self._active = self._press_at = None
+            self._view.render_now()
+        elif self._active is not None:
+            self._active.p1 = self._on_slice(self._view.to_world(p))
+            self._redraw(self._active)
+            self._view.render_now()
+
+    def release(self, p: QtCore.QPointF) -> None:
+        """Left release: a drag ends the measurement; a click leaves it open for a second click."""
+        if self._active is None or self._press_at is None:
+            return
+        if np.hypot(p.x() - self._press_at.x(), p.y() - self._press_at.y()) > CLICK_PX:
+            self._finish(self._view.to_world(p))
+
+    def _finish(self, world: np.ndarray) -> None:
+        m = self._active
+        assert m is not None
+        m.p1 = self._on_slice(world)
+        self._redraw(m)
+        self.items.append(m)
+        self._active = self._press_at = None
+        self._view.render_now()
+
+    # ------------------------------------------------------------ slices
+    def show_slice(self, index: int) -> None:
+        """Show the measurements drawn on slice ``index`` and hide the others."""
+        for m in self.items:
+            for actor in m.actors:
+                actor.SetVisibility(m.slice_index == index)
+
+    def clear(self) -> None:
+        """Remove every measurement (and the one being drawn)."""
+        for m in [*self.items, *([self._active] if self._active is not None else [])]:
+            self._remove(m)
+        self.items.clear()
+        self._active = self._press_at = None
+
+    def _remove(self, m: Measurement) -> None:
+        for actor in m.actors:
+            self._view.renderer.RemoveViewProp(actor)
