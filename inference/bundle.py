@@ -65,6 +65,8 @@ class TrainedScope:
         findings: the findings it was taught to report.
         yes_no_diseases: the diseases whose yes/no question it was trained on.
         topics: words one of its trained open questions uses; empty: not restricted to words.
+        choice_only_topics: those of ``topics`` that it was asked only as multiple choice (with
+            its options): an open question on these alone is outside its training.
         body_region: the body region of its training scans ("chest"), or words for many.
         required_structure: what a scan must show for it to be in the trained region
             (``"lungs"``), or empty when the model covers many regions.
@@ -85,6 +87,7 @@ class TrainedScope:
     input: str = ""
     limits: tuple[str, ...] = ()
     negative_caveat: str = ""
+    choice_only_topics: tuple[str, ...] = ()
 
     @classmethod
     def from_manifest(cls, manifest: dict[str, Any]) -> "TrainedScope":
@@ -96,7 +99,8 @@ class TrainedScope:
         return cls(True, words("tasks"), words("question_kinds"), words("findings"), words("yes_no_diseases"),
                    tuple(w.lower() for w in words("topics")), str(data.get("body_region", "")),
                    str(data.get("required_structure", "")), str(data.get("input", "")), words("limits"),
-                   str(data.get("negative_caveat", "")))
+                   str(data.get("negative_caveat", "")),
+                   tuple(w.lower() for w in words("choice_only_topics")))
 
     def to_dict(self) -> dict[str, Any]:
         """The manifest section (what the bundle writers write)."""
@@ -104,7 +108,7 @@ class TrainedScope:
                 "findings": list(self.findings), "yes_no_diseases": list(self.yes_no_diseases),
                 "topics": list(self.topics), "body_region": self.body_region,
                 "required_structure": self.required_structure, "input": self.input, "limits": list(self.limits),
-                "negative_caveat": self.negative_caveat}
+                "negative_caveat": self.negative_caveat, "choice_only_topics": list(self.choice_only_topics)}
 
     def describe(self) -> dict[str, str]:
         """Each part in words for a reader (the About dialog, ``ctchat ask --json``)."""

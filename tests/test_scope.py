@@ -131,3 +131,31 @@ def test_a_converted_published_model_declares_m3d_data():
     assert question_in_scope(Question("open", "Is there pleural effusion?"), m3d, diseases)  # M3D-VQA abnormality
     assert not question_in_scope(Question.yes_no("emphysema"), m3d, diseases)  # no yes/no task
     assert check_region(_volume(ABDOMEN[2]), m3d).status == "not_checked"
+
+
+@pytest.mark.parametrize("text", ["What is the diameter of the aorta?", "What is the size of the liver?",
+                                  "What organ is shown?", "In which plane is this CT shown?"])
+def test_open_questions_of_an_untrained_kind_carry_a_note(text, scope):
+    """An organ other than the lungs, or an open form of a question trained only as multiple choice."""
+    question = Question.typed(text)
+    assert question.task == "open" and not question_in_scope(question, scope, tuple(ct_rate_diseases()))
+    notes = answer_notes(question, "24 mm", float("nan"), scope)
+    assert notes and notes[0].startswith(NOT_TRAINED)
+    word = {"aorta": "the aorta", "liver": "the liver"}
+    assert any(f"asks about {w}" in notes[0] for k, w in word.items() if k in text) or "multiple choice" in notes[0]
+
+
+def test_the_trained_organ_and_plane_questions_are_multiple_choice(scope):
+    assert set(scope.choice_only_topics) == {"plane", "organ"}
+    organ = Question("choice", "Which organ system is the focus of this chest CT?",
+                     ("lungs", "liver", "brain", "kidneys"))
+    assert question_in_scope(organ, scope, tuple(ct_rate_diseases()))
+    assert question_in_scope(Question("open", "What is the contrast phase of this CT?"), scope)
+
+
+def test_an_untrained_yes_no_disease_says_its_probability_means_nothing(scope):
+    notes = answer_notes(Question.yes_no("emphysema"), "yes", 1.0, scope)
+    assert notes == [f"{NOT_TRAINED}: its yes/no question was trained for lung nodule only, not for emphysema, "
+                     "so its answer and its P(yes) 1.00 are not meaningful (see About this model)."]
+    # not "uncertain" beside it either: an untrained P(yes) says nothing, near 0.5 or not
+    assert len(answer_notes(Question.yes_no("emphysema"), "yes", 0.52, scope)) == 1

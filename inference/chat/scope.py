@@ -4,7 +4,8 @@ next to it.
 
 * :func:`check_region`: does the scan show what the model's training scans showed (the lungs,
   for a chest model)? Said before any answer.
-* :func:`question_in_scope`: was the model trained on this kind of question?
+* :func:`question_in_scope`, :func:`out_of_scope_reason`: was the model trained on this kind of
+  question, and if not, why not?
 * :func:`answer_notes`: the notes of one answer (outside the trained scope, uncertain P(yes)).
 
 Example:
@@ -20,8 +21,7 @@ import math
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
+from ..body_region import MIN_FIELD_MM, MIN_LUNG_FRACTION, field_of_view_mm, header_regions, header_words, lung_fraction
 from ..bundle import TrainedScope
 from ..io.volume import Volume
 from ..question import Question
@@ -29,11 +29,15 @@ from ..question import Question
 NOT_TRAINED = "This model was not trained to answer this"
 NOT_DECLARED_NOTE = "This bundle does not declare what its model was trained to answer"
 UNCERTAIN_BAND = 0.15  # |P(yes) - 0.5| below this: the model is as good as undecided
-AIR_HU = -400.0  # below: air or lung
-LUNG_MEDIAN_HU = -960.0  # air reaching the edge with a median above this is lung (the room: about -1000)
-MIN_LUNG_FRACTION = 0.10  # measured: chest CTs 0.19-0.39, abdomen CTs 0.01-0.05 (tests/test_scope.py)
-MIN_FIELD_MM = 100.0  # a smaller field of view cannot show whether the lungs are there
-ANALYSIS_WIDTH = 128  # the check runs on a copy at most this many pixels across
+# organs and structures a question may name: one that is not among a bundle's topics (for the
+# default bundle: anything but the lungs and a nodule or mass in them) is outside its training
+STRUCTURE_WORDS = frozenset("""
+    aorta aortic heart cardiac pericardium pericardial artery arteries vein veins vessel vessels
+    trachea bronchus bronchi oesophagus esophagus thyroid mediastinum mediastinal pleura diaphragm
+    liver hepatic spleen kidney kidneys renal adrenal pancreas gallbladder stomach bowel colon bladder
+    prostate uterus ovary brain skull bone bones rib ribs spine vertebra vertebrae sternum muscle breast
+    lymph node nodes
+""".split())
 
 
 @dataclass(frozen=True)
@@ -64,58 +68,32 @@ class RegionCheck:
                 "message": self.message}
 
 
-def _border_connected(mask: np.ndarray) -> np.ndarray:
-    """The parts of each slice's ``mask`` connected (4-neighbours) to the slice's edge."""
-    grown = np.zeros_like(mask)
-    grown[:, [0, -1], :] = mask[:, [0, -1], :]
-    grown[:, :, [0, -1]] = mask[:, :, [0, -1]]
-    while True:
-        step = grown.copy()
-        step[:, 1:, :] |= grown[:, :-1, :]
-        step[:, :-1, :] |= grown[:, 1:, :]
-        step[:, :, 1:] |= grown[:, :, :-1]
-        step[:, :, :-1] |= grown[:, :, 1:]
-        step &= mask
-        if np.array_equal(step, grown):
-            return grown
-        grown = step
-
-
-def lung_fraction(voxels: np.ndarray) -> float:
-    """The share of the scan's non-air-around-it voxels that are lung.
-
-    Per slice, air (< -400 HU) enclosed by tissue is lung (or the airway, or bowel gas: small);
-    air reaching the slice's edge is the room around the body, unless its median HU is that
-    of lung parenchyma (above -960 HU; the room is about -1000), as in a crop through the chest.
-    """
-    step = max(1, max(voxels.shape[1:]) // ANALYSIS_WIDTH)
-    hu = np.asarray(voxels[:, ::step, ::step], dtype=np.float32)
-    air = hu < AIR_HU
-    outside = _border_connected(air)
-    lung = air & ~outside
-    for k in range(hu.shape[0]):
-        if outside[k].any() and np.median(hu[k][outside[k]]) > LUNG_MEDIAN_HU:
-            lung[k] |= outside[k]
-    total = int(lung.sum() + (~air).sum())
-    return float(lung.sum()) / total if total else 0.0
-
-
 def check_region(volume: Volume, scope: TrainedScope) -> RegionCheck:
-    """Does ``volume`` show the structure the bundle's training scans showed?"""
+    """Does ``volume`` show the structure the bundle's training scans showed?
+
+    What the header says (body part, study and series description) decides where it names
+    only regions without the lungs (the head, the abdomen); the image decides otherwise.
+    """
     if not scope.declared or scope.required_structure != "lungs":
         return RegionCheck("not_checked", float("nan"), "")
     if not volume.in_hu:
         return RegionCheck("unknown", float("nan"),
                            "This image is a preprocessed array without Hounsfield units, so whether it holds "
                            f"the lungs cannot be checked; this model was trained on {scope.body_region} only.")
-    _, dy, dx = volume.spacing_zyx
-    field = min(volume.shape[1] * dy, volume.shape[2] * dx)
+    field = field_of_view_mm(volume)
     if field < MIN_FIELD_MM:
         return RegionCheck("unknown", float("nan"),
                            f"This scan's field of view ({field:.0f} mm) is too small to show whether it holds "
                            f"the lungs; this model was trained on {scope.body_region} only, so its answers "
                            "about this scan may not be meaningful.")
     fraction = lung_fraction(volume.voxels)
+    named = header_regions(volume.metadata)
+    if named and "chest" not in named:  # a head is a head however much air it holds
+        return RegionCheck("outside", fraction,
+                           f"This scan's header says it shows the {' and '.join(sorted(named))} "
+                           f"({header_words(volume.metadata)}), and this model was trained on {scope.body_region} "
+                           "only: it is outside the trained region, and the model's answers about it are not "
+                           "meaningful.")
     if fraction < MIN_LUNG_FRACTION:
         return RegionCheck("outside", fraction,
                            f"This scan shows almost no lung ({fraction:.1%} of the body is lung), and this model "
@@ -128,28 +106,51 @@ def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z]+", text.lower()))
 
 
-def question_in_scope(question: Question, scope: TrainedScope, known_diseases: tuple[str, ...] = ()) -> bool:
-    """True when the bundle declares this kind of question.
+def out_of_scope_reason(question: Question, scope: TrainedScope, known_diseases: tuple[str, ...] = ()) -> str:
+    """Why the bundle was not trained on this kind of question ("" when it was, or when its
+    scope is undeclared: then nothing can be said either way).
 
     A yes/no question is in scope for a declared disease only. An open or multiple-choice
     question is in scope for a bundle that lists no ``topics`` (the words of its questions: a
     model of many findings); for one that does, it is out of scope when it names a disease of
-    ``known_diseases`` (CT-RATE's list) that is not declared, or uses none of those words. An
-    undeclared scope answers False (nothing is known to be in it).
+    ``known_diseases`` (CT-RATE's list) that is not declared, an organ or structure of
+    :data:`STRUCTURE_WORDS` that is not one of the topics (the liver, the aorta, for a lung
+    nodule model), uses none of the topic words, or is an open question on topics it was asked
+    only as multiple choice.
     """
-    if not scope.declared or question.task not in scope.tasks:
-        return False
+    if not scope.declared:
+        return ""
+    if question.task not in scope.tasks:
+        return f"it was not trained on {question.task.replace('_', '/')} questions"
     declared = {d.lower() for d in scope.yes_no_diseases}
     if question.task == "yes_no":
-        return question.disease.strip().lower() in declared
-    if question.task == "report":
-        return True
-    if not scope.topics:  # a model of many findings (M3D-VQA): any open or choice question
-        return True
+        if question.disease.strip().lower() in declared:
+            return ""
+        return (f"its yes/no question was trained for {', '.join(scope.yes_no_diseases) or 'no disease'} only, "
+                f"not for {question.disease.strip()}")
+    if question.task == "report" or not scope.topics:  # no topics: a model of many findings (M3D-VQA)
+        return ""
     text = " ".join([question.text, *question.choices]).lower()
-    if any(d.lower() in text and d.lower() not in declared for d in known_diseases):
-        return False
-    return bool(_words(text) & set(scope.topics))
+    named = [d for d in known_diseases if d.lower() in text and d.lower() not in declared]
+    if named:
+        return f"it names {named[0]}, which it was not trained on"
+    asked = _words(question.text)  # the options of a trained choice question may name other organs
+    structures = sorted((asked & STRUCTURE_WORDS) - set(scope.topics))
+    if structures:
+        return f"it asks about the {structures[0]}, and none of its trained questions does"
+    topics = _words(text) & set(scope.topics)
+    if not topics:
+        return "none of its trained questions asks this"
+    if question.task == "open" and topics <= set(scope.choice_only_topics):
+        return (f"it was asked the {' and '.join(sorted(topics))} question only as multiple choice "
+                "(give the options to ask it that way)")
+    return ""
+
+
+def question_in_scope(question: Question, scope: TrainedScope, known_diseases: tuple[str, ...] = ()) -> bool:
+    """True when the bundle declares this kind of question (see :func:`out_of_scope_reason`);
+    an undeclared scope answers False (nothing is known to be in it)."""
+    return scope.declared and not out_of_scope_reason(question, scope, known_diseases)
 
 
 def is_uncertain(yes_probability: float) -> bool:
@@ -168,11 +169,16 @@ def answer_notes(question: Question, text: str, yes_probability: float, scope: T
                  known_diseases: tuple[str, ...] = ()) -> list[str]:
     """The sentences to show beside one answer (never instead of it)."""
     notes = []
+    reason = out_of_scope_reason(question, scope, known_diseases)
     if not scope.declared:
         notes.append(f"{NOT_DECLARED_NOTE}.")
-    elif not question_in_scope(question, scope, known_diseases):
-        notes.append(f"{NOT_TRAINED}: it is outside what the bundle declares (see About this model).")
-    if answers_yes_or_no(question, text) and is_uncertain(yes_probability):
+    elif reason and question.task == "yes_no":  # P(yes) 1.00 must not read as confidence
+        odds = "" if math.isnan(yes_probability) else f" P(yes) {yes_probability:.2f}"
+        notes.append(f"{NOT_TRAINED}: {reason}, so its answer and its{odds} are not meaningful "
+                     "(see About this model).")
+    elif reason:
+        notes.append(f"{NOT_TRAINED}: {reason} (see About this model).")
+    if not reason and answers_yes_or_no(question, text) and is_uncertain(yes_probability):
         notes.append(f"Uncertain: the model's P(yes) is {yes_probability:.2f}, close to 0.5.")
     says_no = bool(re.match(r"\W*no\b", text.lower())) or "no other" in text.lower()
     if scope.negative_caveat and (question.task == "report" or says_no):

@@ -19,6 +19,19 @@ def test_default_is_the_files_own_window(chest):
     assert windows(chest) == {(meta["window_width"], meta["window_center"])}
 
 
+def test_the_bundled_nifti_chest_opens_in_the_lung_window(window, qtbot):
+    """No header window: the chest's standard preset, not a percentile range; 0 comes back to it."""
+    from gui_helpers import load
+
+    from inference.resources import DEMO_CT
+
+    load(qtbot, window, DEMO_CT)
+    assert window.scan.window.name == "Lung" and windows(window) == {(1500, -600)}
+    qtbot.keyClick(window.axial.canvas, "3")
+    qtbot.keyClick(window.axial.canvas, "0")
+    assert windows(window) == {(1500, -600)}
+
+
 @pytest.mark.parametrize("key, expected", [
     ("1", (1500, -600)), ("2", (350, 50)), ("3", (400, 40)),
     ("4", (150, 90)), ("5", (2500, 480)), ("6", (80, 40)),

@@ -27,7 +27,7 @@ LESION_QUESTIONS_SCOPE = TrainedScope(
         "where the nodule or mass is: the side and the third of the lungs (open or multiple choice)",
         "the diameter of the nodule or mass, in mm",
         "a one-sentence findings paragraph about a lung nodule or mass",
-        "the scan's plane, its organ system and its contrast phase",
+        "the scan's plane and its organ system (multiple choice, with the options) and its contrast phase",
     ),
     findings=("solid lung nodule (6-29 mm)", "lung mass (30-40 mm)"),
     yes_no_diseases=("lung nodule",),
@@ -36,6 +36,7 @@ LESION_QUESTIONS_SCOPE = TrainedScope(
         "lungs", "abnormality", "abnormal", "where", "location", "located", "side", "diameter",
         "size", "big", "large", "mm", "plane", "organ", "phase", "contrast", "findings", "report",
     ),
+    choice_only_topics=("plane", "organ"),  # training/data/synthetic.py asks these as multiple choice only
     body_region="chest CT",
     required_structure="lungs",
     input="",  # from the bundle's recipe, when written

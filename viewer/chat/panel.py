@@ -18,6 +18,7 @@ from ..models.chat import ChatModel, ChatState, ModelInfo
 from ..models.transcript import Entry, Transcript
 from .about_dialog import AboutDialog
 from .answer_stream import AnswerStream
+from .disease_box import fill_disease_box
 from .transcript_html import COPY_SCHEME, transcript_html
 from .worker import ChatThread
 
@@ -183,6 +184,10 @@ class ChatPanel(QtWidgets.QWidget):
         self.copy_button.setEnabled(self.selected() is not None and self.selected().answer is not None)
 
     def _show_model(self, info: ModelInfo) -> None:
+        from inference.llm.prompt import ct_rate_diseases
+
+        scope = info.get("scope")  # the yes/no diseases it was trained for come first
+        fill_disease_box(self.disease_box, ct_rate_diseases(), scope.yes_no_diseases if scope else ())
         # always on: red for untrained weights, amber for the trained demonstration model
         self.banner.setText(model_notice(info["trained"], info["summary"].get("notice", "")))
         self.banner.setStyleSheet(f"background:{'#6a4a10' if info['trained'] else '#6a1d1d'}; color:#fff0d6;"

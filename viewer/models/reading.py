@@ -35,7 +35,7 @@ class LoadedScan:
 
     volume: Volume
     path: str
-    window: WindowLevel  # the file's own window, else a percentile window
+    window: WindowLevel  # the file's own window, else its region's preset, else a percentile window
     vr: VRData | None  # the 3D view's copy, when the worker knew the view's voxel budget
 
 

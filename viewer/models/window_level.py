@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
+from inference.body_region import IMAGE_OTHER, scan_region
+
+from .presets import window_presets
+
+if TYPE_CHECKING:
+    from inference.io import Volume
+
 MIN_WIDTH = 1.0
+# the standard preset a scan without a window of its own opens in, by the region it shows
+REGION_PRESETS = {"chest": "Lung", "head": "Brain", "abdomen": "Soft tissue", IMAGE_OTHER: "Soft tissue"}
 
 
 @dataclass(frozen=True)
@@ -31,8 +40,8 @@ class WindowLevel:
         return f"{label}W {self.width:.0f} / L {self.level:.0f}"
 
 
-def default_window(voxels: np.ndarray, metadata: Mapping[str, Any] | None = None) -> WindowLevel:
-    """The file's own window when it declares one, else the 1st..99th percentile of the voxels."""
+def file_window(metadata: Mapping[str, Any] | None) -> WindowLevel | None:
+    """The window the file declares (a DICOM header's), or None."""
     meta = metadata or {}
     width, center = meta.get("window_width"), meta.get("window_center")
     try:
@@ -40,7 +49,24 @@ def default_window(voxels: np.ndarray, metadata: Mapping[str, Any] | None = None
             return WindowLevel(float(width), float(center), "File")
     except (TypeError, ValueError):
         pass
-    return percentile_window(voxels)
+    return None
+
+
+def default_window(voxels: np.ndarray, metadata: Mapping[str, Any] | None = None) -> WindowLevel:
+    """The file's own window when it declares one, else the 1st..99th percentile of the voxels."""
+    return file_window(metadata) or percentile_window(voxels)
+
+
+def opening_window(volume: "Volume") -> WindowLevel:
+    """The window a scan opens in: the file's own; else the standard preset of the region it
+    shows (:func:`inference.body_region.scan_region`: a chest in the lung window, a head in the
+    brain window, an abdomen or another non-chest body in soft tissue); else, where the region
+    cannot be told (no HU, a small field of view), the percentile window."""
+    preset = REGION_PRESETS.get(scan_region(volume)) if file_window(volume.metadata) is None else None
+    for p in window_presets():
+        if p.name == preset:
+            return WindowLevel(p.width, p.level, p.name)
+    return default_window(volume.voxels, volume.metadata)
 
 
 def percentile_window(voxels: np.ndarray, lo: float = 1.0, hi: float = 99.0) -> WindowLevel:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 from ..models.reading import LoadedScan
 from ..models.vr_data import VRData
-from ..models.window_level import default_window
+from ..models.window_level import opening_window
 
 
 class LoadWorker(QThread):
@@ -76,7 +76,7 @@ class LoadWorker(QThread):
                 vol = vol.as_stored()
             if self._cancel.is_set():
                 raise LoadCancelled()
-            window = default_window(vol.voxels, vol.metadata)
+            window = opening_window(vol)
             vr = VRData(vol.voxels, vol.spacing_zyx, self.vr_max_voxels) if self.vr_max_voxels else None
             if self._cancel.is_set():
                 raise LoadCancelled()

@@ -293,7 +293,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 v.render_now()
 
     def apply_default_window(self) -> None:
-        """Back to the file's own window (or the percentile window)."""
+        """Back to the window the scan opened in (the file's own, its region's preset or the percentile window)."""
         if self.scan is not None:
             self.set_window(self.scan.window)
 

@@ -20,7 +20,7 @@ class WindowPresetMenu(QtWidgets.QMenu):
         for p in presets.window_presets():
             self.addAction(f"{p.name}  ({p.width:.0f}/{p.level:.0f})", QtGui.QKeySequence(p.key),
                            lambda p=p: apply_window(WindowLevel(p.width, p.level, p.name)))
-        self.addAction("Default (file / auto)", QtGui.QKeySequence("0"), apply_default)
+        self.addAction("Default (file / region / auto)", QtGui.QKeySequence("0"), apply_default)
 
 
 class VolumePresetMenu(QtWidgets.QMenu):
