@@ -19,6 +19,7 @@ from typing import Sequence
 from .bundle import BundleError
 from .io.errors import CTLoadError
 from .llm.errors import LLMError
+from .missing_extra import MissingExtra
 from .question import QuestionError
 
 
@@ -67,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (CTLoadError, QuestionError, BundleError, LLMError) as exc:  # each says what went wrong
+    except (CTLoadError, QuestionError, BundleError, LLMError, MissingExtra) as exc:  # each says what went wrong
         print(f"ctchat: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

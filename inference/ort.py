@@ -6,7 +6,8 @@ Linux and macOS, with a device id and an event store under ``~/.cache/Microsoft`
 inherited value) and then imports ONNX Runtime; every module of ctchat takes ONNX Runtime from
 here (an import-linter contract in ``pyproject.toml`` forbids any other import of it; checked
 end to end by ``tests/test_offline.py``). A child process that ctchat starts inherits the switch
-from the environment.
+from the environment. An install without ONNX Runtime (no ``[cpu]`` or ``[gpu]`` extra) gets
+:class:`~inference.missing_extra.MissingExtra`, whose message names the extra to install.
 
 Example:
     >>> from inference.ort import onnxruntime as ort                 # doctest: +SKIP
@@ -19,9 +20,18 @@ import importlib
 import os
 from types import ModuleType
 
+from .missing_extra import MissingExtra
+
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
-import onnxruntime  # noqa: E402  (after the switch: it is read at import)
+try:
+    import onnxruntime  # noqa: E402  (after the switch: it is read at import)
+except ImportError as exc:  # installed without the [cpu] or [gpu] extra, or a broken install
+    _absent = isinstance(exc, ModuleNotFoundError) and exc.name == "onnxruntime"
+    raise MissingExtra(
+        f"ONNX Runtime {'is not installed' if _absent else f'cannot be loaded ({exc})'}: "
+        'pip install "ctchat[cpu]" installs it (or "ctchat[gpu]" on a machine with an NVIDIA GPU)'
+    ) from exc
 
 __all__ = ["onnxruntime", "ort_tool"]
 

@@ -120,10 +120,10 @@ def test_an_unexpected_failure_is_one_sentence_and_a_log_file(corpus, monkeypatc
 
     monkeypatch.setenv("CTCHAT_DATA_DIR", str(tmp_path))
 
-    def broken(_path):
+    def broken(_path, **_kwargs):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(info, "list_series", broken)
+    monkeypatch.setattr(info, "read_dicom_folder", broken)
     assert cli.main(["info", str(corpus["single_slice"][1])]) == 1
     err = capsys.readouterr().err
     assert is_sentence(err) and "bug in ctchat" in err

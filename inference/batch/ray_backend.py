@@ -45,7 +45,7 @@ def run_ray(jobs: Iterable[ScanJob], settings: RunSettings, address: str, n_acto
     belongs to); joins a cluster already started in this process (as the tests do)."""
     ray = import_ray()
     if not ray.is_initialized():
-        ray.init(address=address, log_to_driver=False)
+        _join_cluster(ray, address)
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0)) if settings.device != "cpu" else 0
     cpus = int(resources.get("CPU", 1))
@@ -59,3 +59,15 @@ def run_ray(jobs: Iterable[ScanJob], settings: RunSettings, address: str, n_acto
     for records in pool.map_unordered(lambda a, job: a.answer.remote(job), list(jobs)):
         for record in records:
             on_record(record)
+
+
+def _join_cluster(ray, address: str) -> None:
+    """``ray.init`` at ``address``; no cluster there is a sentence saying how to get one."""
+    try:
+        ray.init(address=address, log_to_driver=False)
+    except ConnectionError:
+        where = " (this machine belongs to none)" if address == "auto" else f" at {address}"
+        raise CTLoadError(
+            f"--ray {address}: no Ray cluster was found{where}; start one with `ray start --head` (then --ray auto), give a "
+            "cluster's address with --ray ADDRESS, or leave --ray out to run on this machine (--workers N)"
+        ) from None

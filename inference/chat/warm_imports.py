@@ -30,6 +30,14 @@ MODEL_MODULES = (
 
 
 def import_model_modules() -> None:
-    """Import :data:`MODEL_MODULES` (about 1 s once, nothing afterwards)."""
+    """Import :data:`MODEL_MODULES` (about 1 s once, nothing afterwards).
+
+    A module that cannot be imported (its extra is not installed) is left out: the session
+    imports it when it starts, and fails there with the sentence naming the extra to install,
+    which the viewer shows where the chat would be.
+    """
     for name in MODEL_MODULES:
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue

@@ -79,6 +79,7 @@ def _fields(s: SeriesInfo) -> dict[str, Any]:
         "series_number": s.series_number,
         "description": s.description,
         "study_description": s.study_description,
+        "study_uid": s.study_uid,
         "kind": s.kind,
         "modality": s.modality,
         "n_slices": s.n_slices,
@@ -102,9 +103,12 @@ def _print_text(path: str, report: list[dict[str, Any]]) -> None:
     print(f"{path}: {len(report)} series")
     study = None
     for e in report:
-        if e["study_description"] != study and len(report) > 1:
-            study = e["study_description"]
-            print(f"\nstudy: {study or '(no description)'}")
+        # one header per study (StudyInstanceUID): two studies may share a description
+        key = (e["study_uid"], e["study_description"])
+        if key != study and len(report) > 1:
+            study = key
+            uid = f"  uid {e['study_uid']}" if e["study_uid"] else ""
+            print(f"\nstudy: {e['study_description'] or '(no description)'}{uid}")
         print(f"\n  series {e['series_number'] if e['series_number'] is not None else '-'}: "
               f"{e['description'] or '(no description)'}  [{e['modality'] or '?'}, {e['kind']}]  uid {e['uid']}")
         if e["status"] != "loaded":

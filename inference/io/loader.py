@@ -11,6 +11,7 @@ import numpy as np
 
 from . import errors as E
 from .dicom_scan import ScanResult, iter_files, read_header, records_from_dataset
+from .dicomdir import indexed_files, is_dicomdir_name
 from .dicom_series import LoadCancelled, Progress, SeriesGroup, assemble_volume, group_series, header_problem
 from .errors import CTLoadError, LoadWarning
 from .model_array import is_model_array_path, load_model_array
@@ -114,7 +115,9 @@ def read_dicom_folder(
     """
     path = _checked_path(path)
     unreadable: dict[str, str] = {}
-    files = iter_files(path, unreadable)
+    # a DICOMDIR opened by itself stands for the export it indexes
+    root = path.parent if path.is_file() and is_dicomdir_name(path) else path
+    files = indexed_files(iter_files(root, unreadable), unreadable)
     if not files:
         if unreadable:
             raise CTLoadError(next(iter(unreadable.values())))
