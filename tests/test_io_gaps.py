@@ -148,3 +148,15 @@ def test_different_images_at_one_position_are_refused(files, tmp_path):
     message = str(err.value)
     assert all(f"image {n}" in message for n in numbers), message
     assert "same position" in message and "cannot be shown as one volume" in message
+
+
+def test_as_stored_says_only_that_the_slices_are_not_resampled(ct_dir):
+    """``ctchat view --as-stored``: the grid's "filled ... for display" warning is untrue of the
+    stored slices; the one note names what the files have instead."""
+    vol = load_volume(ct_dir / "tiny" / "monai_CT_DICOM_16x16")
+    stored = vol.as_stored()
+    assert stored.shape[0] == 4
+    (note,) = [w for w in stored.warnings if w.code == E.AS_STORED]
+    assert "not resampled" in note.message and "missing slices" in note.message
+    assert E.SLICE_GAP not in {w.code for w in stored.warnings}
+    assert not [w for w in stored.warnings if "resampled to" in w.message or "for display" in w.message]

@@ -89,6 +89,7 @@ def run_view(args: argparse.Namespace) -> int:
     from PySide6 import QtCore, QtWidgets
 
     from .models.chat import ChatState
+    from .models.slice_scores import displayed_slice
     from .window.main_window import MainWindow
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
@@ -133,7 +134,7 @@ def run_view(args: argparse.Namespace) -> int:
             print(f"Q: {entry.shown}\nA: {entry.shown_text()}")
             if entry.answer is not None and entry.answer.top_slices:
                 print(f"[{entry.answer.top_range()} scored highest]")
-                win.go_to_axial_slice(entry.answer.top_slices[0])
+                win.go_to_axial_slice(displayed_slice(win.scan.volume, entry.answer.top_slices[0]))
             elif entry.answer is not None:
                 print(f"[{entry.answer.top_range()}]")
         else:

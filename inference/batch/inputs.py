@@ -11,13 +11,15 @@ import csv
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..io.errors import CTLoadError
 from ..io.loader import is_volume_file, list_series
-from ..question import Question, QuestionError
+from ..question import MAX_CHOICES, Question, QuestionError
 
+CHOICE_SEPARATORS = r"[;|]"
 TABLE_SUFFIXES = (".csv", ".jsonl")
 NOT_SCANS = (".json", ".csv", ".jsonl", ".txt", ".md", ".xml")  # beside scans, never one
 
@@ -109,7 +111,8 @@ def _scan_roots(root: Path) -> list[Path]:
 
 def table_jobs(table: Path, id_style: str = "hash") -> list[ScanJob]:
     """The rows of a CSV or JSONL file: ``scan`` (relative to the table), ``question``, and
-    optionally ``task``, ``choices`` (``|``-separated in CSV), ``disease`` and ``series``."""
+    optionally ``task``, ``choices`` (a list in JSONL; in CSV one cell, the options separated
+    by ``;``), ``disease`` and ``series``."""
     rows = _read_rows(table)
     jobs: dict[tuple[str, str | None], ScanJob] = {}
     for i, row in enumerate(rows):
@@ -145,13 +148,26 @@ def _read_rows(table: Path) -> list[dict]:
     return rows
 
 
+def split_choices(text: str) -> tuple[str, ...]:
+    """A table cell's options: separated by ``;`` as in the viewer's choice box (``|``, the
+    earlier separator, still works)."""
+    return tuple(c.strip() for c in re.split(CHOICE_SEPARATORS, text) if c.strip())
+
+
 def _row_question(row: dict) -> Question:
     task = str(row.get("task") or "open")
     choices = row.get("choices") or ()
-    if isinstance(choices, str):
-        choices = tuple(c.strip() for c in choices.split("|") if c.strip())
+    cell = isinstance(choices, str)
+    if cell:
+        choices = split_choices(choices)
     if task == "yes_no":
         return Question.yes_no(str(row.get("disease") or ""))
     if task == "open":
         return Question.typed(str(row.get("question") or ""))
-    return Question(task, str(row.get("question") or ""), tuple(choices))
+    try:
+        return Question(task, str(row.get("question") or ""), tuple(choices))
+    except QuestionError as exc:
+        if task == "choice" and cell and not 2 <= len(choices) <= MAX_CHOICES:
+            raise QuestionError(f"{exc}; {len(choices)} found in the choices column "
+                                "(separate the options with ';', e.g. 'left lung; right lung')") from None
+        raise

@@ -10,6 +10,7 @@ from pathlib import Path
 from ..batch.inputs import TABLE_SUFFIXES, ScanJob, folder_jobs, table_jobs
 from ..batch.progress import Progress
 from ..batch.results import ResultsWriter, done_keys
+from ..batch.results_csv import write_results_csv
 from ..batch.runner import RunSettings, pending, run_local
 from ..io.errors import CTLoadError
 from ..question import Question
@@ -19,8 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``batch`` sub-command."""
     p = subparsers.add_parser("batch", help="answer questions about many scans, one JSON line per answer")
     p.add_argument("input", help="folder of scans (DICOM series, NIfTI and .npy model arrays, recursively), or a .csv/.jsonl "
-                                 "of scan,question[,task,choices,disease,series]")
+                                 "of scan,question[,task,choices,disease,series] (choices separated by ';')")
     p.add_argument("--out", required=True, help="results file (JSONL); a rerun skips what it holds")
+    p.add_argument("--csv", metavar="OUT.csv", help="also write every line of the results as a CSV table")
     p.add_argument("--question", action="append", default=[], help="for a folder: a question (repeatable)")
     p.add_argument("--yes-no", action="append", default=[], metavar="DISEASE",
                    help="for a folder: CT-RATE's question about DISEASE (repeatable); default: the findings")
@@ -85,4 +87,7 @@ def run(args: argparse.Namespace) -> int:
     settings = RunSettings(args.bundle, args.device, args.max_tokens, scan_cache=not args.no_scan_cache)
     run_jobs(jobs, Path(args.out), settings, args.workers, args.ray, args.actors)
     print(f"ctchat: results in {args.out}", file=sys.stderr)
+    if args.csv:
+        n = write_results_csv(Path(args.out), Path(args.csv))
+        print(f"ctchat: {n} line(s) as CSV in {args.csv}", file=sys.stderr)
     return 0

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import AS_STORED, LoadWarning
+from .errors import AS_STORED, GANTRY_TILT, SLICE_GAP, UNEVEN_SPACING, LoadWarning
 
 WORLD_FRAME = "LPS"
 MODEL_INPUT_VALUES = "model input (0 to 1)"  # metadata["values"] of an array that is not in HU
@@ -154,6 +154,15 @@ class Volume:
         return _interp_linear(_interp_linear(k, np.arange(self.shape[0]), self.slice_positions),
                               self.original.positions, np.arange(len(self.original)))
 
+    def original_to_grid(self, s: np.ndarray | float) -> np.ndarray:
+        """Fractional slice index of ``voxels`` of (fractional) original slice index ``s``: the
+        inverse of :meth:`grid_to_original` (where the viewer shows a stored slice)."""
+        s = np.asarray(s, dtype=np.float64)
+        if self.original is None:
+            return s.copy()
+        return _interp_linear(_interp_linear(s, np.arange(len(self.original)), self.original.positions),
+                              self.slice_positions, np.arange(self.shape[0]))
+
     def as_stored(self) -> "Volume":
         """The slices as the files store them, not resampled (itself when nothing was).
 
@@ -164,12 +173,21 @@ class Volume:
         if self.original is None:
             return self
         o = self.original
+        # the grid's warnings say how it was resampled, in its slice numbers: untrue of the stored
+        # slices, so the note names what they describe instead
+        found = [_AS_FOUND[w.code] for w in self.warnings if w.code in _AS_FOUND]
+        why = f" (the files have {' and '.join(dict.fromkeys(found))})" if found else ""
         note = LoadWarning(
             AS_STORED,
-            f"shown as stored: {len(o)} slices a median {np.linalg.norm(o.affine[:3, 2]):.2f} mm apart, "
-            "not resampled, so distances across slices are approximate",
+            f"shown as stored, not resampled: {len(o)} slices drawn a median "
+            f"{np.linalg.norm(o.affine[:3, 2]):.2f} mm apart{why}, so distances across slices are approximate",
         )
-        return Volume(o.voxels, o.affine, o.positions, dict(self.metadata), [*self.warnings, note], self.source)
+        kept = [w for w in self.warnings if w.code not in _AS_FOUND]
+        return Volume(o.voxels, o.affine, o.positions, dict(self.metadata), [*kept, note], self.source)
+
+
+# What each warning of the regular grid describes in the stored slices (Volume.as_stored).
+_AS_FOUND = {UNEVEN_SPACING: "uneven slice spacing", SLICE_GAP: "missing slices", GANTRY_TILT: "a gantry tilt"}
 
 
 def _interp_linear(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:

@@ -177,6 +177,17 @@ def test_a_choice_question_does_not_leak_into_the_next(chat_win):
     assert following.task == "open" and following.question.choices == ()
 
 
+def test_a_choice_answer_names_one_option_and_the_transcript_says_which(chat_win):
+    panel = chat_win.chat_panel
+    panel.question_box.setText("In which plane is this CT shown?")
+    panel.choices_box.setText("coronal; sagittal")
+    panel.ask_typed()
+    entry = panel.entries[-1]
+    wait_for(panel.answerFinished, until=lambda e: e is entry)
+    assert entry.answer.text in ("coronal (A)", "sagittal (B)")  # unconstrained, the model says "axial (B)"
+    assert f"Option {entry.choice.letter}: {entry.choice.text}" in panel.answer_view.toPlainText()
+
+
 def test_typed_request_for_the_findings_asks_the_report_task(chat_win):
     panel = chat_win.chat_panel
     panel.question_box.setText("Write the findings for this CT.")
@@ -198,3 +209,15 @@ def test_sagittal_and_coronal_strips_follow_the_image_rows(chat_win):
             row = view.canvas.mapTo(view, view.widget_point_of((k, j, i))).y() - strip.y()
             assert abs(strip.cell_rect(k).center().y() - row) < 1.0
         assert strip.cell_rect(40).top() < strip.cell_rect(10).top()  # superior slices higher up
+
+
+def test_one_multiple_choice_option_names_the_separator(chat_win):
+    panel = chat_win.chat_panel
+    n = len(panel.entries)
+    panel.question_box.setText("Which lung?")
+    panel.choices_box.setText("left lung, right lung")  # commas: read as one option
+    panel.ask_typed()
+    assert "2 to" in panel.status.text() and "separate the options with ';'" in panel.status.text()
+    assert len(panel.entries) == n
+    panel.question_box.clear()
+    panel.choices_box.clear()

@@ -29,7 +29,7 @@ def test_view_ask_answers_and_saves_the_window(qapp, tmp_path, capsys, monkeypat
     assert args.func(args) == 0
     printed = capsys.readouterr().out
     assert "Q: Is there a nodule?" in printed
-    top = re.search(r"\[slices? ([\d, -]+) scored highest\]", printed)
+    top = re.search(r"\[stored slices? ([\d, -]+) of 64 scored highest\]", printed)
     assert top, printed
     image = QtGui.QImage(str(out))
     assert (image.width(), image.height()) == (1300, 800)

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.gui
 
 
 def test_export_report_and_scores_csv(chat_win, tmp_path):
+    from inference.io import scan_identity
     from viewer.chat.scores_table import scores_csv
 
     win, panel = chat_win, chat_win.chat_panel
@@ -40,16 +41,20 @@ def test_export_report_and_scores_csv(chat_win, tmp_path):
     pdf = win.export_report(tmp_path / "report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Subtype /Image") >= 2
 
-    rows = list(csv.reader(io.StringIO(scores_csv(panel.entries))))
-    assert rows[0][:4] == ["question", "task", "answer", "stopped"] and len(rows[0]) == 4 + 64
+    scan_id = scan_identity(win.scan.volume)
+    bundle = (win.chat.model.model_info["summary"]["name"], str(win.chat.model.model_info["summary"]["version"]))
+    rows = list(csv.reader(io.StringIO(scores_csv(panel.entries, scan_id, bundle))))
+    assert rows[0][:4] == ["question", "task", "answer", "stopped"] and len(rows[0]) == 4 + 3 + 64
+    assert rows[0][4:8] == ["scan_id", "bundle", "bundle_version", "stored_slice_1"]
     assert len(rows) == 1 + len(panel.entries)
     for row, entry in zip(rows[1:], panel.entries):
-        values = np.array(row[4:], dtype=float)
+        assert row[4:7] == [scan_id, *bundle] and bundle[0]
+        values = np.array(row[7:], dtype=float)
         assert np.allclose(values, entry.scores, atol=1e-5)
     dialog = win.show_scores_table()
     assert dialog.table.rowCount() == len(panel.entries) and dialog.table.columnCount() == 64
     dialog.save_csv(tmp_path / "s.csv")
-    assert (tmp_path / "s.csv").read_bytes().decode() == scores_csv(panel.entries)
+    assert (tmp_path / "s.csv").read_bytes().decode() == scores_csv(panel.entries, scan_id, bundle)
     dialog.close()
 
 
@@ -147,3 +152,47 @@ def test_a_head_ct_with_the_chest_bundle_gets_the_notice(chat_win):
     assert panel.entries == [] and "too small to show whether it holds the lungs" in panel.answer_view.toPlainText()
     open_and_encode(win, A0001_DICOM)
     assert not panel.region_label.isVisible()
+
+
+def test_slice_numbers_agree_on_a_resampled_series(chat_win, tmp_path):
+    """60 stored slices shown as 64 (four left out of A0001): the transcript, the strip's marker
+    and tooltip, a click on the strip and the report all count on the stored slices."""
+    import pydicom
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from viewer.models.slice_scores import displayed_slice
+
+    files = sorted(A0001_DICOM.iterdir(),
+                   key=lambda f: float(pydicom.dcmread(f, stop_before_pixels=True).ImagePositionPatient[2]))
+    gapped = tmp_path / "gapped"
+    gapped.mkdir()
+    for k, f in enumerate(files):
+        if k not in (20, 40, 41, 42):
+            (gapped / f.name).write_bytes(f.read_bytes())
+    win, panel = chat_win, chat_win.chat_panel
+    open_and_encode(win, gapped)
+    vol, strip = win.scan.volume, win.heat_strip
+    assert vol.n_original == 60 and vol.shape[0] == 64
+    entry, _ = ask(win, "Is there a nodule?")
+    top = entry.answer.top_slices[0]  # an index of the stored slices
+    said = entry.answer.top_range()
+    assert said.startswith("stored slice") and said.endswith("of 60") and f"{said} scored highest" in \
+        panel.answer_view.toPlainText()
+    assert entry.answer.scores_record()["top_slices"][0] == top + 1  # as ask --json and batch lines write it
+    assert strip.peak_label() == f"◀{top + 1}"
+    assert strip.peak_slice() == displayed_slice(vol, top)
+    for s in (top, 25, 55):  # stored slice 56 is displayed slice 60
+        k = displayed_slice(vol, s)
+        assert float(vol.grid_to_original(k)) == pytest.approx(s)
+        assert strip.model.slice_words(k) == f"stored slice {s + 1} of 60 (displayed slice {k + 1} of 64)"
+        QTest.mouseClick(strip, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         strip.cell_rect(k).center().toPoint())
+        assert win.axial.slice_index == k
+    assert displayed_slice(vol, 55) == 59
+    assert strip.model.slice_words(20).startswith("between stored slices 20 and 21 of 60")  # interpolated
+    report = win.export_report(tmp_path / "report.html").read_text()
+    assert f"stored axial slice {top + 1}, the highest-scored, of 60; displayed slice " \
+           f"{displayed_slice(vol, top) + 1} of 64" in report
+    assert f"{said} scored highest" in report
+    open_and_encode(win, A0001_DICOM)

@@ -9,7 +9,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..models.chat import ChatModel
 from ..models.reading import LoadedScan, ReadingState
-from ..models.slice_scores import SliceScores, scores_on_grid
+from ..models.slice_scores import SliceScores
 from ..models.transcript import Entry
 from ..views.heat_strip import HeatStrip, strip_beside
 from ..views.slice_view import SliceView
@@ -62,7 +62,9 @@ class ChatComponent(QtCore.QObject):
 
     def show_scores_table(self) -> ScoresTable:
         """The researcher view: every question's scores, one row each (returns the dialog)."""
-        return open_scores_table(self.model.entries, self.window)
+        info = self.model.model_info
+        bundle = ("", "") if info is None else (info["summary"]["name"], str(info["summary"]["version"]))
+        return open_scores_table(self.model.entries, self.window, self.model.transcript.scan_id, bundle)
 
     def shutdown(self) -> None:
         """Stop any answer and end the model's thread (before the window closes)."""
@@ -76,5 +78,5 @@ class ChatComponent(QtCore.QObject):
         per displayed axial slice."""
         scan = self.reading.scan
         scores = None if entry is None else entry.scores
-        self.scores.set_scores(scores_on_grid(scores, scan.volume if scan is not None else None))
+        self.scores.set_scores(scores, scan.volume if scan is not None else None)
         self.scores.set_question("" if entry is None or entry.scores is None else f"Q{entry.qid}: {entry.shown}")

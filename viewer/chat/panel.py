@@ -256,7 +256,8 @@ class ChatPanel(QtWidgets.QWidget):
         try:
             question = Question.typed(text, choices)
         except QuestionError as exc:
-            self.model.set_status(f"{exc}.")
+            separator = " (separate the options with ';')" if choices else ""
+            self.model.set_status(f"{exc}{separator}.")
             return
         if self.ask(question) is not None:
             self.question_box.clear()

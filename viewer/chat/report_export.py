@@ -15,6 +15,7 @@ from PySide6 import QtGui
 
 from ..models.chat import ChatModel
 from ..models.reading import LoadedScan
+from ..models.slice_scores import displayed_slice
 from ..models.transcript import Entry
 from ..views.slice_view import SliceView
 
@@ -65,15 +66,19 @@ class ReportExport:
         """The axial view at each answered question's top slice (the crosshair is put back)."""
         win = self.window
         keep = win.position
+        volume = win.scan.volume
         shots = []
         with tempfile.TemporaryDirectory() as tmp:
             for n, entry in enumerate(entries[:self.peak_slices], 1):
                 if entry.answer is None or not entry.answer.top_slices:
                     continue
-                k = entry.answer.top_slices[0]
+                s = entry.answer.top_slices[0]  # a stored slice: shown at its displayed slice
+                k = displayed_slice(volume, s)
                 win.axial.set_slice(k)
                 path = Path(tmp) / f"q{n}.png"
                 win.axial.save_png(str(path))
-                shots.append((f"Q{n}: axial slice {k + 1}, the highest-scored", QtGui.QImage(str(path))))
+                shown = "" if volume.original is None else f"; displayed slice {k + 1} of {volume.shape[0]}"
+                shots.append((f"Q{n}: stored axial slice {s + 1}, the highest-scored, of {volume.n_original}{shown}",
+                              QtGui.QImage(str(path))))
         win.set_position(keep, render_now=True)
         return shots

@@ -13,25 +13,33 @@ from PySide6 import QtGui, QtWidgets
 from ..models.transcript import Entry
 from ..views.heat_strip import heat_color, normalised
 
+SCAN_COLUMNS = ("scan_id", "bundle", "bundle_version")  # what the scores are of, and from which model
 
-def scores_csv(entries: Sequence[Entry]) -> str:
-    """CSV text: ``question, task, answer, stopped, slice_1 .. slice_n`` (1-based slice numbers,
-    scores per original slice); entries without scores are left out."""
+
+def scores_csv(entries: Sequence[Entry], scan_id: str = "", bundle: tuple[str, str] = ("", "")) -> str:
+    """CSV text: ``question, task, answer, stopped, scan_id, bundle, bundle_version,
+    stored_slice_1 .. stored_slice_n`` (scores per stored slice, counted from 1 as everywhere
+    else; ``scan_id`` is :func:`inference.io.scan_identity`, ``bundle`` the model's name and
+    version); entries without scores are left out."""
     rows = [e for e in entries if e.scores is not None]
     n = max((len(e.scores) for e in rows), default=0)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["question", "task", "answer", "stopped", *(f"slice_{k + 1}" for k in range(n))])
+    writer.writerow(["question", "task", "answer", "stopped", *SCAN_COLUMNS,
+                     *(f"stored_slice_{k + 1}" for k in range(n))])
     for e in rows:
-        writer.writerow([e.shown, e.task, e.text, int(e.stopped), *(f"{float(s):.6g}" for s in e.scores)])
+        writer.writerow([e.shown, e.task, e.text, int(e.stopped), scan_id, *bundle,
+                         *(f"{float(s):.6g}" for s in e.scores)])
     return out.getvalue()
 
 
 class ScoresTable(QtWidgets.QDialog):
     """A table of the scores (cells coloured as the heat strip), with CSV export."""
 
-    def __init__(self, entries: Sequence[Entry], parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, entries: Sequence[Entry], parent: QtWidgets.QWidget | None = None, scan_id: str = "",
+                 bundle: tuple[str, str] = ("", "")) -> None:
         super().__init__(parent)
+        self.scan_id, self.bundle = scan_id, bundle
         self.setWindowTitle("TG-IS slice scores of this session")
         self.entries = [e for e in entries if e.scores is not None]
         n = max((len(e.scores) for e in self.entries), default=0)
@@ -50,8 +58,9 @@ class ScoresTable(QtWidgets.QDialog):
         save = QtWidgets.QPushButton("Export CSV…")
         save.clicked.connect(self._save_dialog)
         layout = QtWidgets.QVBoxLayout(self)
-        layout.addWidget(QtWidgets.QLabel("One row per question; columns are the scan's original slices "
-                                          "(1 = first slice); colour normalised per row; opened at the latest question's peak."))
+        layout.addWidget(QtWidgets.QLabel("One row per question; columns are the scan's stored slices "
+                                          "(1 = first stored slice, as the heat strip numbers them); colour "
+                                          "normalised per row; opened at the latest question's peak."))
         layout.addWidget(self.table, 1)
         layout.addWidget(save)
         self.resize(900, 300)
@@ -68,7 +77,7 @@ class ScoresTable(QtWidgets.QDialog):
 
     def save_csv(self, path: str | Path) -> None:
         """Write the scores as CSV."""
-        Path(path).write_text(scores_csv(self.entries), encoding="utf-8", newline="")
+        Path(path).write_text(scores_csv(self.entries, self.scan_id, self.bundle), encoding="utf-8", newline="")
 
     def _save_dialog(self) -> None:
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export scores", "tgis_scores.csv", "CSV (*.csv)")
@@ -76,8 +85,10 @@ class ScoresTable(QtWidgets.QDialog):
             self.save_csv(path)
 
 
-def open_scores_table(entries: Sequence[Entry], parent: QtWidgets.QWidget | None = None) -> ScoresTable:
-    """Show the scores of ``entries`` in a table of their own (returns the dialog)."""
-    dialog = ScoresTable(entries, parent)
+def open_scores_table(entries: Sequence[Entry], parent: QtWidgets.QWidget | None = None, scan_id: str = "",
+                      bundle: tuple[str, str] = ("", "")) -> ScoresTable:
+    """Show the scores of ``entries`` (of scan ``scan_id``, answered by ``bundle``: name and
+    version) in a table of their own (returns the dialog)."""
+    dialog = ScoresTable(entries, parent, scan_id, bundle)
     dialog.show()
     return dialog

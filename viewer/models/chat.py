@@ -150,7 +150,9 @@ class ChatModel:
             self._running = None
         self.volume = volume
         self._generation += 1
-        self.transcript = self.store.for_scan(scan_identity(volume))
+        key = scan_identity(volume)
+        self.transcript = self.store.for_scan(key)
+        self.transcript.scan_id = key
         self.transcript.description = scan_summary(volume)
         self.selected_row = len(self.entries) - 1
         self.transcript_switched.emit()

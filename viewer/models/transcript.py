@@ -84,6 +84,7 @@ class Transcript:
     next_qid: int = 1
     description: str = ""  # the scan in words (size, spacing, series description): no names, no paths
     region_notice: str = ""  # the runtime's out-of-region sentence for this scan, once encoded
+    scan_id: str = ""  # inference.io.scan_identity of the scan (not a patient identifier): the CSVs name it
 
 
 class TranscriptStore:

@@ -10,7 +10,11 @@ even, brighter is higher), whose lowest colour is a dark blue that stays visible
 views; an outline; slice ticks; the peak slice labelled; a legend; the question named along
 the strip. Scores come per displayed slice (:func:`viewer.models.slice_scores.scores_on_grid`
 maps a resampled scan's original slices onto its grid); each cell is coloured by its score
-divided by the highest score. Clicking a cell asks for that slice.
+divided by the highest score. Clicking a cell asks for that (displayed) slice.
+
+The numbers on the strip (its ticks and the peak's marker) count from 1 on the stored slices,
+as the transcript and the CSVs do, and the strip says so: on a resampled scan the tick of stored
+slice s sits at the displayed slice that shows it, and a cell's tooltip names both numbers.
 
 The strips draw one :class:`~viewer.models.slice_scores.SliceScores` model together.
 """
@@ -99,7 +103,8 @@ class HeatStrip(QtWidgets.QWidget):
         super().__init__(parent)
         self.setObjectName("heat_strip")
         self.setFixedWidth(WIDTH)
-        self.setToolTip("TG-IS slice attention of the selected question (click: go to the slice)")
+        self.setToolTip("TG-IS slice attention of the selected question; numbers are stored slices "
+                        "(click: go to the slice)")
         self.model = model
         self.inverted = inverted
         self.row_of = row_of
@@ -127,8 +132,13 @@ class HeatStrip(QtWidgets.QWidget):
         self.model.set_current(index)
 
     def peak_slice(self) -> int:
-        """The slice drawn brightest (-1 without scores)."""
-        return int(np.argmax(self.scores)) if self.scores.size else -1
+        """The displayed slice marked as the peak: the one that shows the highest-scored stored
+        slice, drawn brightest (-1 without scores)."""
+        return self.model.peak_displayed()
+
+    def peak_label(self) -> str:
+        """The peak's marker: the highest-scored stored slice, counted from 1 (``"◀23"``)."""
+        return f"◀{self.model.peak_stored() + 1}"
 
     def _row_map(self) -> tuple[float, float]:
         """``(row of slice 0, rows per slice)``: slice index to strip row is affine, so two rows
@@ -206,11 +216,11 @@ class HeatStrip(QtWidgets.QWidget):
         painter.end()
 
     def _paint_ticks(self, painter: QtGui.QPainter, band: QtCore.QRectF) -> None:
-        n = self.scores.size
-        step = tick_step(n, abs(self._centre(n - 1) - self._centre(0)) or 1.0)
+        n, at = self.model.stored.size, self.model.stored_at
+        step = tick_step(n, abs(self._centre(self.scores.size - 1) - self._centre(0)) or 1.0)
         painter.setPen(OUTLINE)
-        for number in sorted({1, *range(step, n + 1, step)}):  # 1-based, as the scores table and the report
-            y = self._centre(number - 1)
+        for number in sorted({1, *range(step, n + 1, step)}):  # stored slices from 1, as the table and the report
+            y = self._centre(at[number - 1])
             if band.top() <= y <= band.bottom():
                 painter.drawLine(QtCore.QPointF(BAND, y), QtCore.QPointF(BAND + 3, y))
                 painter.drawText(QtCore.QRectF(BAND + 4, y - 6, 24, 12), Qt.AlignmentFlag.AlignLeft
@@ -228,7 +238,7 @@ class HeatStrip(QtWidgets.QWidget):
         bold.setBold(True)
         painter.save()
         painter.setFont(bold)
-        painter.drawText(label, Qt.AlignmentFlag.AlignCenter, f"◀{k + 1}")
+        painter.drawText(label, Qt.AlignmentFlag.AlignCenter, self.peak_label())
         painter.restore()
         painter.setPen(QtGui.QPen(PEAK, 1))
         painter.drawRect(self.cell_rect(k).intersected(band).adjusted(0, 0, -1, 0))
@@ -246,6 +256,8 @@ class HeatStrip(QtWidgets.QWidget):
         text = self.question or ("no question selected" if not self.scores.size else "")
         if not text:
             return
+        if self.scores.size:
+            text = f"stored slice numbers · {text}"  # the grid the ticks and the marker count on
         length = max(0.0, self.height() - HEADER - FOOTER)
         shown = painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, int(length))
         painter.save()
@@ -261,7 +273,7 @@ class HeatStrip(QtWidgets.QWidget):
             k = self.slice_at(ev.pos().y())
             if k >= 0:
                 share = self.scores[k] / self.scores.max() if self.scores.max() > 0 else 0.0
-                QtWidgets.QToolTip.showText(ev.globalPos(), f"{self.question}\nslice {k + 1}: score "
+                QtWidgets.QToolTip.showText(ev.globalPos(), f"{self.question}\n{self.model.slice_words(k)}: score "
                                             f"{self.scores[k]:.4f} ({share:.0%} of the highest); click to go there",
                                             self)
                 return True
