@@ -104,6 +104,18 @@ class Question:
         return self.text
 
 
+@dataclass(frozen=True)
+class Choice:
+    """The option a multiple-choice answer picked: its letter (``"B"``) and its text."""
+
+    letter: str
+    text: str
+
+    def to_dict(self) -> dict[str, str]:
+        """``{"letter": ..., "text": ...}``, for JSON lines and ``ask --json``."""
+        return {"letter": self.letter, "text": self.text}
+
+
 def asks_for_report(text: str) -> bool:
     """True when ``text`` asks for the findings or a report and nothing more specific.
 

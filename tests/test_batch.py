@@ -162,3 +162,14 @@ def test_local_ray_cluster_equals_one_process(single: list[dict], scans: Path, t
     finally:
         ray.shutdown()
     assert _without_timings(read_results(out)) == _without_timings(single)
+
+
+def test_a_choice_line_names_its_option(scans: Path, tmp_path: Path) -> None:
+    table = tmp_path / "questions.jsonl"
+    table.write_text(json.dumps({"scan": str(scans / "abdomen.nii.gz"), "question": "Which organ is shown?",
+                                 "task": "choice", "choices": ["heart", "kidney"]}) + "\n")
+    out = tmp_path / "r.jsonl"
+    assert run_jobs(jobs_for(table, [], "hash"), out, SETTINGS, quiet=True) == 1
+    (line,) = read_results(out)
+    assert line["choice"]["text"] in ("heart", "kidney")
+    assert line["answer"] == f"{line['choice']['text']} ({line['choice']['letter']})"

@@ -12,7 +12,7 @@ from inference.bundle import BundleError, load_bundle, write_manifest
 from inference.chat import ChatSession
 from inference.cli import main
 from inference.llm import ContextOverflow, LLMError
-from inference.question import Question, QuestionError
+from inference.question import Choice, Question, QuestionError
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +144,24 @@ def test_yes_probability_reads_the_first_word(chat, bundle, a0001_volume):
         probabilities.append(blind.ask(PRESENCE_QUESTION, max_tokens=1).yes_probability)
     blind.close()
     assert probabilities[0] == pytest.approx(probabilities[1], abs=1e-6)
+
+
+def test_a_choice_answer_is_always_one_of_the_options(chat):
+    """Asked for the plane without "axial" among the options, the model alone answers
+    "axial (B)" (its training's answer, lettered as sagittal); the grammar lets it write only
+    "coronal (A)" or "sagittal (B)", in full even under a limit of 2 tokens, and says which."""
+    question = Question("choice", "In which plane is this CT shown?", ("coronal", "sagittal"))
+    answer = chat.ask(question, max_tokens=2)
+    assert answer.text in ("coronal (A)", "sagittal (B)")
+    assert answer.choice == Choice(answer.text[-2], answer.text[:-4])
+    where = chat.ask(Question("choice", "Where is the nodule?", ("liver", "kidney", "spleen")))
+    assert where.text in ("liver (A)", "kidney (B)", "spleen (C)") and where.choice.text in where.text
+    assert chat.ask("Is there a nodule?", max_tokens=3).choice is None
+
+
+def test_ctchat_ask_json_says_which_option(a0001_dicom, capsys):
+    assert main(["ask", str(a0001_dicom), "Which plane?", "--task", "choice", "--choices", "coronal", "sagittal",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["answer"] == f"{out['choice']['text']} ({out['choice']['letter']})"
+    assert out["choice"]["text"] in ("coronal", "sagittal")

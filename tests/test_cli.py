@@ -1,4 +1,4 @@
-"""The ``ctchat`` command line: info and the I/O benchmark."""
+"""The ``ctchat`` command line: info, ask's closing line and the I/O benchmark."""
 
 from __future__ import annotations
 
@@ -70,3 +70,25 @@ def test_info_reads_a_nifti_file_once(ct_dir, capsys, monkeypatch):
     report = json.loads(capsys.readouterr().out)
     assert len(calls) == 1 and report["series"][0]["status"] == "loaded"
     assert report["series"][0]["shape_zyx"][0] == report["series"][0]["n_slices"]
+
+
+def test_ask_says_what_is_true_of_a_yes_no_answer(a0001_dicom, capsys):
+    """A yes/no answer is read from P(yes): its closing line gives that and the time, no rate."""
+    assert main(["ask", str(a0001_dicom), "--task", "yes_no", "--disease", "lung nodule"]) == 0
+    closing = capsys.readouterr().err.strip().splitlines()[-1]
+    assert re.search(r"; P\(yes\) [01]\.\d\d, \d+\.\d s; ctchat-default", closing), closing
+    assert "tokens/s" not in closing
+
+
+def test_one_generated_token_has_no_rate():
+    from dataclasses import replace
+
+    from inference.chat.session import Answer
+    from inference.commands.ask import how_made
+    from inference.question import Question
+
+    one = Answer(Question("open", "How big?"), "24", None, None, [], {"total": 0.31, "tokens_per_second": 0.0},
+                 n_tokens=1)
+    assert how_made(one) == "1 token, 0.3 s"
+    assert how_made(replace(one, n_tokens=5, timings={"total": 1.0, "tokens_per_second": 12.34})) == \
+        "5 tokens, 12.3 tokens/s"

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from inference.llm.grammar import one_of
 from inference.llm.prompt import PromptFormat, default_tasks
-from inference.question import Question, QuestionError
+from inference.question import Choice, Question, QuestionError
 
 
 def test_multiple_choice_lists_and_answers_letter_first_as_m3d_vqa():
@@ -109,3 +110,21 @@ def test_an_unknown_task_is_a_question_error_naming_what_the_model_knows():
     fmt = PromptFormat(tasks={"open": "{question}", "report": "Findings:"})
     with pytest.raises(QuestionError, match="it knows open, report"):
         fmt.task_prompt(Question.yes_no("emphysema"))
+
+
+@pytest.mark.parametrize("order, answers", [("letter_last", ("left lung (A)", "right middle lung (B)")),
+                                            ("letter_first", ("A. left lung", "B. right middle lung"))])
+def test_the_choice_answers_are_the_trained_answers_and_name_their_option(order, answers):
+    fmt = PromptFormat(tasks=default_tasks(), choice_answer=order)
+    question = Question("choice", "Where is the mass?", ("left lung", "right middle lung"))
+    assert fmt.choice_answers(question) == answers
+    assert fmt.answer_text("choice", "B. right middle lung") == answers[1]  # what training writes
+    assert fmt.chosen(question, f" {answers[1]}") == Choice("B", "right middle lung")
+    assert fmt.chosen(question, answers[0][:-2]) is None  # stopped before its end: no option
+
+
+def test_the_choice_grammar_escapes_what_gbnf_would_read_as_syntax():
+    assert one_of(["left (A)", 'the "right" \\ side\n(B)']) == (
+        'root ::= " "? ("left (A)" | "the \\"right\\" \\\\ side\\n(B)")')
+    with pytest.raises(ValueError):
+        one_of([])

@@ -177,3 +177,20 @@ def test_truncated_gguf(gguf, tmp_path):
         dst.write(src.read(5_000_000))
     with pytest.raises(LLMError, match="could not load"):
         LlamaRuntime(cut)
+
+
+def test_a_grammar_of_two_strings_yields_one_of_them(llm):
+    from inference.llm.grammar import one_of
+
+    ids = llm.tokenize("<bos>The chest CT shows")
+    allowed = ("a left lung nodule", 'the "cat" (B)')
+    for grammar in (None, one_of(allowed)):
+        llm.clear()
+        pos = llm.decode([ids], 0)
+        text = "".join(llm.generate(pos, max_tokens=40, grammar=grammar)).strip()
+        # unconstrained the model says something else; under the grammar exactly one of them
+        assert (text in allowed) == (grammar is not None), text
+    llm.clear()
+    pos = llm.decode([ids], 0)
+    with pytest.raises(LLMError, match="grammar"):
+        list(llm.generate(pos, max_tokens=4, grammar='root ::= "unterminated'))

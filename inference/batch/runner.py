@@ -83,23 +83,23 @@ class ScanAnswerer:
         return records
 
     def _answer_line(self, job: ScanJob, row: int, question, scan_timings: dict, warnings: list[str]) -> Record:
-        base = {"scan_id": job.scan_id, "row": row, "question": question.shown, "task": question.task}
+        base = {"scan_id": job.scan_id, "row": row, "question": question.shown, "task": question.task,
+                "choices": list(question.choices), "disease": question.disease or None}
         try:
             answer = self.chat.ask(question, self.settings.max_tokens)
         except (QuestionError, LLMError) as exc:
             return {**base, "error": str(exc), **self._stamp}
-        scores = None if answer.original_scores is None else {
-            "original_slices": [round(float(s), 6) for s in answer.original_scores],
-            "top_original_slices": answer.top_slices[:6],
-        }
+        scores = answer.scores_record()  # top_slices counted from 1 on the stored slices
         p_yes = answer.yes_probability
         return {
             **base,
             "answer": answer.text,
             "yes_probability": None if math.isnan(p_yes) else round(p_yes, 6),
+            "choice": None if answer.choice is None else answer.choice.to_dict(),
             "slice_scores": scores,
             "n_tokens": answer.n_tokens,
             "notes": answer.notes,
+            "region": self.chat.region.to_dict(),  # status inside/outside/unknown/not_checked, and why
             "warnings": warnings,
             "timings_s": {**{f"scan_{k}": round(v, 4) for k, v in scan_timings.items()},
                           **{k: round(v, 4) for k, v in answer.timings.items()}},

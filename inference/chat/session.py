@@ -34,10 +34,11 @@ import numpy as np
 from ..bundle import Bundle
 from ..io.volume import Volume
 from ..llm.errors import LLMError
+from ..llm.grammar import one_of
 from ..llm.prompt import ct_rate_diseases
 from ..llm.runtime import LlamaRuntime, SamplingParams
 from ..preprocess import ModelInput, preprocess
-from ..question import Question
+from ..question import Choice, Question
 from ..vision.runtime import QuestionResult, VisionRuntime
 from .scan_cache import CachedScan, ScanCache
 from .scope import RegionCheck, answer_notes, check_region
@@ -57,6 +58,7 @@ class Answer:
     cancelled: bool = False
     yes_probability: float = float("nan")  # P(yes) against P(no) for the first word (yes/no questions)
     notes: list[str] = field(default_factory=list)  # shown beside the answer: outside the trained scope, uncertain
+    choice: Choice | None = None  # the option a multiple-choice answer names (None: another task, or stopped early)
 
     @property
     def task(self) -> str:
@@ -64,8 +66,12 @@ class Answer:
         return self.question.task
 
     def top_range(self, n: int = 6) -> str:
-        """The highest-scored original slices as text, e.g. ``"slices 31-36"`` (1-based), or
-        what a model without slice attention has instead."""
+        """The highest-scored slices as text, counted from 1 on the stored slices and saying so,
+        e.g. ``"stored slices 31-36 of 64"``, or what a model without slice attention has instead.
+
+        The stored slices are what the scores refer to; a scan resampled for display numbers
+        its displayed slices differently (the viewer converts, :meth:`Volume.original_to_grid`).
+        """
         if not self.top_slices:
             return "no slice attention (this model has no TG-IS)"
         picked = sorted(self.top_slices[:n])
@@ -74,7 +80,18 @@ class Answer:
             if b != a + 1:
                 runs.append(f"{start + 1}" if start == a else f"{start + 1}-{a + 1}")
                 start = b
-        return ("slice " if len(picked) == 1 else "slices ") + ", ".join(runs)
+        of = f" of {len(self.original_scores)}" if self.original_scores is not None else ""
+        return ("stored slice " if len(picked) == 1 else "stored slices ") + ", ".join(runs) + of
+
+    def scores_record(self, n: int = 6) -> dict | None:
+        """The slice scores for JSON (``ask --json``, batch lines; None without TG-IS): one per
+        stored slice in order, and the ``n`` highest-scored counted from 1 on the grid named by
+        ``slice_grid`` (the stored slices, as :meth:`top_range` says them)."""
+        if self.original_scores is None:
+            return None
+        return {"slice_grid": "stored", "n_slices": len(self.original_scores),
+                "top_slices": [k + 1 for k in self.top_slices[:n]],
+                "original_slices": [round(float(s), 6) for s in self.original_scores]}
 
 
 class ChatSession:
@@ -189,6 +206,10 @@ class ChatSession:
         """Answer one question about the loaded scan, streaming text through ``on_text``.
 
         ``question``: a :class:`~inference.question.Question`, or the text of an open question.
+        A multiple-choice answer is generated under a grammar that allows only the bundle's
+        answers naming one option (:meth:`~inference.llm.prompt.PromptFormat.choice_answers`),
+        with ``max_tokens`` raised to what the longest of them may take; :attr:`Answer.choice`
+        says which option it named.
 
         Raises:
             ContextOverflow: the question would not fit (nothing was decoded).
@@ -199,6 +220,12 @@ class ChatSession:
             question = Question("open", question)
         if self._scan is None or self.model_input is None:
             raise RuntimeError("load a scan before asking")
+        grammar = None
+        if question.task == "choice":
+            answers = self.bundle.prompt.choice_answers(question)
+            grammar = one_of(answers)
+            # every token the grammar allows holds at least one byte (one more for the end)
+            max_tokens = max(max_tokens, max(len(f" {a}".encode()) for a in answers) + 1)
         with self._lock:
             t0 = time.perf_counter()
             result, pos, t1 = self._decode_question(question, max_tokens)
@@ -214,7 +241,7 @@ class ChatSession:
                     first.append(time.perf_counter())
 
             for piece in self.llm.generate(pos, max_tokens, sampling, cancel, self.bundle.prompt.stop, count,
-                                          self.bundle.prompt.stop_ids):
+                                          self.bundle.prompt.stop_ids, grammar):
                 pieces.append(piece)
                 if on_text is not None:
                     on_text(piece)
@@ -243,6 +270,7 @@ class ChatSession:
                 yes_probability=yes_probability,
                 notes=([self.region.message] if self.region is not None and self.region.warns else [])
                 + answer_notes(question, text, yes_probability, self.bundle.scope, self._known_diseases),
+                choice=self.bundle.prompt.chosen(question, text) if grammar else None,
             )
             self.history.append(answer)
             return answer

@@ -6,9 +6,13 @@ import argparse
 import json
 import math
 import sys
+from typing import TYPE_CHECKING
 
 from ..io import load_volume
 from ..question import Question
+
+if TYPE_CHECKING:
+    from ..chat.session import Answer
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -55,14 +59,14 @@ def run(args: argparse.Namespace) -> int:
             "task": answer.task,
             "answer": answer.text,
             "slice_scores": None if answer.slice_scores is None else {
-                "original_slices": [round(float(s), 6) for s in answer.original_scores],
+                **answer.scores_record(),  # top_slices counted from 1 on the stored slices
                 "model_slices": [round(float(s), 6) for s in answer.slice_scores],
-                "top_original_slices": answer.top_slices[:6],
             },
             "timings_s": {**{f"encode_{k}": round(v, 4) for k, v in encode.items()},
                           **{k: round(v, 4) for k, v in answer.timings.items()}},
             "n_tokens": answer.n_tokens,
             "yes_probability": None if math.isnan(answer.yes_probability) else round(answer.yes_probability, 4),
+            "choice": None if answer.choice is None else answer.choice.to_dict(),
             "notes": answer.notes,
             "region": chat.region.to_dict(),
             "scan_cache": "off" if chat.scan_cache is None else ("hit" if chat.from_cache else "miss"),
@@ -77,9 +81,21 @@ def run(args: argparse.Namespace) -> int:
             if note != chat.region.message:  # that one was said before the answer
                 print(f"[{note}]", file=sys.stderr)
         where = f"{answer.top_range()} scored highest" if answer.top_slices else answer.top_range()
-        print(f"[{where}; {answer.n_tokens} tokens, "
-              f"{answer.timings['tokens_per_second']:.1f} tokens/s; {bundle.name}"
+        option = "" if answer.choice is None else f"option {answer.choice.letter} ({answer.choice.text}); "
+        print(f"[{option}{where}; {how_made(answer)}; {bundle.name}"
               f"{'' if bundle.trained else ', UNTRAINED weights: answers are not meaningful'}]",
               file=sys.stderr)
     chat.close()
     return 0
+
+
+def how_made(answer: Answer) -> str:
+    """What is true of how the answer was made: a yes/no answer is read from the probability
+    of its first word (P(yes) and the time); a generated one gives its tokens, and their rate
+    once there are two to time it between (one token has no rate)."""
+    seconds = f"{answer.timings['total']:.1f} s"
+    if answer.task == "yes_no" and not math.isnan(answer.yes_probability):
+        return f"P(yes) {answer.yes_probability:.2f}, {seconds}"
+    if answer.n_tokens < 2:
+        return f"{answer.n_tokens} token{'' if answer.n_tokens == 1 else 's'}, {seconds}"
+    return f"{answer.n_tokens} tokens, {answer.timings['tokens_per_second']:.1f} tokens/s"

@@ -28,7 +28,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
-from ..question import Question, QuestionError
+from ..question import Choice, Question, QuestionError
 from ..resources import resource_path
 
 DEFAULT_TEMPLATE = "<bos><start_of_image>{image_3d}{image_2d}<end_of_image>\n{prompt}"
@@ -173,7 +173,7 @@ class PromptFormat:
         if question.task not in self.tasks:
             raise QuestionError(f"this model was not given a prompt for {question.task!r} questions "
                              f"(it knows {', '.join(sorted(self.tasks))})")
-        listed = " ".join(self._option(LETTERS[n], c) for n, c in enumerate(question.choices))
+        listed = " ".join(self.choice_answers(question))
         return self.tasks[question.task].format(question=question.text, choices=listed, disease=question.disease)
 
     def answer_text(self, task: str, answer: str) -> str:
@@ -191,6 +191,26 @@ class PromptFormat:
         if len(letter) != 1 or letter not in LETTERS:
             raise ValueError(f"a multiple-choice answer is written 'X. option', not {answer!r}")
         return self._option(letter, text)
+
+    def choice_answers(self, question: Question) -> tuple[str, ...]:
+        """Every answer to a multiple-choice question that names one of its options, as this
+        format has the model write it (one per option, in letter order): the answers the choice
+        grammar allows (:func:`~inference.llm.grammar.one_of`).
+
+        Example:
+            >>> PromptFormat(choice_answer="letter_last").choice_answers(Question("choice", "Where?", ("left", "right")))
+            ('left (A)', 'right (B)')
+        """
+        return tuple(self._option(LETTERS[n], c) for n, c in enumerate(question.choices))
+
+    def chosen(self, question: Question, answer: str) -> Choice | None:
+        """The option ``answer`` names when it is one of :meth:`choice_answers` (spaces around
+        it aside); None for any other text (an answer stopped before its end)."""
+        answers = self.choice_answers(question)
+        if answer.strip() not in answers:
+            return None
+        n = answers.index(answer.strip())
+        return Choice(LETTERS[n], question.choices[n])
 
     def _option(self, letter: str, text: str) -> str:
         return f"{letter}. {text}" if self.choice_answer == "letter_first" else f"{text} ({letter})"

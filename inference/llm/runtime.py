@@ -251,6 +251,7 @@ class LlamaRuntime:
         stop: Sequence[str] = (),
         on_token: Callable[[int], None] | None = None,
         stop_ids: Sequence[int] = (),
+        grammar: str | None = None,
     ) -> Iterator[str]:
         """Sample from the current logits, streaming text pieces as they complete.
 
@@ -258,9 +259,15 @@ class LlamaRuntime:
         ``max_tokens``, when ``cancel`` is set, or when the text ends with one of ``stop``
         (which is not yielded). The logits of the last
         decoded token must be available (decode with ``want_logits=True``).
+        ``grammar`` (GBNF, rule ``root``; :mod:`~inference.llm.grammar`) allows only the text
+        it matches: llama.cpp's grammar sampler masks every other token before sampling, and
+        allows only an end-of-generation token once the grammar is complete.
+
+        Raises:
+            LLMError: llama.cpp cannot parse ``grammar``.
         """
         ll = self._ll
-        sampler = self._make_sampler(sampling)
+        sampler = self._make_sampler(sampling, grammar)
         utf8 = codecs.getincrementaldecoder("utf-8")("replace")
         text, emitted = "", 0
         hold = max((len(s) for s in stop), default=0)  # keep back what may start a stop string
@@ -310,9 +317,15 @@ class LlamaRuntime:
         if status != 0:
             raise LLMError(f"llama_decode failed with status {status} (context full or invalid batch)")
 
-    def _make_sampler(self, sampling: SamplingParams):
+    def _make_sampler(self, sampling: SamplingParams, grammar: str | None = None):
         ll = self._ll
         chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
+        if grammar is not None:  # first in the chain: greedy or top-k then choose among the allowed tokens
+            constraint = ll.llama_sampler_init_grammar(self._vocab, grammar.encode(), b"root")
+            if not constraint:
+                ll.llama_sampler_free(chain)
+                raise LLMError("llama.cpp could not parse the answer grammar")
+            ll.llama_sampler_chain_add(chain, constraint)
         if sampling.temperature <= 0:
             ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_greedy())
         else:
