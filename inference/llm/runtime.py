@@ -110,9 +110,28 @@ class LlamaRuntime:
         self.n_threads = threads
         self.n_embd = ll.llama_model_n_embd_inp(self._model)
         self.n_vocab = ll.llama_vocab_n_tokens(self._vocab)
+        self.n_swa = int(ll.llama_model_n_swa(self._model))  # sliding-window size (0: none)
         self._adapter = None
         if lora_path is not None:
             self._load_adapter(Path(lora_path), lora_scale)
+
+    @property
+    def model_pointer(self):
+        """llama.cpp's model handle (for a vision projector bound to this text model)."""
+        return self._model
+
+    def chat_template(self) -> str | None:
+        """The chat template the GGUF carries (``tokenizer.chat_template``), or None."""
+        raw = self._ll.llama_model_chat_template(self._model, None)
+        return raw.decode("utf-8") if raw else None
+
+    def token_text(self, token: int) -> str:
+        """The text of a token as the vocabulary stores it (``<bos>``, ``<start_of_image>``)."""
+        return self._ll.llama_vocab_get_text(self._vocab, token).decode("utf-8", "replace")
+
+    def bos_token(self) -> int:
+        """The vocabulary's BOS token id (-1 when it has none)."""
+        return int(self._ll.llama_vocab_bos(self._vocab))
 
     # --- text <-> tokens -----------------------------------------------------------------
 
@@ -133,22 +152,33 @@ class LlamaRuntime:
 
     # --- decoding ------------------------------------------------------------------------
 
-    def decode(self, chunks: Sequence[Chunk], pos: int, want_logits: bool = True) -> int:
+    def decode(self, chunks: Sequence[Chunk], pos: int, want_logits: bool = True,
+               bidirectional_images: bool = False) -> int:
         """Evaluate a prompt given as chunks, in order from position ``pos``: a list of token ids
         or an array of input embeddings (rows already at the model's embedding scale), as
         llama.cpp's multimodal helper evaluates its text and image chunks. With ``want_logits``
         the logits of the very last position are kept for sampling. Returns the next free
         position.
 
+        ``bidirectional_images``: each embedding chunk attends to itself in both directions
+        (causal attention off while it is decoded, in one batch), as Gemma 3 reads an image
+        and as mtmd decodes it for such models.
+
         Raises:
             ContextOverflow: the chunks do not fit in the context after ``pos``.
-            LLMError: an embedding chunk's width is not the model's input width.
+            LLMError: an embedding chunk's width is not the model's input width, or a
+                bidirectional image does not fit in one batch.
         """
         chunks = [self._checked(chunk) for chunk in chunks]
         self.check_fits(pos, sum(len(chunk) for chunk in chunks))
         ll = self._ll
         for n_chunk, chunk in enumerate(chunks):
             embd = self.n_embd if isinstance(chunk, np.ndarray) else 0
+            whole = bool(embd) and bidirectional_images
+            if whole and len(chunk) > self.n_batch:
+                raise LLMError(f"an image of {len(chunk)} tokens does not fit in one batch of {self.n_batch}")
+            if whole:
+                ll.llama_set_causal_attn(self._ctx, False)
             for start in range(0, len(chunk), self.n_batch):
                 part = chunk[start : start + self.n_batch]
                 last = want_logits and n_chunk == len(chunks) - 1 and start + len(part) == len(chunk)
@@ -165,6 +195,8 @@ class LlamaRuntime:
                     self._decode(batch)
                 finally:
                     ll.llama_batch_free(batch)
+                    if whole:
+                        ll.llama_set_causal_attn(self._ctx, True)
                 pos += len(part)
         return pos
 
