@@ -103,6 +103,7 @@ class LlamaRuntime:
         if not self._ctx:
             ll.llama_model_free(self._model)
             raise LLMError(f"{self.path.name}: could not create a llama.cpp context of {n_ctx} tokens")
+        self.model_pointer = self._model  # llama.cpp's handle, for a vision projector bound to this model
         self._vocab = ll.llama_model_get_vocab(self._model)
         self._memory = ll.llama_get_memory(self._ctx)
         self.n_ctx = ll.llama_n_ctx(self._ctx)
@@ -114,11 +115,6 @@ class LlamaRuntime:
         self._adapter = None
         if lora_path is not None:
             self._load_adapter(Path(lora_path), lora_scale)
-
-    @property
-    def model_pointer(self):
-        """llama.cpp's model handle (for a vision projector bound to this text model)."""
-        return self._model
 
     def chat_template(self) -> str | None:
         """The chat template the GGUF carries (``tokenizer.chat_template``), or None."""
@@ -160,9 +156,8 @@ class LlamaRuntime:
         the logits of the very last position are kept for sampling. Returns the next free
         position.
 
-        ``bidirectional_images``: each embedding chunk attends to itself in both directions
-        (causal attention off while it is decoded, in one batch), as Gemma 3 reads an image
-        and as mtmd decodes it for such models.
+        ``bidirectional_images``: each embedding chunk attends to itself both ways (causal
+        attention off, one batch), as Gemma 3 reads an image and mtmd decodes it.
 
         Raises:
             ContextOverflow: the chunks do not fit in the context after ``pos``.
