@@ -156,7 +156,8 @@ def _place(src: Path, dst: Path) -> None:
 def convert_checkpoint(source_dir: str | Path, out: str | Path, quant: str = "q4_k_m",
                        tokenizer_dir: str | Path | None = None, text_encoder: str | Path | None = None,
                        work_dir: str | Path | None = None, progress: ProgressCallback = no_progress) -> Path:
-    """Convert a published checkpoint folder into the bundle folder ``out``.
+    """Convert a published checkpoint folder into the bundle folder ``out``; a 2D vision model
+    (MedGemma, a llama.cpp GGUF pair) goes to :func:`convert.slice_set.convert_slice_set`.
 
     Args:
         quant: the GGUF type, one of :data:`QUANTS`.
@@ -170,6 +171,13 @@ def convert_checkpoint(source_dir: str | Path, out: str | Path, quant: str = "q4
     """
     if quant not in QUANTS:
         raise ConversionError(f"--quant is one of {', '.join(QUANTS)}, not {quant!r}")
+    from .slice_set import convert_slice_set, is_slice_set_source  # it imports this module
+
+    if is_slice_set_source(source_dir):  # a 2D vision model (MedGemma): a slice-set bundle
+        if tokenizer_dir or text_encoder:
+            raise ConversionError("--tokenizer and --text-encoder are for the 3D models; "
+                                  f"{Path(source_dir).name} brings its own tokenizer: leave them out")
+        return convert_slice_set(source_dir, out, quant, work_dir=work_dir, progress=progress)
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not (out / "manifest.json").is_file():
         raise ConversionError(f"{out} exists and is not a bundle: choose an empty or new folder")

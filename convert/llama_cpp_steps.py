@@ -69,14 +69,16 @@ def _failure(tail: list[str]) -> str:
 
 
 def hf_to_gguf(llm_dir: Path, out: Path, outtype: str, n_tensors: int = 0,
-               progress: ProgressCallback = no_progress) -> None:
+               progress: ProgressCallback = no_progress, extra_args: tuple[str, ...] = ()) -> None:
     """Run llama.cpp's ``convert_hf_to_gguf.py`` on an LLM-only folder, writing ``out``.
 
     Args:
-        llm_dir: the folder written by :func:`convert.llm_folder.write_llm_folder`.
+        llm_dir: the folder written by :func:`convert.llm_folder.write_llm_folder`, or a published
+            folder llama.cpp converts as it is (Gemma 3, :mod:`convert.slice_set`).
         out: the GGUF file to write (written directly: the caller gives a temporary name).
         outtype: ``"f32"`` or ``"f16"``.
         n_tensors: how many tensors the folder has (for progress; 0 if unknown).
+        extra_args: more converter options, e.g. ``("--mmproj",)`` for a vision model's projector.
 
     Raises:
         ConversionError: the converter is unavailable or failed (its log is beside ``out``).
@@ -86,7 +88,7 @@ def hf_to_gguf(llm_dir: Path, out: Path, outtype: str, n_tensors: int = 0,
     check_converter_requirements()
     script_dir = converter_dir(progress)
     cmd = [sys.executable, str(script_dir / CONVERTER_SCRIPT), str(llm_dir),
-           "--outfile", str(out), "--outtype", outtype]
+           "--outfile", str(out), "--outtype", outtype, *extra_args]
     planned = 0
 
     def on_line(line: str) -> None:
