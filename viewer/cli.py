@@ -33,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="ask this question once the scan is encoded (with --screenshot: shoot after the answer)")
     p.add_argument("--bundle", default="default", help="model bundle name or folder for the chat")
     p.add_argument("--max-tokens", type=int, default=128, help="longest answer, in tokens")
+    p.add_argument("--slices", type=int, metavar="N",
+                   help="a slice-set bundle's slice budget: at most N slices sent (default: its recipe's)")
     p.add_argument("--as-stored", action="store_true",
                    help="show a resampled series' slices as the files store them (uneven spacing, tilt)")
     p.add_argument("--no-chat", action="store_true",
@@ -72,6 +74,7 @@ def _view_argv(args: argparse.Namespace, path: str) -> list[str]:
         argv += ["--ask", args.ask]
     argv += ["--bundle", args.bundle, "--max-tokens", str(args.max_tokens)] + (["--no-chat"] if args.no_chat else [])
     argv += ["--as-stored"] if args.as_stored else []
+    argv += ["--slices", str(args.slices)] if args.slices is not None else []
     return argv
 
 
@@ -95,7 +98,11 @@ def run_view(args: argparse.Namespace) -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     # A plain --screenshot (no --ask) shows the viewer alone, as before the chat existed.
     chat = not args.no_chat and (bool(args.ask) or not args.screenshot)
-    win = MainWindow(chat=chat, bundle=args.bundle, max_tokens=args.max_tokens, as_stored=args.as_stored)
+    if args.slices is not None and args.slices < 1:
+        print(f"ctchat view: --slices must be at least 1 (got {args.slices})", file=sys.stderr)
+        return 2
+    win = MainWindow(chat=chat, bundle=args.bundle, max_tokens=args.max_tokens, as_stored=args.as_stored,
+                     slices=args.slices)
     if args.screenshot:
         w, h = (int(x) for x in args.size.lower().split("x"))
         win.resize(w, h)
@@ -135,8 +142,8 @@ def run_view(args: argparse.Namespace) -> int:
             if entry.answer is not None and entry.answer.top_slices:
                 print(f"[{entry.answer.top_range()} scored highest]")
                 win.go_to_axial_slice(displayed_slice(win.scan.volume, entry.answer.top_slices[0]))
-            elif entry.answer is not None:
-                print(f"[{entry.answer.top_range()}]")
+            elif entry.answer is not None:  # a slice-set model also says how many slices it was sent
+                print(f"[{entry.model_input + '; ' if entry.model_input else ''}{entry.answer.top_range()}]")
         else:
             print(f"ctchat view: no answer: {panel.status.text()}", file=sys.stderr)
         QtCore.QTimer.singleShot(300, shoot)

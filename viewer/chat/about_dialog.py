@@ -34,14 +34,35 @@ def about_html(info: ModelInfo) -> str:
         out.append(f"<tr><th align='left' valign='top'>{e(key)}</th><td>{shown}</td></tr>")
     out.append("</table><p>An answer to anything outside this is marked \"This model was not trained to "
                "answer this\" beside it; no answer is hidden or changed.</p>")
-    lo, hi = info["hu_window"]
-    out += ["<h3>How it reads a scan</h3>",
-            f"<p>Recipe {e(info['recipe'])}: HU window [{lo:g}, {hi:g}], grid "
-            f"{' × '.join(str(n) for n in info['grid'])}; "
-            f"{'TG-IS slice attention (the heat strip)' if info['slice_attention'] else 'no slice attention'}.</p>",
-            f"<p>Licence: {e(summary.get('licence', ''))}<br>LLM: {e(summary.get('llm', ''))}"
-            f"{', adapter ' + e(summary['lora']) if summary.get('lora') else ''}</p>"]
+    out.append("<h3>How it reads a scan</h3>")
+    out += slice_set_reading(info) if info["slice_budget"] else volume_reading(info)
+    projector = f"<br>Vision projector: {e(summary['projector'])}" if summary.get("projector") else ""
+    out.append(f"<p>Licence: {e(summary.get('licence', ''))}<br>LLM: {e(summary.get('llm', ''))}"
+               f"{', adapter ' + e(summary['lora']) if summary.get('lora') else ''}{projector}</p>")
     return "".join(out)
+
+
+def volume_reading(info: ModelInfo) -> list[str]:
+    """A native-3D model's input: one recipe, window and grid for the whole volume."""
+    lo, hi = info["hu_window"]
+    return [f"<p>Recipe {html.escape(info['recipe'])}: HU window [{lo:g}, {hi:g}], grid "
+            f"{' × '.join(str(n) for n in info['grid'])}; "
+            f"{'TG-IS slice attention (the heat strip)' if info['slice_attention'] else 'no slice attention'}.</p>"]
+
+
+def slice_set_reading(info: ModelInfo) -> list[str]:
+    """A slice-set model's input: its recipe in words (the bundle's), the budget of this
+    session, and that it has no TG-IS (what the viewer shows instead)."""
+    e = html.escape
+    out = [f"<p>A slice-set model: here it is given up to {info['slice_budget']} of the scan's stored axial "
+           "slices as images (the recipe's budget, or less with <code>--slices</code>), by the bundle's recipe:</p>"
+           "<table cellspacing='4'>"]
+    out += [f"<tr><th align='left' valign='top'>{e(k)}</th><td>{e(v)}</td></tr>"
+            for k, v in info["recipe_words"].items()]
+    out.append("</table><p>No TG-IS slice attention: this model says nothing of where it looked, so no heat "
+               "strip is drawn. The slices it was sent are marked beside the axial scroller (magenta ticks), "
+               "and each answer says how many.</p>")
+    return out
 
 
 class AboutDialog(QtWidgets.QDialog):

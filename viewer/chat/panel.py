@@ -1,5 +1,5 @@
-"""The chat panel: question box, the scan's transcript (streamed answers, notes, copy), stop,
-quick actions, model facts.
+"""The chat panel: question box, the scan's transcript (streamed answers, notes, copy), stop
+(an answer, or a slice-set model's encoding of the scan), quick actions, model facts.
 
 The panel draws a :class:`~viewer.models.chat.ChatModel` (the chat's state, the transcript of
 the scan in view, the selected question) and hands the reader's questions to it; the model
@@ -119,6 +119,10 @@ class ChatPanel(QtWidgets.QWidget):
         self.stop_button = QtWidgets.QPushButton("Stop")
         self.stop_button.setObjectName("stop_button")
         self.stop_button.clicked.connect(self.model.stop)
+        self.encode_button = QtWidgets.QPushButton("Encode this scan")  # after its encoding was stopped
+        self.encode_button.setObjectName("encode_button")
+        self.encode_button.setToolTip("Give the scan in view to the model again (its encoding was stopped)")
+        self.encode_button.clicked.connect(self.model.encode_again)
         self.findings_button = QtWidgets.QPushButton("Write the findings")
         self.findings_button.clicked.connect(lambda: self.ask(Question.findings()))
         self.disease_box = QtWidgets.QComboBox()
@@ -141,6 +145,7 @@ class ChatPanel(QtWidgets.QWidget):
         ask_row.addWidget(self.question_box, 1)
         ask_row.addWidget(self.ask_button)
         ask_row.addWidget(self.stop_button)
+        ask_row.addWidget(self.encode_button)
         quick = QtWidgets.QHBoxLayout()
         quick.addWidget(self.findings_button)
         quick.addWidget(self.disease_box, 1)
@@ -180,7 +185,11 @@ class ChatPanel(QtWidgets.QWidget):
             w.setEnabled(can_ask and allowed)
             w.setToolTip((YES_NO_TIP if w is self.yes_no_button else "") if allowed else NOT_TRAINED_TIP)
         self.disease_box.setEnabled(not tasks or "yes_no" in tasks)
-        self.stop_button.setEnabled(self.state == ChatState.ANSWERING)
+        stops_encoding = self.state == ChatState.ENCODING and self.model.encoding_can_stop
+        self.stop_button.setEnabled(self.state == ChatState.ANSWERING or stops_encoding)
+        self.stop_button.setToolTip("Stop encoding the scan (between slices); the model keeps what it had"
+                                    if stops_encoding else "Stop the answer (what has streamed is kept)")
+        self.encode_button.setVisible(self.state == ChatState.ENCODE_STOPPED)
         self.copy_button.setEnabled(self.selected() is not None and self.selected().answer is not None)
 
     def _show_model(self, info: ModelInfo) -> None:
@@ -193,14 +202,16 @@ class ChatPanel(QtWidgets.QWidget):
         self.banner.setStyleSheet(f"background:{'#6a4a10' if info['trained'] else '#6a1d1d'}; color:#fff0d6;"
                                   " padding:4px; font-weight:bold;")
         self.banner.setVisible(True)
-        lo, hi = info["hu_window"]
-        grid = " × ".join(str(n) for n in info["grid"])
+        if info["slice_attention"]:
+            attention = ""
+        elif info["slice_budget"]:
+            attention = ("  ·  no slice attention: this model has no TG-IS, so no heat strip is drawn; the "
+                         "slices it is sent are marked beside the axial scroller")
+        else:
+            attention = "  ·  no slice attention: this model has no TG-IS, so no heat strip is drawn"
         self.model_label.setText(
-            f"Model: {info['name']}  ·  input: recipe {info['recipe']}, HU window [{lo:g}, {hi:g}], "
-            f"grid {grid}  ·  vision on {', '.join(info['providers'])}; "
-            f"LLM llama.cpp on CPU, {info['threads']} thread(s)"
-            + ("" if info["slice_attention"] else "  ·  no slice attention: this model has no TG-IS, "
-                                                  "so no heat strip is drawn"))
+            f"Model: {info['name']}  ·  input: {info['input_words']}  ·  vision on {', '.join(info['providers'])}; "
+            f"LLM llama.cpp on CPU, {info['threads']} thread(s)" + attention)
 
     def _show_transcript(self) -> None:
         """Another scan's transcript: its region notice and its questions (a selection follows)."""

@@ -49,6 +49,8 @@ def _entry_html(n: int, entry: Entry, images: bool) -> list[str]:
     out += [f"<p class='note'>⚠ {e(note)}</p>" for note in entry.notes]
     if entry.choice is not None:
         out.append(f"<p>Option {entry.choice.letter}: {e(entry.choice.text)}</p>")
+    if entry.model_input:  # a slice-set model: how many slices it was given
+        out.append(f"<p><i>{e(entry.model_input)}</i></p>")
     if entry.scores is not None:
         out.append(f"<p><i>{e(entry.answer.top_range())} scored highest</i>"
                    + (" (slice 1 at the left)</p>" if images else "</p>"))
@@ -76,10 +78,14 @@ def report_html(entries: Sequence[Entry], volume: Volume | None, model_info: Mod
         out.append(f"<p class='warn'>{e(model_notice(model_info.get('trained', False), model_info.get('summary', {}).get('notice', '')))}.</p>")
         lo, hi = model_info["hu_window"]
         out.append("<h2>Model</h2><table>")
-        rows = {"bundle": model_info["name"], "input recipe": model_info["recipe"],
-                "HU window": f"[{lo:g}, {hi:g}]", "model grid (D, H, W)": " × ".join(map(str, model_info["grid"])),
-                "vision execution providers": ", ".join(model_info["providers"]),
-                "LLM": f"llama.cpp on CPU, {model_info['threads']} thread(s)"}
+        if model_info["slice_budget"]:  # a slice-set model: its input is slices, not one grid
+            rows = {"bundle": model_info["name"], "input": model_info["input_words"],
+                    **{f"recipe: {k}": v for k, v in model_info["recipe_words"].items()}}
+        else:
+            rows = {"bundle": model_info["name"], "input recipe": model_info["recipe"],
+                    "HU window": f"[{lo:g}, {hi:g}]", "model grid (D, H, W)": " × ".join(map(str, model_info["grid"]))}
+        rows |= {"vision execution providers": ", ".join(model_info["providers"]),
+                 "LLM": f"llama.cpp on CPU, {model_info['threads']} thread(s)"}
         out += [f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in rows.items()]
         out.append("</table>")
     if volume is not None:

@@ -1,6 +1,7 @@
 """The transcript view's HTML: every question and answer of the scan, each answer with the
 notes the runtime put beside it (outside the trained scope, uncertain, outside the trained
-region) and a Copy link; the answer itself is shown as the model wrote it."""
+region), a line on what the model was given and where it looked, and a Copy link; the answer
+itself is shown as the model wrote it."""
 
 from __future__ import annotations
 
@@ -31,7 +32,9 @@ def entry_html(entry: Entry, selected: bool) -> str:
         p_yes = a.yes_probability
         odds = f" · P(yes) {p_yes:.2f}" if answers_yes_or_no(entry.question, a.text) and not math.isnan(p_yes) else ""
         option = "" if entry.choice is None else f"Option {entry.choice.letter}: {e(entry.choice.text)} · "
-        out.append(f"<p>{option}<i>{e(where)}</i>{odds} · {a.n_tokens} tokens, {a.timings.get('total', 0.0):.1f} s</p>")
+        given = f"{e(entry.model_input)} · " if entry.model_input else ""  # a slice-set model's slices
+        out.append(f"<p>{option}{given}<i>{e(where)}</i>{odds} · {a.n_tokens} tokens, "
+                   f"{a.timings.get('total', 0.0):.1f} s</p>")
     out.append("</div>")
     return "".join(out)
 

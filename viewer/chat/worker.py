@@ -1,16 +1,23 @@
 """The chat model off the UI thread: one :class:`ChatWorker` in its own QThread.
 
 Requests (start the session, encode a scan, answer a question) are queued to the worker
-thread through signals and run there one at a time, in order; ChatSession answers one
+thread through signals and run there one at a time, in order; a session answers one
 question at a time. Results and streamed pieces come back as signals, queued to the UI thread,
 where :class:`ChatThread` hands them to the :class:`~viewer.models.chat.ChatModel`.
 Stopping an answer sets a :class:`threading.Event` the generation loop checks per token.
+
+The session is whatever :func:`inference.chat.open_session` opens for the bundle: a
+:class:`~inference.chat.ChatSession` for a native-3D model, a
+:class:`~inference.chat.slice_session.SliceSetSession` for a slice-set model, which encodes a
+scan slice by slice: it reports each slice, and its encoding stops between slices when the
+request's :class:`threading.Event` is set (the session keeps the scan it had).
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Callable
+import threading
+from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -19,6 +26,7 @@ from inference.chat.warm_imports import import_model_modules
 from ..models.chat import ChatModel, EncodedScan, ModelInfo, Request
 
 if TYPE_CHECKING:
+    from inference.bundle import BundleInfo
     from inference.chat import ChatSession
     from inference.io import Volume
 
@@ -33,50 +41,101 @@ class ChatWorker(QObject):
 
     ready = Signal(object)  # ModelInfo
     failed = Signal(str)  # the session could not start (bundle / LLM error)
+    encodeStarted = Signal(int, int, object)  # (scan generation, slices to encode, seconds or None)
+    encodeProgress = Signal(int, int, int)  # (scan generation, slices encoded, slices in all)
     scanEncoded = Signal(int, object)  # (scan generation, EncodedScan)
+    scanStopped = Signal(int)  # (scan generation): its encoding was stopped between slices
     scanFailed = Signal(int, str)
     piece = Signal(int, str)  # (request id, streamed text)
     answered = Signal(int, object)  # (request id, inference.chat.session.Answer)
     askFailed = Signal(int, str)
 
-    def __init__(self, bundle: str = "default", n_threads: int | None = None) -> None:
+    def __init__(self, bundle: str = "default", n_threads: int | None = None, slices: int | None = None) -> None:
         super().__init__()
         self.bundle_name = bundle
         self.n_threads = n_threads or default_threads()
+        self.slices = slices  # a slice-set model's slice budget (None: its recipe's)
         self.session: ChatSession | None = None  # once started
+        self.slice_set = False  # the session reads a scan as slices (a SliceSetSession)
 
     @Slot()
     def start_session(self) -> None:
-        """Load the bundle and create the ChatSession (~2 s)."""
+        """Load the bundle and open its session (~2 s)."""
         try:
-            from inference.bundle import load_bundle
-            from inference.chat import ChatSession
+            from inference.bundle import SLICE_SET, load_bundle
+            from inference.chat import open_session
             from inference.chat.scan_cache import scan_cache_from_env
 
             bundle = load_bundle(self.bundle_name)
-            self.session = ChatSession(bundle, n_threads=self.n_threads, scan_cache=scan_cache_from_env())
+            self.session = open_session(bundle, n_threads=self.n_threads, scan_cache=scan_cache_from_env(),
+                                        slices=self.slices)
         except Exception as exc:  # noqa: BLE001 - BundleError, LLMError, a broken file: the viewer goes on
             self.failed.emit(str(exc))
             return
+        self.slice_set = bundle.kind == SLICE_SET
         b = self.session.bundle
-        self.ready.emit(ModelInfo(
-            name=b.name, trained=b.trained, summary=b.summary(),
-            hu_window=tuple(b.recipe.hu_window), grid=tuple(b.recipe.target_shape_zyx),
-            recipe=b.recipe.name, providers=list(self.session.providers),
-            threads=self.n_threads, slice_attention=self.session.attention.available, scope=b.scope,
-        ))
+        facts = self._slice_set_facts(b) if self.slice_set else self._volume_facts(b)
+        self.ready.emit(ModelInfo(name=b.name, kind=b.kind, trained=b.trained, summary=b.summary(), **facts,
+                                  providers=list(self.session.providers), threads=self.n_threads, scope=b.scope))
 
-    @Slot(int, object)
-    def encode_scan(self, generation: int, volume: Volume) -> None:
-        """Preprocess and encode ``volume`` (the session's cached scan prefix)."""
+    def _volume_facts(self, b: BundleInfo) -> dict[str, Any]:
+        """What a native-3D model reads: one grid of the whole volume in one HU window; TG-IS."""
+        lo, hi = b.recipe.hu_window
+        grid = tuple(b.recipe.target_shape_zyx)
+        return {"hu_window": (lo, hi), "grid": grid, "recipe": b.recipe.name,
+                "input_words": f"recipe {b.recipe.name}, HU window [{lo:g}, {hi:g}], "
+                               f"grid {' × '.join(str(n) for n in grid)}",
+                "recipe_words": {}, "slice_budget": 0, "slice_attention": self.session.attention.available}
+
+    def _slice_set_facts(self, b: BundleInfo) -> dict[str, Any]:
+        """What a slice-set model reads: some stored slices, each an RGB image of three HU
+        windows; no TG-IS (``hu_window`` is the first channel's, ``grid`` the images')."""
+        r, budget = b.slice_recipe, self.session.budget
+        return {"hu_window": r.windows[0], "grid": (budget, r.image_size, r.image_size), "recipe": "slice set",
+                "input_words": f"up to {budget} stored axial slices, each a {r.image_size} × {r.image_size} "
+                               "RGB image of three HU windows",
+                "recipe_words": dict(b.summary()["input_recipe_words"]), "slice_budget": budget,
+                "slice_attention": False}
+
+    @Slot(int, object, object)
+    def encode_scan(self, generation: int, volume: Volume, cancel: threading.Event) -> None:
+        """Preprocess and encode ``volume`` (the session's cached scan prefix); a slice-set
+        model's encoding reports each slice and stops between slices once ``cancel`` is set."""
         if self.session is None:
             return
         try:
-            timings = self.session.load_scan(volume)
+            if self.slice_set:
+                timings = self._encode_slices(generation, volume, cancel)
+                if timings is None:
+                    self.scanStopped.emit(generation)
+                    return
+            else:
+                timings = self.session.load_scan(volume)
         except Exception as exc:  # noqa: BLE001
             self.scanFailed.emit(generation, str(exc))
             return
-        self.scanEncoded.emit(generation, EncodedScan(timings=timings, region=self.session.region))
+        sent = list(self.session.sent_slices) if self.slice_set else None
+        self.scanEncoded.emit(generation, EncodedScan(timings=timings, region=self.session.region, sent_slices=sent))
+
+    def _encode_slices(self, generation: int, volume: Volume, cancel: threading.Event) -> dict[str, float] | None:
+        """A slice-set session's load_scan, said before it starts (how many slices, how long)
+        and after each slice; None when stopped."""
+        from inference.chat.slice_session import EncodeCancelled
+        from inference.slices.recipe import SliceRecipeError
+
+        session = self.session
+        try:
+            total = len(session.bundle.slice_recipe.sample(volume.n_original, session.budget))
+            seconds = session.estimate_seconds(volume)
+        except SliceRecipeError:
+            total, seconds = 0, None  # load_scan refuses the scan in its own sentence
+        if total:
+            self.encodeStarted.emit(generation, total, seconds)
+        try:
+            return session.load_scan(volume, on_progress=lambda done, n: self.encodeProgress.emit(generation, done, n),
+                                     cancel=cancel)
+        except EncodeCancelled:
+            return None
 
     @Slot(int, object)
     def ask(self, request_id: int, request: Request) -> None:
@@ -123,18 +182,18 @@ class ChatThread(QObject):
     """
 
     _start = Signal()
-    _encode = Signal(int, object)
+    _encode = Signal(int, object, object)
     _ask = Signal(int, object)
     _close = Signal()
 
     def __init__(self, model: ChatModel, bundle: str = "default", n_threads: int | None = None,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, slices: int | None = None) -> None:
         super().__init__(parent)
         # Here, before the window shows: an import in the worker would stall the window (~50 ms).
         import_model_modules()
         self.thread = QThread()
         self.thread.setObjectName("chat")
-        self.worker = ChatWorker(bundle, n_threads)
+        self.worker = ChatWorker(bundle, n_threads, slices)
         self.worker.moveToThread(self.thread)
         self._start.connect(self.worker.start_session)
         self._encode.connect(self.worker.encode_scan)
@@ -142,8 +201,10 @@ class ChatThread(QObject):
         self._close.connect(self.worker.close_session)
         w = self.worker
         for signal, target in ((w.ready, model.started), (w.failed, model.start_failed),
-                               (w.scanEncoded, model.scan_encoded), (w.scanFailed, model.scan_failed),
-                               (w.piece, model.add_piece), (w.answered, model.answered), (w.askFailed, model.ask_failed)):
+                               (w.encodeStarted, model.encode_started), (w.encodeProgress, model.encode_progress),
+                               (w.scanEncoded, model.scan_encoded), (w.scanStopped, model.scan_stopped),
+                               (w.scanFailed, model.scan_failed), (w.piece, model.add_piece),
+                               (w.answered, model.answered), (w.askFailed, model.ask_failed)):
             signal.connect(UiThreadCall(target, self).call)
         model.encode_requested.connect(self.encode)
         model.ask_requested.connect(self.ask)
@@ -153,9 +214,9 @@ class ChatThread(QObject):
         """Start the session (result: ``worker.ready`` or ``worker.failed``)."""
         self._start.emit()
 
-    def encode(self, generation: int, volume: Volume) -> None:
-        """Queue the encoding of a scan."""
-        self._encode.emit(generation, volume)
+    def encode(self, generation: int, volume: Volume, cancel: threading.Event) -> None:
+        """Queue the encoding of a scan (``cancel`` stops a slice-set model's between slices)."""
+        self._encode.emit(generation, volume, cancel)
 
     def ask(self, request_id: int, request: Request) -> None:
         """Queue a question."""
@@ -164,9 +225,10 @@ class ChatThread(QObject):
     def shutdown(self) -> None:
         """Free the model and stop the thread.
 
-        Waits for the running request to end: a stopped answer ends within a token, but a
-        session start or a scan encoding cannot be interrupted (seconds). A QThread destroyed
-        while it runs aborts the process, so there is no time-out here.
+        Waits for the running request to end: a stopped answer ends within a token and a
+        stopped slice-set encoding within a slice, but a session start or a 3D model's scan
+        encoding cannot be interrupted (seconds). A QThread destroyed while it runs aborts the
+        process, so there is no time-out here.
         """
         if not self.thread.isRunning():
             return

@@ -3,7 +3,9 @@ transcript of the scan in view and the question selected in it, and the requests
 the model's worker.
 
 The chat panel observes this model and renders it; its buttons call :meth:`ChatModel.ask`,
-:meth:`ChatModel.stop` and :meth:`ChatModel.select`. The worker thread takes the requests
+:meth:`ChatModel.stop`, :meth:`ChatModel.encode_again` and :meth:`ChatModel.select`. The
+scroller's marks observe :attr:`ChatModel.sent` (the slices a slice-set model was given). The
+worker thread takes the requests
 (:attr:`ChatModel.encode_requested`, :attr:`ChatModel.ask_requested`) and hands its results
 back to the methods under "from the worker", on the UI thread.
 """
@@ -17,8 +19,10 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from inference.question import Question
 
+from .encoding_words import encoding_progress_words, encoding_started_words
 from .events import Event
 from .scan_facts import scan_summary
+from .sent_slices import SentSlices
 from .transcript import Entry, Transcript, TranscriptStore
 
 if TYPE_CHECKING:
@@ -35,6 +39,7 @@ class ChatState(StrEnum):
     FAILED = "failed"  # the model could not be loaded: the viewer works without chat
     IDLE = "idle"  # the model is ready, no scan is open
     ENCODING = "encoding"  # the scan in view is encoded for the model
+    ENCODE_STOPPED = "encode_stopped"  # the reader stopped the encoding: no questions until encoded
     SCAN_FAILED = "scan_failed"  # the model could not read the scan in view
     READY = "ready"  # questions are taken
     ANSWERING = "answering"  # an answer streams
@@ -44,12 +49,16 @@ class ModelInfo(TypedDict):
     """What the worker says about the model once it has started."""
 
     name: str
+    kind: str  # the bundle's kind: inference.bundle.VOLUME_3D or SLICE_SET
     trained: bool
     summary: dict[str, Any]  # the bundle's summary (tasks, notice, intended use, licence, LLM, ...)
     hu_window: tuple[float, float]
     grid: tuple[int, ...]
     recipe: str
-    providers: list[str]  # ONNX Runtime's execution providers, as they really run
+    input_words: str  # what the model is given, in one line (the panel and the report say it)
+    recipe_words: dict[str, str]  # a slice-set bundle's recipe in words (About); empty for 3D
+    slice_budget: int  # the slices a slice-set model is given at most (0: a 3D model)
+    providers: list[str]  # the vision encoder's execution providers, as they really run
     threads: int
     slice_attention: bool  # the model has TG-IS (a heat strip to draw)
     scope: TrainedScope
@@ -60,6 +69,7 @@ class EncodedScan(TypedDict):
 
     timings: dict[str, float]  # seconds per step
     region: RegionCheck  # is the scan inside the body region the model was trained on
+    sent_slices: list[int] | None  # the stored slices a slice-set model was given (None: a 3D model)
 
 
 @dataclass
@@ -84,7 +94,8 @@ class ChatModel:
         entry_added(entry), piece_added(entry), entry_changed(entry): a question was asked, a
             piece of its answer streamed, its answer finished (the entry is in view).
         answer_finished(entry): an answer finished, whichever scan it belongs to.
-        encode_requested(generation, volume), ask_requested(request_id, request): for the worker.
+        encode_requested(generation, volume, cancel), ask_requested(request_id, request): for
+            the worker (``cancel``: a :class:`threading.Event` that stops a slice-set encoding).
     """
 
     def __init__(self, max_tokens: int = 128) -> None:
@@ -111,6 +122,9 @@ class ChatModel:
         self._next_request = 1  # worker request ids, unique over all scans' transcripts
         self._pending: dict[int, Entry] = {}
         self._running: tuple[Entry, Request] | None = None
+        self._encode_cancel = threading.Event()  # the running encoding's stop switch
+        self._encode_estimate: float | None = None  # seconds, for the status while encoding
+        self.sent = SentSlices()  # the slices a slice-set model was given for the scan in view
         self.encode_requested = Event()
         self.ask_requested = Event()
 
@@ -119,6 +133,12 @@ class ChatModel:
     def entries(self) -> list[Entry]:
         """The questions asked about the scan in view."""
         return self.transcript.entries
+
+    @property
+    def encoding_can_stop(self) -> bool:
+        """True when the model reads a scan slice by slice (a slice-set model), so that Stop
+        can end its encoding between slices; a 3D model's encoding is one call."""
+        return self.model_info is not None and self.model_info["slice_budget"] > 0
 
     @property
     def selected(self) -> Entry | None:
@@ -148,6 +168,8 @@ class ChatModel:
         if self._running is not None:
             self._running[1].cancel.set()  # its stopped answer stays in its own scan's transcript
             self._running = None
+        self._encode_cancel.set()  # an encoding of the scan going away is not wanted any more
+        self.sent.clear()
         self.volume = volume
         self._generation += 1
         key = scan_identity(volume)
@@ -175,7 +197,7 @@ class ChatModel:
             return None
         if isinstance(question, str):
             question = Question("open", question)
-        entry = Entry(self.transcript.next_qid, question)
+        entry = Entry(self.transcript.next_qid, question, model_input=self.sent.summary())
         self.transcript.next_qid += 1
         request = Request(question, max_tokens or self.max_tokens)
         self._running = (entry, request)
@@ -189,13 +211,24 @@ class ChatModel:
         return entry
 
     def stop(self) -> None:
-        """Stop the answer being generated (what streamed is kept)."""
+        """Stop the answer being generated (what streamed is kept), or a slice-set model's
+        encoding of the scan (after the slice it is on; the model keeps what it had)."""
         if self._running is not None:
             self._running[1].cancel.set()
+        elif self.state == ChatState.ENCODING and self.encoding_can_stop and not self._encode_cancel.is_set():
+            self._encode_cancel.set()
+            self.set_status("Stopping the encoding after this slice…")
+
+    def encode_again(self) -> None:
+        """Encode the scan in view after its encoding was stopped."""
+        if self.state == ChatState.ENCODE_STOPPED and self.volume is not None:
+            self._encode()
 
     def _encode(self) -> None:
+        self._encode_cancel = threading.Event()
+        self._encode_estimate = None
         self._set_state(ChatState.ENCODING, "Encoding the scan for the model…")
-        self.encode_requested.emit(self._generation, self.volume)
+        self.encode_requested.emit(self._generation, self.volume, self._encode_cancel)
 
     # ------------------------------------------------------------ from the worker
     def started(self, info: ModelInfo) -> None:
@@ -212,15 +245,37 @@ class ChatModel:
         self._set_state(ChatState.FAILED, f"The model could not be loaded; the viewer works without chat. {message}",
                         error=True)
 
+    def encode_started(self, generation: int, total: int, seconds: float | None) -> None:
+        """A slice-set model starts encoding ``total`` slices of scan ``generation`` (``seconds``:
+        this machine's estimate, None before it has measured a slice)."""
+        if generation == self._generation and not self._encode_cancel.is_set():
+            self._encode_estimate = seconds
+            self.set_status(encoding_started_words(total, seconds))
+
+    def encode_progress(self, generation: int, done: int, total: int) -> None:
+        """Slice ``done`` of ``total`` of scan ``generation`` is encoded."""
+        if generation == self._generation and not self._encode_cancel.is_set():
+            self.set_status(encoding_progress_words(done, total, self._encode_estimate))
+
+    def scan_stopped(self, generation: int) -> None:
+        """The encoding of scan ``generation`` was stopped: the model kept the scan it had read
+        before, which is not the one in view, so questions wait until this one is encoded."""
+        if generation == self._generation:
+            self._set_state(ChatState.ENCODE_STOPPED,
+                            "Encoding stopped: the model has not read this scan, so it takes no questions "
+                            "about it yet. Encode this scan to ask.")
+
     def scan_encoded(self, generation: int, result: EncodedScan) -> None:
         """Scan ``generation`` is encoded: questions are taken."""
         if generation != self._generation:
             return
+        self.sent.set(result["sent_slices"], self.volume)
         region = result["region"]
         self.transcript.region_notice = region.message if region.warns else ""
         self.region_changed.emit()  # before any answer
         total = sum(result["timings"].values())
-        self._set_state(ChatState.READY, f"Ready: scan encoded in {total:.1f} s. Ask a question.")
+        sent = f" ({self.sent.summary()})" if len(self.sent) else ""
+        self._set_state(ChatState.READY, f"Ready: scan encoded in {total:.1f} s{sent}. Ask a question.")
 
     def scan_failed(self, generation: int, message: str) -> None:
         """The model could not read scan ``generation``."""

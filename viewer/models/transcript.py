@@ -27,6 +27,9 @@ class Entry:
     text: str = ""
     answer: Answer | None = None  # once finished
     error: str = ""
+    # what the model was given, in words, when it says (a slice-set model: "4 of 64 stored
+    # slices sent as images"); "" for a 3D model, which is given the whole volume
+    model_input: str = ""
 
     @property
     def task(self) -> str:

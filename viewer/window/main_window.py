@@ -52,7 +52,8 @@ class MainWindow(QtWidgets.QMainWindow):
     loadFinished = Signal(str)  # "loaded", "failed", "cancelled" or "series"
 
     def __init__(self, parent: QtWidgets.QWidget | None = None, chat: bool = False, bundle: str = "default",
-                 max_tokens: int = 128, n_threads: int | None = None, as_stored: bool = False) -> None:
+                 max_tokens: int = 128, n_threads: int | None = None, as_stored: bool = False,
+                 slices: int | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("ctchat viewer")
         self.setAcceptDrops(True)
@@ -92,7 +93,7 @@ class MainWindow(QtWidgets.QMainWindow):
         apply_dark_theme(QtWidgets.QApplication.instance())
         self.chat: ChatComponent | None = None
         if chat:
-            self._add_chat(bundle, max_tokens, n_threads)
+            self._add_chat(bundle, max_tokens, n_threads, slices)
         self.resize(1400, 900)
 
     # ------------------------------------------------------------ construction
@@ -148,11 +149,11 @@ class MainWindow(QtWidgets.QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction("&Quit", QtGui.QKeySequence.StandardKey.Quit, self.close)
 
-    def _add_chat(self, bundle: str, max_tokens: int, n_threads: int | None) -> None:
+    def _add_chat(self, bundle: str, max_tokens: int, n_threads: int | None, slices: int | None) -> None:
         from ..chat.component import ChatComponent  # the model's modules load with the chat only
 
         self.chat = ChatComponent(self, self.reading, self.axial, self.sagittal, self.coronal, self.go_to_axial_slice,
-                                  bundle, max_tokens, n_threads)
+                                  bundle, max_tokens, n_threads, slices)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.chat.dock)
         self.resizeDocks([self.chat.dock], [400], Qt.Orientation.Horizontal)
         self.chat.panel.exportRequested.connect(self._export_report_dialog)
