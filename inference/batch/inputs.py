@@ -30,7 +30,9 @@ class ScanJob:
 
     The ints in ``questions`` are the questions' keys in the results (the row number of a
     table, or the question's position for a folder); ``error`` is set when the scan is known
-    unreadable; ``unaskable`` holds the rows whose question cannot be asked at all.
+    unreadable; ``unaskable`` holds the rows whose question cannot be asked at all. ``index``
+    is the job's place in the input (from 0, the same in a rerun): what names its
+    ``--save-model-input`` folders, which must hold no folder or patient name.
     """
 
     scan_id: str
@@ -39,6 +41,7 @@ class ScanJob:
     questions: list[tuple[int, Question]] = field(default_factory=list)
     error: str = ""
     unaskable: list["UnaskableRow"] = field(default_factory=list)
+    index: int = 0
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,13 @@ def folder_jobs(root: Path, questions: list[Question], id_style: str = "hash") -
         for s in series:
             uid = s.uid if several else None
             jobs.append(ScanJob(scan_id(rel, uid, id_style), str(path), uid, list(numbered), s.status))
+    return numbered_jobs(jobs)
+
+
+def numbered_jobs(jobs: list[ScanJob]) -> list[ScanJob]:
+    """``jobs`` with each one's :attr:`ScanJob.index` set to its place in the list."""
+    for n, job in enumerate(jobs):
+        job.index = n
     return jobs
 
 
@@ -129,7 +139,7 @@ def table_jobs(table: Path, id_style: str = "hash") -> list[ScanJob]:
         except QuestionError as exc:
             jobs[key].unaskable.append(UnaskableRow(i, str(row.get("question") or ""), str(row.get("task") or "open"),
                                                     f"row {i + 1}: this question cannot be asked: {exc}"))
-    return list(jobs.values())
+    return numbered_jobs(list(jobs.values()))
 
 
 def _read_rows(table: Path) -> list[dict]:

@@ -14,7 +14,7 @@ LIST_SEPARATOR = "; "  # the batch input's choice separator, so a row's choices 
 COLUMNS = (
     "scan_id", "row", "question", "task", "choices", "disease", "answer", "choice", "choice_text",
     "yes_probability", "region", "region_message", "notes", "slice_grid", "n_slices", "top_slices",
-    "warnings", "error", "bundle", "bundle_version", "ctchat_version",
+    "sent_slices", "model_input", "warnings", "error", "bundle", "bundle_version", "ctchat_version",
 )
 
 
@@ -23,6 +23,7 @@ def csv_row(record: dict[str, Any]) -> list[str]:
     choice = record.get("choice") or {}
     region = record.get("region") or {}
     scores = record.get("slice_scores") or {}
+    sent = record.get("sent_slices") or {}  # a slice-set model's: the stored slices it was given
     bundle = record.get("bundle") or {}
     p_yes = record.get("yes_probability")
     row = record.get("row")
@@ -41,9 +42,11 @@ def csv_row(record: dict[str, Any]) -> list[str]:
         "region": region.get("status", ""),
         "region_message": region.get("message", ""),
         "notes": "\n".join(record.get("notes") or ()),
-        "slice_grid": scores.get("slice_grid", ""),
-        "n_slices": scores.get("n_slices", ""),
+        "slice_grid": scores.get("slice_grid") or sent.get("slice_grid", ""),
+        "n_slices": scores.get("n_slices") or sent.get("n_slices", ""),
         "top_slices": " ".join(str(k) for k in scores.get("top_slices", ())),  # counted from 1
+        "sent_slices": " ".join(str(k) for k in sent.get("slices", ())),  # counted from 1
+        "model_input": record.get("model_input", ""),
         "warnings": "\n".join(record.get("warnings") or ()),
         "error": record.get("error", ""),
         "bundle": bundle.get("name", ""),

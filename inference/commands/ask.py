@@ -6,13 +6,18 @@ import argparse
 import json
 import math
 import sys
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Callable
 
 from ..io import load_volume
 from ..question import Question
 
 if TYPE_CHECKING:
-    from ..chat.session import Answer
+    from ..chat.session import Answer, ChatSession
+    from ..io.volume import Volume
+
+ESTIMATE_WORTH_SAYING_S = 5.0  # a shorter encode needs no warning before it starts
+PROGRESS_LINE_EVERY_S = 5.0  # off a terminal (a log file), one progress line this often
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,13 +35,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object: answer, slice scores, timings, bundle")
     p.add_argument("--no-scan-cache", action="store_true",
                    help="neither read nor keep the scan's encoding on disk (also: CTCHAT_SCAN_CACHE=0)")
+    p.add_argument("--slices", type=int, metavar="N",
+                   help="slice-set bundles: send at most N slices (default: the recipe's, 85 for MedGemma 1.5)")
+    p.add_argument("--save-model-input", metavar="DIR",
+                   help="write the exact input the model is given for this question into DIR "
+                        "(slice images and prompt, or the 3D array and prompt)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Load, encode, ask; print the answer as it streams (or one JSON object)."""
-    from ..bundle import load_bundle
-    from ..chat import ChatSession
+    from ..bundle import SLICE_SET, load_bundle
+    from ..chat import open_session
     from ..chat.scan_cache import scan_cache_from_env
 
     if args.task == "yes_no":
@@ -47,10 +57,29 @@ def run(args: argparse.Namespace) -> int:
         question = Question(args.task, args.question, tuple(args.choices or ()))
     volume = load_volume(args.path, args.series)  # bad input fails before the model loads
     bundle = load_bundle(args.bundle)
-    chat = ChatSession(bundle, device=args.device, scan_cache=scan_cache_from_env(not args.no_scan_cache))
-    encode = chat.load_scan(volume)
+    slice_set = bundle.kind == SLICE_SET
+    if args.slices is not None and not slice_set:
+        print(f"ctchat: --slices is ignored: {bundle.name} is a native-3D model whose input is fixed by its recipe",
+              file=sys.stderr)
+    chat = open_session(bundle, device=args.device, scan_cache=scan_cache_from_env(not args.no_scan_cache),
+                        slices=args.slices if slice_set else None)
+    if slice_set:
+        say_estimate(chat, volume)
+        progress = None if args.json else EncodeProgress()
+        try:
+            encode = chat.load_scan(volume, on_progress=progress)
+        finally:  # Ctrl-C too: the next line (or the shell's prompt) starts on a line of its own
+            if progress is not None:
+                progress.finish()
+    else:
+        encode = chat.load_scan(volume)
     if chat.region.warns and not args.json:
         print(f"ctchat: warning: {chat.region.message}", file=sys.stderr)  # before any answer
+    if args.save_model_input:
+        from ..chat.model_input_files import save_model_input
+
+        folder = save_model_input(chat, question, args.save_model_input)
+        print(f"ctchat: the model's input for this question is in {folder}", file=sys.stderr)
     stream = None if args.json else (lambda piece: print(piece, end="", flush=True))
     answer = chat.ask(question, args.max_tokens, on_text=stream)
     if args.json:
@@ -62,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
                 **answer.scores_record(),  # top_slices counted from 1 on the stored slices
                 "model_slices": [round(float(s), 6) for s in answer.slice_scores],
             },
+            "sent_slices": sent_slices_record(chat) if slice_set else None,
             "timings_s": {**{f"encode_{k}": round(v, 4) for k, v in encode.items()},
                           **{k: round(v, 4) for k, v in answer.timings.items()}},
             "n_tokens": answer.n_tokens,
@@ -87,6 +117,75 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
     chat.close()
     return 0
+
+
+def sent_slices_record(chat: ChatSession) -> dict:
+    """The stored slices a slice-set model was given, counted from 1 like every slice number
+    ctchat prints (``slice_grid`` names the grid, as in the slice scores)."""
+    return {"slice_grid": "stored", "n_slices": chat.model_input.n_stored,
+            "slices": [k + 1 for k in chat.sent_slices]}
+
+
+def say_estimate(chat: ChatSession, volume: Volume) -> None:
+    """Before a slice-set encode starts, one stderr line on how long it will take (when that is
+    worth saying), so a long wait on a CPU is expected rather than mistaken for a hang.
+
+    A scan the recipe refuses (too few slices, not axial, not HU) is left to ``load_scan``'s
+    sentence: no line about an encode that will not happen."""
+    from ..slices.recipe import SliceRecipeError
+    from ..slices.render import AXIAL_AXES, acquisition_axis
+
+    if not volume.in_hu or acquisition_axis(volume) not in AXIAL_AXES:
+        return
+    try:
+        n = len(chat.bundle.slice_recipe.sample(volume.as_stored().shape[0], chat.budget))
+    except SliceRecipeError:
+        return
+    seconds = chat.estimate_seconds(volume)
+    if seconds is None:
+        print(f"ctchat: encoding {n} slices (first run on this machine: no estimate yet)", file=sys.stderr)
+    elif seconds > ESTIMATE_WORTH_SAYING_S:
+        print(f"ctchat: encoding {n} slices: about {duration(seconds)} on this machine (measured per slice)",
+              file=sys.stderr)
+
+
+def duration(seconds: float) -> str:
+    """``"1 min 25 s"``, ``"40 s"``, ``"2 h 5 min"``: as a person says a wait."""
+    total = int(round(seconds))
+    if total < 60:
+        return f"{total} s"
+    if total < 3600:
+        minutes, secs = divmod(total, 60)
+        return f"{minutes} min" + (f" {secs} s" if secs else "")
+    hours, minutes = divmod(round(total / 60), 60)  # past an hour, seconds are noise
+    return f"{hours} h" + (f" {minutes} min" if minutes else "")
+
+
+class EncodeProgress:
+    """``on_progress(done, total)`` for a slice-set encode: one stderr line redrawn with ``\\r``
+    on a terminal; elsewhere (a log) a line every few seconds, so the log does not fill up."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._live = sys.stderr.isatty()
+        self._last = clock()
+        self._drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        line = f"ctchat: encoded {done}/{total} slices"
+        if self._live:
+            sys.stderr.write("\r" + line)
+            sys.stderr.flush()
+            self._drawn = True
+        elif done == total or self._clock() - self._last >= PROGRESS_LINE_EVERY_S:
+            print(line, file=sys.stderr)
+            self._last = self._clock()
+
+    def finish(self) -> None:
+        """End the redrawn line (nothing to end off a terminal or when nothing was encoded)."""
+        if self._drawn:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
 
 
 def how_made(answer: Answer) -> str:

@@ -36,7 +36,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--actors", type=int, help="with --ray: how many models (default: one per GPU, else per 2 CPUs)")
     p.add_argument("--no-scan-cache", action="store_true",
                    help="neither read nor keep the scans' encodings on disk (also: CTCHAT_SCAN_CACHE=0)")
+    p.add_argument("--slices", type=int, metavar="N",
+                   help="slice-set bundles: send at most N slices per scan (default: the recipe's)")
+    p.add_argument("--save-model-input", metavar="DIR",
+                   help="write each question's exact model input under DIR, one folder per scan and question "
+                        "(scan0001_q1, ...: numbered by input order, no names; each results line names its folder)")
     p.set_defaults(func=run)
+
+
+def is_slice_set(bundle: str) -> bool:
+    """Whether the bundle named ``bundle`` is a slice-set one, from its manifest alone (the
+    workers load and verify it; a bundle that cannot be read is their error to report)."""
+    import json
+
+    from ..bundle import MANIFEST, SLICE_SET, BundleError, bundle_dir
+
+    try:
+        return json.loads((bundle_dir(bundle) / MANIFEST).read_text()).get("kind") == SLICE_SET
+    except (BundleError, OSError, ValueError):
+        return True  # unknown: say nothing rather than something that may be wrong
 
 
 def jobs_for(input_path: Path, questions: list[Question], id_style: str) -> list[ScanJob]:
@@ -84,9 +102,16 @@ def run(args: argparse.Namespace) -> int:
     jobs = jobs_for(Path(args.input), questions, args.scan_id)
     if not jobs:
         raise CTLoadError(f"no DICOM series, NIfTI file or .npy array found under {args.input}")
-    settings = RunSettings(args.bundle, args.device, args.max_tokens, scan_cache=not args.no_scan_cache)
+    if args.slices is not None and not is_slice_set(args.bundle):
+        print(f"ctchat: --slices is ignored: {args.bundle} is a native-3D model whose input is fixed by its recipe",
+              file=sys.stderr)
+    save_to = str(Path(args.save_model_input).resolve()) if args.save_model_input else None  # workers' cwd may differ
+    settings = RunSettings(args.bundle, args.device, args.max_tokens, scan_cache=not args.no_scan_cache,
+                           slices=args.slices, save_model_input=save_to)
     run_jobs(jobs, Path(args.out), settings, args.workers, args.ray, args.actors)
     print(f"ctchat: results in {args.out}", file=sys.stderr)
+    if save_to:
+        print(f"ctchat: the model's input for each question is under {save_to}", file=sys.stderr)
     if args.csv:
         n = write_results_csv(Path(args.out), Path(args.csv))
         print(f"ctchat: {n} line(s) as CSV in {args.csv}", file=sys.stderr)

@@ -33,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--kinds", help="only these question kinds, comma-separated (e.g. location: the location "
                    "questions, two per lesion case and one per lesion-free case, so --cases can be larger in the same time)")
     p.add_argument("--max-tokens", type=int, default=40)
+    p.add_argument("--slices", type=int, metavar="N", help="slice-set bundles: send at most N slices per case")
     p.add_argument("--no-bertscore", action="store_true", help="skip BERTScore (slower on the CPU)")
     p.add_argument("--json", action="store_true")
     p.add_argument("path", nargs="?", help="with --dataset: M3D-VQA's CSV, M3D-Cap's JSON, or CT-RATE's folder")
@@ -65,7 +66,7 @@ def run_dataset(args: argparse.Namespace) -> int:
     out = Path(args.out or f"eval_{args.dataset}.csv")
     work = out.with_name(out.stem + "_answers")
     work.mkdir(parents=True, exist_ok=True)
-    settings = RunSettings(args.bundle, max_tokens=args.max_tokens)
+    settings = RunSettings(args.bundle, max_tokens=args.max_tokens, slices=args.slices)
     by_row = answer_samples(samples, work, settings, args.workers, args.ray)
     rows = score(samples, by_row, bertscore=not args.no_bertscore)
     print_table(f"{args.bundle} on {args.dataset} ({len(samples)} questions, {args.path})", rows)
@@ -78,14 +79,11 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate the bundle and its baselines, print a table (or JSON); or a published dataset."""
     if args.dataset:
         return run_dataset(args)
-    from inference.bundle import load_bundle
-    from inference.chat import ChatSession
+    from inference.bundle import SLICE_SET, load_bundle
+    from inference.chat import open_session
     from training.data.cases import EVAL_SCANS, EVAL_SEED_BASE, TRAIN_SCANS, synthetic_cases
     from training.evaluation.evaluate import evaluate, only_kinds
     from training.evaluation.scoring import Scorecard
-    from training.export.bundle_writer import write_bundle
-    from training.models.config import VisionConfig
-    from training.models.vision_model import build_vision_model
 
     bundle = load_bundle(args.bundle)
     scans = EVAL_SCANS if args.scans == "held-out" else TRAIN_SCANS
@@ -94,16 +92,16 @@ def run(args: argparse.Namespace) -> int:
     if args.kinds:
         cases = only_kinds(cases, tuple(k.strip() for k in args.kinds.split(",") if k.strip()))
     bertscore = not args.no_bertscore
-    columns = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        cfg = VisionConfig.from_dict(bundle.manifest["vision"]["config"])
-        untrained = write_bundle(tmp, build_vision_model(cfg, seed=bundle.manifest["training"].get("seed", 0)),
-                                 "untrained", "0", {"trained": False, "note": "evaluation baseline"})
-        runs = [("bundle", bundle, False), ("zeroed image", bundle, True), ("untrained perceiver", untrained, False)]
-        for name, b, zero in runs:
-            session = ChatSession(b, zero_image=zero)
-            columns[name] = evaluate(session, cases, args.max_tokens, bertscore)
-            session.close()
+    columns: dict[str, dict] = {}
+    if bundle.kind == SLICE_SET:
+        # both baselines are native-3D ones: zeroed 3D image tokens, and an untrained perceiver
+        print(f"ctchat: {bundle.name} is a slice-set model: the zeroed-image and untrained-perceiver baselines "
+              "exist only for native-3D bundles, so only the bundle itself is evaluated", file=sys.stderr)
+        session = open_session(bundle, slices=args.slices)
+        columns["bundle"] = evaluate(session, cases, args.max_tokens, bertscore)
+        session.close()
+    else:
+        columns = evaluate_with_baselines(bundle, cases, args.max_tokens, bertscore)
     if args.json:
         print(json.dumps({"bundle": bundle.summary(), "scans": args.scans, "scan_paths": list(scans),
                           "kinds": args.kinds or "all",
@@ -120,3 +118,26 @@ def run(args: argparse.Namespace) -> int:
     for label, get in rows:
         print(f"  {label:<30}" + "".join(f"{get(r):>22.3f}" for r in columns.values()))
     return 0
+
+
+def evaluate_with_baselines(bundle, cases: list, max_tokens: int, bertscore: bool) -> dict[str, dict]:
+    """A native-3D bundle's column and its two baselines: its image tokens zeroed (what the
+    image adds) and the same architecture untrained (what training adds)."""
+    from inference.chat import ChatSession, open_session
+    from training.evaluation.evaluate import evaluate
+    from training.export.bundle_writer import write_bundle
+    from training.models.config import VisionConfig
+    from training.models.vision_model import build_vision_model
+
+    columns = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = VisionConfig.from_dict(bundle.manifest["vision"]["config"])
+        untrained = write_bundle(tmp, build_vision_model(cfg, seed=bundle.manifest["training"].get("seed", 0)),
+                                 "untrained", "0", {"trained": False, "note": "evaluation baseline"})
+        runs = [("bundle", bundle, False), ("zeroed image", bundle, True), ("untrained perceiver", untrained, False)]
+        for name, b, zero in runs:
+            # zero_image is a switch of the native-3D session alone, which open_session does not take
+            session = ChatSession(b, zero_image=True) if zero else open_session(b)
+            columns[name] = evaluate(session, cases, max_tokens, bertscore)
+            session.close()
+    return columns
