@@ -32,6 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tokens", type=int, default=32, help="tokens generated per answer (default 32)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--slices", type=int, default=None,
+                   help="a slice-set bundle: slices in the measured run (default 4 on the CPU, 85 on a GPU)")
     p.set_defaults(func=run)
 
 
@@ -111,6 +113,10 @@ def run(args: argparse.Namespace) -> int:
     from .llm_bandwidth import limit_report
 
     bundle = load_bundle(args.bundle)
+    if bundle.kind == "slice_set":  # no vision graphs nor 3D prefix: its own figures
+        from .slice_set import run_slice_set
+
+        return run_slice_set(bundle, args)
     volume = load_volume(args.scan or DEMO_CT)
     t0 = time.perf_counter()
     chat = ChatSession(bundle, device=args.device, n_threads=args.threads)
