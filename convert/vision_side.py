@@ -37,6 +37,8 @@ class VisionGraphs:
         input_shape: the volume the scan graph takes, (D, H, W).
         n_tokens_3d, n_tokens_2d: image tokens from the scan, and per question (0: no TG-IS).
         question_length: tokens of the TG-IS question (its BERT tokenizer's), None without TG-IS.
+        grid_3d: the grid the 3D tokens are laid out in, depth first (what occlusion relevance
+            removes a depth row of); empty when the projector mixes tokens (Med3DVLM).
     """
 
     folder: Path
@@ -45,6 +47,7 @@ class VisionGraphs:
     n_tokens_3d: int
     n_tokens_2d: int
     question_length: int | None
+    grid_3d: tuple[int, ...] = ()  # the 3D tokens' (depth, rows, columns) grid, depth first; empty: mixed (Med3DVLM)
 
     @property
     def has_tgis(self) -> bool:
@@ -155,7 +158,9 @@ def convert_vision(source: LLMSource, work_dir: str | Path, text_encoder: str | 
             if source.layout == M3D_LAMED:
                 vision, shape, n3 = _lamed(source)
                 export_lamed(vision, tmp)
-                facts = {"input_shape": list(shape), "n_tokens_3d": n3, "n_tokens_2d": 0, "question_length": None}
+                projector = vision.mm_projector
+                facts = {"input_shape": list(shape), "n_tokens_3d": n3, "n_tokens_2d": 0, "question_length": None,
+                         "grid_3d": [g // projector.pooling_size for g in projector.grid]}
             elif source.layout == MED3DVLM:
                 vision, shape, n3 = _med3dvlm(source)
                 export_med3dvlm(vision, tmp)
@@ -169,7 +174,8 @@ def convert_vision(source: LLMSource, work_dir: str | Path, text_encoder: str | 
                 _write_bert_tokenizer(text_encoder, tmp / TGIS_TOKENIZER)
                 siglip = vision.vision2d.siglip.config
                 facts = {"input_shape": list(shape), "n_tokens_3d": math.prod(vision.connector3d.pooled_grid),
-                         "n_tokens_2d": (siglip.image_size // siglip.patch_size) ** 2, "question_length": length}
+                         "n_tokens_2d": (siglip.image_size // siglip.patch_size) ** 2, "question_length": length,
+                         "grid_3d": list(vision.connector3d.pooled_grid)}
         except CheckpointError as exc:
             raise ConversionError(str(exc)) from exc
         (tmp / "facts.json").write_text(json.dumps(facts))
@@ -180,4 +186,4 @@ def convert_vision(source: LLMSource, work_dir: str | Path, text_encoder: str | 
     facts = json.loads((out / "facts.json").read_text())
     files = tuple(sorted(name for name in record["output"] if name != "facts.json"))
     return VisionGraphs(out, files, tuple(facts["input_shape"]), facts["n_tokens_3d"], facts["n_tokens_2d"],
-                        facts["question_length"])
+                        facts["question_length"], tuple(facts.get("grid_3d") or ()))

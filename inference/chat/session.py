@@ -59,6 +59,7 @@ class Answer:
     yes_probability: float = float("nan")  # P(yes) against P(no) for the first word (yes/no questions)
     notes: list[str] = field(default_factory=list)  # shown beside the answer: outside the trained scope, uncertain
     choice: Choice | None = None  # the option a multiple-choice answer names (None: another task, or stopped early)
+    token_ids: list[int] = field(default_factory=list)  # the tokens generated (what relevance scores)
 
     @property
     def task(self) -> str:
@@ -126,7 +127,7 @@ class ChatSession:
                                     int8_scan_path=bundle.scan_variant("int8"),
                                     fp16_scan_path=bundle.scan_variant("fp16"))
         self.llm = LlamaRuntime(bundle.llm_path, n_ctx=n_ctx, n_threads=n_threads, lora_path=bundle.lora_path,
-                               exact_attention=exact_attention)
+                               exact_attention=exact_attention, n_seq=2)  # the second: occlusion relevance
         if self.llm.n_embd != bundle.layout.hidden:
             raise LLMError(
                 f"{bundle.name} makes image tokens of width {bundle.layout.hidden} but its LLM "
@@ -234,9 +235,11 @@ class ChatSession:
             pieces: list[str] = []
             first: list[float] = []
             n_tokens = [0]
+            token_ids: list[int] = []
 
-            def count(_token: int) -> None:
+            def count(token: int) -> None:
                 n_tokens[0] += 1
+                token_ids.append(token)
                 if not first:
                     first.append(time.perf_counter())
 
@@ -271,6 +274,7 @@ class ChatSession:
                 notes=([self.region.message] if self.region is not None and self.region.warns else [])
                 + answer_notes(question, text, yes_probability, self.bundle.scope, self._known_diseases),
                 choice=self.bundle.prompt.chosen(question, text) if grammar else None,
+                token_ids=token_ids,
             )
             self.history.append(answer)
             return answer
@@ -278,10 +282,13 @@ class ChatSession:
     def _decode_prefix(self) -> int:
         """Decode the scan's part of the prompt (its 3D image tokens) from position 0 into an
         empty cache; returns the position after it."""
-        images = {"image_3d": self._scan["image_tokens_3d"][0] * self.scale}
         self.llm.clear()
-        chunks = self.llm.prompt_chunks(self.bundle.prompt.scan_segments(), images)
-        return self.llm.decode(chunks, 0, want_logits=False)
+        return self.llm.decode(self.prefix_chunks(), 0, want_logits=False)
+
+    def prefix_chunks(self) -> list:
+        """The scan's part of the prompt as the chunks decoded into the cache."""
+        images = {"image_3d": self._scan["image_tokens_3d"][0] * self.scale}
+        return self.llm.prompt_chunks(self.bundle.prompt.scan_segments(), images)
 
     def recompute_prefix(self) -> float:
         """Decode the loaded scan's prefix again, as if nothing were cached (the baseline that
@@ -297,14 +304,28 @@ class ChatSession:
         """Score the question's slices (TG-IS, if the model has it) and decode its part of the
         prompt after the cached scan prefix; returns the TG-IS result, the next position and
         the time the question graph finished."""
+        result, chunks, t1 = self.question_chunks(question)
+        self.llm.check_fits(self._prefix_end, sum(len(x) for x in chunks) + max_tokens)
+        self.restore_prefix()
+        return result, self.llm.decode(chunks, self._prefix_end), t1
+
+    def question_chunks(self, question: Question) -> tuple[QuestionResult | None, list, float]:
+        """The question's part of the prompt as chunks (its TG-IS tokens, if any, and its text),
+        with the TG-IS result and the time it was ready."""
         prompt_text = self.bundle.prompt.task_prompt(question)
         result = self.attention.score(self._scan, question, prompt_text)  # None: no TG-IS
         t1 = time.perf_counter()
         images = {} if result is None else {"image_2d": result.image_tokens[self.bundle.layout.n_tokens_3d:] * self.scale}
-        chunks = self.llm.prompt_chunks(self.bundle.prompt.question_segments(prompt_text), images)
-        self.llm.check_fits(self._prefix_end, sum(len(x) for x in chunks) + max_tokens)
+        return result, self.llm.prompt_chunks(self.bundle.prompt.question_segments(prompt_text), images), t1
+
+    def restore_prefix(self) -> None:
+        """Back to the cache as it was after the scan's prefix (before any question)."""
         self.llm.truncate(self._prefix_end)
-        return result, self.llm.decode(chunks, self._prefix_end), t1
+
+    @property
+    def prefix_end(self) -> int:
+        """The position after the loaded scan's prefix."""
+        return self._prefix_end
 
     def first_token_logits(self, question: Question | str) -> np.ndarray:
         """The LLM's logits for the first answer token (float32, one per vocabulary entry):

@@ -26,7 +26,7 @@ from ..llm.runtime import LlamaRuntime
 from ..question import Question
 from ..slices.bundle import SliceSetBundle
 from ..slices.prompt import SliceSequence, build_sequence
-from ..slices.recipe import RenderedSlices
+from ..slices.recipe import RenderedSlices, SliceRecipe
 from ..slices.render import render_scan
 from .scan_cache import CachedScan, ScanCache
 from .scope import check_region
@@ -36,6 +36,12 @@ from .slice_cost import SliceCost
 ANSWER_ROOM = 1024  # context positions kept for a question and its answer after the slices
 PROBE = "?"  # a question to lay out the prefix with (the prefix does not depend on it)
 EMBEDDINGS = "slice_embeddings"  # the scan cache's name for the (n, tokens, width) slice embeddings
+
+
+def context_size(recipe: SliceRecipe, n_slices: int) -> int:
+    """The context a session makes for ``n_slices`` slices: each slice's image tokens, the text
+    around them and its label (a dozen tokens at most), the instruction, a question and answer."""
+    return n_slices * (recipe.tokens_per_image + 16) + 256 + ANSWER_ROOM
 
 
 class EncodeCancelled(Exception):
@@ -58,10 +64,10 @@ class SliceSetSession(ChatSession):
         self.bundle = bundle
         recipe = bundle.slice_recipe
         self.budget = recipe.budget(slices)
-        # each slice: its image tokens, the text around them and its label (a dozen tokens at most)
-        needed = self.budget * (recipe.tokens_per_image + 16) + 256 + ANSWER_ROOM
-        self.llm = LlamaRuntime(bundle.llm_path, n_ctx=n_ctx or needed, n_threads=n_threads,
-                                n_batch=max(512, recipe.tokens_per_image), exact_attention=exact_attention)
+        self.llm = LlamaRuntime(bundle.llm_path, n_ctx=n_ctx or context_size(recipe, self.budget), n_threads=n_threads,
+                                n_batch=max(512, recipe.tokens_per_image), exact_attention=exact_attention,
+                                n_seq=2,  # the second: occlusion relevance
+                                full_swa_cache=False)  # restore_prefix loads the saved state: windows suffice
         self.projector = VisionProjector(bundle.projector_path, self.llm, n_threads=n_threads,
                                          use_gpu=device != "cpu")
         self.template = self.llm.chat_template()
@@ -119,6 +125,15 @@ class SliceSetSession(ChatSession):
         if needed + ANSWER_ROOM // 4 > self.llm.n_ctx:
             raise ContextOverflow(f"{len(rendered.images)} slices need {needed} positions but the model's context "
                                   f"holds {self.llm.n_ctx}: send fewer slices (--slices)")
+
+    def image_spans(self) -> list[tuple[int, int]]:
+        """The positions ``[start, end)`` each sent slice's image tokens hold in the cache."""
+        spans, pos = [], 0
+        for chunk in self.prefix_chunks():
+            if isinstance(chunk, np.ndarray):
+                spans.append((pos, pos + len(chunk)))
+            pos += len(chunk)
+        return spans
 
     def estimate_seconds(self, volume: Volume) -> float | None:
         """Seconds the slices of ``volume`` will take to encode on this machine (the measured
@@ -186,13 +201,21 @@ class SliceSetSession(ChatSession):
     def _decode_slices(self, rendered: RenderedSlices, embeddings: np.ndarray) -> int:
         """Decode the instruction and every slice (its image tokens and the text around them)
         from position 0 into an empty cache; returns the position after the last image."""
-        texts = self._sequence(PROBE, rendered).prefix
-        chunks: list = []
-        for text, image in zip(texts, embeddings):
-            chunks += [self.llm.tokenize(text), image]
         self.llm.clear()
-        return self.llm.decode([c for c in chunks if len(c)], 0, want_logits=False,
+        return self.llm.decode(self._chunks(rendered, embeddings), 0, want_logits=False,
                                bidirectional_images=self.projector.bidirectional)
+
+    def _chunks(self, rendered: RenderedSlices, embeddings: np.ndarray) -> list:
+        chunks: list = []
+        for text, image in zip(self._sequence(PROBE, rendered).prefix, embeddings):
+            chunks += [self.llm.tokenize(text), image]
+        return [c for c in chunks if len(c)]
+
+    def prefix_chunks(self) -> list:
+        """The slices' part of the prompt as the chunks decoded into the cache."""
+        if self._scan is None or self.model_input is None:
+            raise RuntimeError("load a scan first")
+        return self._chunks(self.model_input, self._scan[EMBEDDINGS])
 
     def recompute_prefix(self) -> float:
         """Decode the loaded scan's slices again, as if nothing were cached (the cold baseline
@@ -207,18 +230,15 @@ class SliceSetSession(ChatSession):
 
     # --- asking ---------------------------------------------------------------------------
 
-    def _decode_question(self, question: Question, max_tokens: int):
-        """Decode the question's text after the cached slices (no TG-IS: no scores)."""
+    def question_chunks(self, question: Question):
+        """The question's text after the cached slices (no TG-IS: no scores)."""
         sequence = self.sequence(question)
         if sequence.prefix != self._prefix_texts:  # a chat template that puts the question before a slice
             raise LLMError("this model's chat template puts the question before the slices; "
-                               "ctchat cannot reuse the cached slices for it")
-        ids = self.llm.tokenize(sequence.texts[-1])
-        self.llm.check_fits(self._prefix_end, len(ids) + max_tokens)
-        self._restore_prefix()
-        return None, self.llm.decode([ids], self._prefix_end), time.perf_counter()
+                           "ctchat cannot reuse the cached slices for it")
+        return None, [self.llm.tokenize(sequence.texts[-1])], time.perf_counter()
 
-    def _restore_prefix(self) -> None:
+    def restore_prefix(self) -> None:
         """Back to the cache as it was after the slices. A model with sliding-window layers
         (Gemma 3) keeps only the window's last positions in those layers, so positions an
         answer pushed out cannot be truncated back: its saved state is restored instead."""

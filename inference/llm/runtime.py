@@ -9,17 +9,15 @@ is how a scan's image prefix is kept while each question is decoded on top of it
 
 from __future__ import annotations
 
-import codecs
 import ctypes
 import os
-import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from .errors import ContextOverflow, LLMError
+from .generation import Generation, SamplingParams  # noqa: F401 - SamplingParams is part of this module's API
 from .library import captured_log, check_gguf_file, llama_library
 from .offload import LayerOffload, gpu_layers_setting, parse_layer_devices
 from .prompt import Segment
@@ -32,17 +30,7 @@ GGML_TYPE_F32 = 0  # ggml's type id of float32 (for the KV cache of exact attent
 Chunk = Sequence[int] | np.ndarray
 
 
-@dataclass(frozen=True)
-class SamplingParams:
-    """How the next token is chosen: greedy when ``temperature`` is 0 (the default)."""
-
-    temperature: float = 0.0
-    top_k: int = 40
-    top_p: float = 0.95
-    seed: int = 0
-
-
-class LlamaRuntime:
+class LlamaRuntime(Generation):
     """A loaded GGUF model with its context; the mechanics of feeding and sampling.
 
     Args:
@@ -56,6 +44,11 @@ class LlamaRuntime:
             attention is off whenever no layer runs on a GPU (``flash_attention`` says which).
         n_gpu_layers: layers to offload (-1: all); None: ``CTCHAT_GPU_LAYERS``, else all when
             this llama.cpp build can offload. Where they went is read back into ``offload``.
+        n_seq: sequences the cache holds (one unified buffer: a copied prefix shares its cells);
+            a second one scores what-if variants of the prompt (occlusion) beside the answer's.
+        full_swa_cache: sliding-window layers cache every position (llama.cpp's default, which
+            lets a cache be cut back anywhere); False keeps only their window (a 4B Gemma 3 at
+            85 slices: ~0.6 GiB instead of ~3.2), for sessions that restore a saved state instead.
 
     Raises:
         LLMError: the file is missing, not a GGUF, damaged, or the adapter does not fit.
@@ -71,6 +64,8 @@ class LlamaRuntime:
         lora_scale: float = 1.0,
         exact_attention: bool = False,
         n_gpu_layers: int | None = None,
+        n_seq: int = 1,
+        full_swa_cache: bool = True,
     ) -> None:
         self.path = Path(gguf_path)
         check_gguf_file(self.path, "model")
@@ -91,6 +86,10 @@ class LlamaRuntime:
         cparams.n_threads = threads
         cparams.n_threads_batch = threads
         cparams.no_perf = True
+        cparams.n_seq_max = max(1, n_seq)
+        cparams.kv_unified = True
+        cparams.swa_full = self.full_swa_cache = bool(full_swa_cache)
+        self.n_seq = cparams.n_seq_max
         if exact_attention:
             cparams.type_k = cparams.type_v = GGML_TYPE_F32
         if exact_attention or self.offload.on_gpu == 0:
@@ -149,7 +148,7 @@ class LlamaRuntime:
     # --- decoding ------------------------------------------------------------------------
 
     def decode(self, chunks: Sequence[Chunk], pos: int, want_logits: bool = True,
-               bidirectional_images: bool = False) -> int:
+               bidirectional_images: bool = False, seq: int = SEQ) -> int:
         """Evaluate a prompt given as chunks, in order from position ``pos``: a list of token ids
         or an array of input embeddings (rows already at the model's embedding scale), as
         llama.cpp's multimodal helper evaluates its text and image chunks. With ``want_logits``
@@ -185,7 +184,7 @@ class LlamaRuntime:
                         for n, token in enumerate(part):
                             batch.token[n] = token
                     for n in range(len(part)):
-                        self._place(batch, n, pos + n, last and n == len(part) - 1)
+                        self._place(batch, n, pos + n, last and n == len(part) - 1, seq)
                     batch.n_tokens = len(part)
                     self._decode(batch)
                 finally:
@@ -219,6 +218,45 @@ class LlamaRuntime:
                 f"{self.n_embd}: the vision side and the LLM of this bundle do not match"
             )
         return vectors
+
+    def copy_positions(self, src: int, dst: int, p0: int, p1: int) -> None:
+        """Make sequence ``dst`` hold ``src``'s cached positions ``[p0, p1)`` (shared cells, no copy)."""
+        self._ll.llama_memory_seq_cp(self._memory, src, dst, p0, p1)
+
+    def remove_positions(self, seq: int, p0: int, p1: int) -> None:
+        """Drop positions ``[p0, p1)`` of sequence ``seq`` (-1 for an open end); the positions
+        after them keep their numbers and their cached state."""
+        if not self._ll.llama_memory_seq_rm(self._memory, seq, p0, p1):
+            raise LLMError(f"llama.cpp could not drop positions {p0}..{p1} of sequence {seq}")
+
+    def continuation_logprob(self, chunks: Sequence[Chunk], target: Sequence[int], pos: int, seq: int = SEQ) -> float:
+        """Teacher forcing: decode ``chunks`` then ``target`` (all but its last token) from
+        ``pos`` in sequence ``seq`` and return the summed log-probability of each target token
+        given everything before it."""
+        if not target:
+            return 0.0
+        self.decode(list(chunks), pos, want_logits=True, seq=seq)
+        total = _log_softmax_at(self.last_logits(), target[0])
+        ids = list(target[:-1])
+        pos += sum(len(c) for c in chunks)
+        ll = self._ll
+        for start in range(0, len(ids), self.n_batch):
+            part = ids[start : start + self.n_batch]
+            self.check_fits(pos, len(part))
+            batch = ll.llama_batch_init(len(part), 0, 1)
+            try:
+                for n, token in enumerate(part):
+                    batch.token[n] = token
+                    self._place(batch, n, pos + n, True, seq)
+                batch.n_tokens = len(part)
+                self._decode(batch)
+                for n in range(len(part)):
+                    row = np.ctypeslib.as_array(ll.llama_get_logits_ith(self._ctx, n), shape=(self.n_vocab,))
+                    total += _log_softmax_at(row, target[start + n + 1])
+            finally:
+                ll.llama_batch_free(batch)
+            pos += len(part)
+        return float(total)
 
     def truncate(self, n_keep: int) -> None:
         """Forget every cached position from ``n_keep`` on (keep the first ``n_keep``)."""
@@ -267,100 +305,18 @@ class LlamaRuntime:
                 "shorten the question or use a bundle with a larger context"
             )
 
-    # --- generation ----------------------------------------------------------------------
-
-    def generate(
-        self,
-        pos: int,
-        max_tokens: int = 256,
-        sampling: SamplingParams = SamplingParams(),
-        cancel: threading.Event | None = None,
-        stop: Sequence[str] = (),
-        on_token: Callable[[int], None] | None = None,
-        stop_ids: Sequence[int] = (),
-        grammar: str | None = None,
-    ) -> Iterator[str]:
-        """Sample from the current logits, streaming text pieces as they complete.
-
-        Stops at an end-of-generation token (the GGUF's, and any of ``stop_ids``), after
-        ``max_tokens``, when ``cancel`` is set, or when the text ends with one of ``stop``
-        (which is not yielded). The logits of the last
-        decoded token must be available (decode with ``want_logits=True``).
-        ``grammar`` (GBNF, rule ``root``; :mod:`~inference.llm.grammar`) allows only the text
-        it matches: llama.cpp's grammar sampler masks every other token before sampling, and
-        allows only an end-of-generation token once the grammar is complete.
-
-        Raises:
-            LLMError: llama.cpp cannot parse ``grammar``.
-        """
-        ll = self._ll
-        sampler = self._make_sampler(sampling, grammar)
-        utf8 = codecs.getincrementaldecoder("utf-8")("replace")
-        text, emitted = "", 0
-        hold = max((len(s) for s in stop), default=0)  # keep back what may start a stop string
-        batch = ll.llama_batch_init(1, 0, 1)
-        try:
-            for _ in range(max_tokens):
-                if cancel is not None and cancel.is_set():
-                    break
-                token = ll.llama_sampler_sample(sampler, self._ctx, -1)
-                if self.is_end_of_generation(token) or token in stop_ids:
-                    break
-                if on_token is not None:
-                    on_token(token)
-                text += utf8.decode(self.piece(token))
-                cut = _find_stop(text, stop)
-                if cut is not None:
-                    if cut > emitted:
-                        yield text[emitted:cut]
-                    return
-                ready = len(text) - hold
-                if ready > emitted:
-                    yield text[emitted:ready]
-                    emitted = ready
-                self.check_fits(pos, 1)
-                batch.token[0] = token
-                self._place(batch, 0, pos, True)
-                batch.n_tokens = 1
-                self._decode(batch)
-                pos += 1
-            text += utf8.decode(b"", final=True)
-            if len(text) > emitted:
-                yield text[emitted:]
-        finally:
-            ll.llama_batch_free(batch)
-            ll.llama_sampler_free(sampler)
-
     # --- internals -----------------------------------------------------------------------
 
-    def _place(self, batch, n: int, pos: int, logits: bool) -> None:
+    def _place(self, batch, n: int, pos: int, logits: bool, seq: int = SEQ) -> None:
         batch.pos[n] = pos
         batch.n_seq_id[n] = 1
-        batch.seq_id[n][0] = SEQ
+        batch.seq_id[n][0] = seq
         batch.logits[n] = 1 if logits else 0
 
     def _decode(self, batch) -> None:
         status = self._ll.llama_decode(self._ctx, batch)
         if status != 0:
             raise LLMError(f"llama_decode failed with status {status} (context full or invalid batch)")
-
-    def _make_sampler(self, sampling: SamplingParams, grammar: str | None = None):
-        ll = self._ll
-        chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
-        if grammar is not None:  # first in the chain: greedy or top-k then choose among the allowed tokens
-            constraint = ll.llama_sampler_init_grammar(self._vocab, grammar.encode(), b"root")
-            if not constraint:
-                ll.llama_sampler_free(chain)
-                raise LLMError("llama.cpp could not parse the answer grammar")
-            ll.llama_sampler_chain_add(chain, constraint)
-        if sampling.temperature <= 0:
-            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_greedy())
-        else:
-            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_top_k(sampling.top_k))
-            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_top_p(sampling.top_p, 1))
-            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_temp(sampling.temperature))
-            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_dist(sampling.seed))
-        return chain
 
     def _load_adapter(self, path: Path, scale: float) -> None:
         check_gguf_file(path, "LoRA adapter")
@@ -390,9 +346,11 @@ class LlamaRuntime:
         self.close()
 
 
-def _find_stop(text: str, stop: Sequence[str]) -> int | None:
-    cuts = [text.find(s) for s in stop if s and s in text]
-    return min(cuts) if cuts else None
+def _log_softmax_at(logits: np.ndarray, token: int) -> float:
+    """log softmax(logits)[token], in float64."""
+    row = logits.astype(np.float64)
+    top = row.max()
+    return float(row[token] - top - np.log(np.exp(row - top).sum()))
 
 
 def _uint8_pointer(array: np.ndarray) -> "ctypes._Pointer":

@@ -116,3 +116,24 @@ def test_an_unknown_folder_is_named_with_what_was_found(tmp_path, capsys):
     assert args.func(args) == 2
     err = capsys.readouterr().err
     assert "BertModel" in err and "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+def test_occlusion_relevance_equals_a_full_recompute(converted):
+    """Each depth row zeroed: ctchat's figure (a copied prefix, the rest decoded again) equals a
+    fresh llama.cpp context decoding the whole prompt with that row zeroed (f32, exact)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "slices"))
+    from occlusion_reference import relevance_and_recompute
+
+    _, _, bundle_dir, _ = converted
+    session = ChatSession(load_bundle(bundle_dir), exact_attention=True)
+    session.load_scan(load_volume(DEMO_CT))
+    answer = session.ask(QUESTION, max_tokens=6)
+    relevance, base, full = relevance_and_recompute(session, answer, False)
+    assert len(relevance.slab_values) == 2  # the (2, 2, 2) grid of this reduced layout: two depth rows
+    assert abs(base - relevance.base_logprob) < TOLERANCE
+    np.testing.assert_allclose(relevance.slab_values, full, atol=TOLERANCE)
+    assert np.abs(full).max() > 1e-3  # the rows matter to this model: the check is not of zeros
+    session.close()

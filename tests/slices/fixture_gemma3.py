@@ -111,7 +111,7 @@ def write_tokenizer(folder: Path, vocab_size: int = 420) -> dict[str, int]:
 
 def write_gemma3(folder: Path, seed: int = 0, hidden: int = 64, layers: int = 2, heads: int = 4,
                  kv_heads: int = 2, head_dim: int = 16, vision_hidden: int = 48, vision_layers: int = 2,
-                 spread: float = 0.2) -> dict:
+                 spread: float = 0.2, sliding_window: int = 64) -> dict:
     """Write the folder; returns its config dict. Weights are drawn with standard deviation
     ``spread`` so that the logits are far from uniform."""
     from safetensors.torch import save_file
@@ -122,7 +122,7 @@ def write_gemma3(folder: Path, seed: int = 0, hidden: int = 64, layers: int = 2,
     n_vocab = sentencepiece.SentencePieceProcessor(model_file=str(folder / "tokenizer.model")).vocab_size()
     text = dict(hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers,
                 num_attention_heads=heads, num_key_value_heads=kv_heads, head_dim=head_dim, vocab_size=n_vocab,
-                sliding_window=64, max_position_embeddings=32768, rope_theta=1_000_000.0,
+                sliding_window=sliding_window, max_position_embeddings=32768, rope_theta=1_000_000.0,
                 rope_local_base_freq=10_000.0, query_pre_attn_scalar=head_dim, rms_norm_eps=1e-6,
                 final_logit_softcapping=None, attn_logit_softcapping=None, model_type="gemma3_text")
     vision = dict(hidden_size=vision_hidden, intermediate_size=2 * vision_hidden, num_hidden_layers=vision_layers,

@@ -33,10 +33,11 @@ def convert_pair(source: Path, out: Path) -> tuple[Path, Path]:
     return text, projector
 
 
-def make_tiny_bundle(root: Path, recipe: SliceRecipe | None = None, trained: bool = False) -> Path:
-    """Write the folder, convert it and write a slice-set bundle into ``root / "bundle"``."""
+def make_tiny_bundle(root: Path, recipe: SliceRecipe | None = None, trained: bool = False, **gemma) -> Path:
+    """Write the folder (``gemma``: :func:`write_gemma3`'s sizes), convert it and write a
+    slice-set bundle into ``root / "bundle"``."""
     source = root / "source"
-    write_gemma3(source)
+    write_gemma3(source, **gemma)
     bundle = root / "bundle"
     convert_pair(source, bundle)
     write_manifest(bundle, {
