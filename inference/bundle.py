@@ -245,13 +245,19 @@ def sha256_file(path: Path) -> str:
 
 
 def bundle_dir(name_or_path: str | Path) -> Path:
-    """``"default"`` (or another name) under ``resources/bundles/``, or a folder path."""
+    """``"default"`` (or another name) under ``resources/bundles/``, a bundle ``ctchat pull``
+    installed under that name, or a folder path."""
     path = Path(name_or_path)
     if path.is_dir():
         return path
     named = resource_path("bundles", str(name_or_path))
     if named.is_dir():
         return named
+    from .models.store import installed_path  # imported here: it imports this module
+
+    pulled = installed_path(str(name_or_path))
+    if pulled is not None:
+        return pulled
     raise BundleError(f"no model bundle named or at {name_or_path!r}")
 
 
