@@ -47,7 +47,7 @@ def test_pull_list_marks_estimates_with_a_star(capsys):
     phi3 = next(line for line in lines if line.startswith("m3d-lamed-phi3-4b "))
     assert "download 16.2 GB," in phi3 and "bundle ~2.8 GB*" in phi3 and "memory 7.0 GiB," in phi3
     medgemma = next(line for line in lines if line.startswith("medgemma-1.5-4b "))
-    assert "download ~8.6 GB*, bundle 3.3 GB," in medgemma and "memory 8.3 GiB*" in medgemma
+    assert "download ~8.6 GB*, bundle 3.3 GB," in medgemma and "memory 5.9 GiB*" in medgemma
     assert "gated" in medgemma and "Health AI Developer Foundations" in medgemma
 
 
