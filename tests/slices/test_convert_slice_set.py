@@ -122,6 +122,15 @@ def test_a_published_pair_becomes_a_bundle_without_conversion(published_pair, co
     assert "GGUF's metadata" in bundle.manifest["licence"]  # no model card beside a pair
     assert not (tmp_path / "bundle.work").exists()
     assert sorted(p.name for p in published_pair.iterdir()) == sorted([PAIR_TEXT, PAIR_PROJECTOR])  # untouched
+    from inference.chat import open_session
+    from inference.io import load_volume
+    from inference.resources import DEMO_CT
+
+    session = open_session(bundle, n_threads=2, slices=2)  # and it answers
+    session.load_scan(load_volume(DEMO_CT))
+    answer = session.ask("Is there a nodule in the right lung?", max_tokens=4)
+    assert answer.n_tokens > 0 and len(session.sent_slices) == 2
+    session.close()
 
 
 def test_the_command_line_converts_a_pair_and_refuses_in_one_sentence(published_pair, tmp_path, monkeypatch, capsys):
