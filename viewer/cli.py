@@ -30,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--demo", action="store_true",
                    help="open the bundled demo chest CT with the default model (the same as no PATH)")
     p.add_argument("--ask", metavar="QUESTION",
-                   help="ask this question once the scan is encoded (with --screenshot: shoot after the answer)")
+                   help="ask this question once the scan is encoded (with --screenshot: shoot after the answer "
+                        "and its occlusion relevance)")
     p.add_argument("--bundle", default="default", help="model bundle name or folder for the chat")
     p.add_argument("--max-tokens", type=int, default=128, help="longest answer, in tokens")
     p.add_argument("--slices", type=int, metavar="N",
@@ -144,8 +145,16 @@ def run_view(args: argparse.Namespace) -> int:
                 win.go_to_axial_slice(displayed_slice(win.scan.volume, entry.answer.top_slices[0]))
             elif entry.answer is not None:  # a slice-set model also says how many slices it was sent
                 print(f"[{entry.model_input + '; ' if entry.model_input else ''}{entry.answer.top_range()}]")
+            if panel.model.relevance.is_waiting(entry):  # the shot shows its occlusion strip too
+                panel.relevanceFinished.connect(lambda done: done is entry and _relevance_in(entry))
+                return
         else:
             print(f"ctchat view: no answer: {panel.status.text()}", file=sys.stderr)
+        QtCore.QTimer.singleShot(300, shoot)
+
+    def _relevance_in(entry: Entry) -> None:
+        why = panel.model.relevance.unavailable or panel.status.text()
+        print(f"[{entry.occlusion_words() or 'no occlusion relevance: ' + why}]")
         QtCore.QTimer.singleShot(300, shoot)
 
     def shoot() -> None:

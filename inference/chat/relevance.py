@@ -30,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -45,6 +46,10 @@ MEANING = "occlusion: how much removing these slices lowers the log-probability 
 
 class NoRelevance(Exception):
     """This bundle's image tokens cover no slices (one sentence saying why)."""
+
+
+class RelevanceStopped(Exception):
+    """The user stopped the computation (between two slabs); nothing is kept."""
 
 
 @dataclass
@@ -76,11 +81,13 @@ class SliceRelevance:
                 "seconds": round(self.seconds, 3)}
 
 
-def occlusion_relevance(session: ChatSession, answer: Answer) -> SliceRelevance:
+def occlusion_relevance(session: ChatSession, answer: Answer, cancel: threading.Event | None = None) -> SliceRelevance:
     """The occlusion relevance of ``answer`` (the session's last, about its loaded scan).
+    Setting ``cancel`` stops it between two slabs.
 
     Raises:
         NoRelevance: the bundle's tokens cover no slices, or the answer has no tokens.
+        RelevanceStopped: ``cancel`` was set.
     """
     from .slice_session import SliceSetSession
 
@@ -111,9 +118,15 @@ def occlusion_relevance(session: ChatSession, answer: Answer) -> SliceRelevance:
             finally:
                 llm.remove_positions(OCCLUDED, -1, -1)
 
-        base = score(None)
-        values = np.array([base - score(span) for span in spans])
-        session.restore_prefix()
+        base, drops = score(None), []
+        try:
+            for span in spans:
+                if cancel is not None and cancel.is_set():
+                    raise RelevanceStopped("the occlusion relevance was stopped")
+                drops.append(base - score(span))
+        finally:
+            session.restore_prefix()
+        values = np.array(drops)
     return SliceRelevance(values, to_stored(values, covered), base, len(answer.token_ids),
                           time.perf_counter() - t0)
 

@@ -1,6 +1,7 @@
-"""The chat's part of the main window: the chat dock, a heat strip beside every slice view, the
-marks of the slices a slice-set model was given beside the axial scroller, and the actions the
-window puts in its menus (View > TG-IS scores table, Help > About this model)."""
+"""The chat's part of the main window: the chat dock, a TG-IS heat strip beside every slice
+view, the occlusion strip and the marks of the slices a slice-set model was given beside the
+axial scroller, and the actions the window puts in its menus (View > Scores table, View >
+Occlusion relevance after each answer, Help > About this model)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ..models.reading import LoadedScan, ReadingState
 from ..models.slice_scores import SliceScores
 from ..models.transcript import Entry
 from ..views.heat_strip import HeatStrip, strip_beside
+from ..views.occlusion_strip import OcclusionStrip, occlusion_strip_beside
 from ..views.sent_marks import SentMarks
 from ..views.slice_view import SliceView
 from .panel import ChatPanel
@@ -22,13 +24,15 @@ from .worker import ChatThread
 
 class ChatComponent(QtCore.QObject):
     """The chat of ``window``: its model, the worker thread the model runs in, the panel in a
-    dock, the heat strips beside the axial, sagittal and coronal views, the sent-slice marks
-    beside the axial scroller, and its actions.
+    dock, the TG-IS heat strips beside the axial, sagittal and coronal views, the occlusion
+    strip and the sent-slice marks beside the axial scroller, and its actions.
 
     The chat follows ``reading``: the scan in view is the one asked about, and the axial slice
     in view is marked on the strips. Clicking a strip or a mark calls ``go_to_axial_slice``.
-    A model without TG-IS (a slice-set model) has no strips to draw: they are hidden. The window
-    adds :attr:`dock`, :attr:`scores_table_action` and :attr:`about_model_action`.
+    A model without TG-IS (a slice-set model) has no TG-IS strips to draw: they are hidden. The
+    occlusion strip shows while the relevance after each answer is on and defined for the
+    bundle (any kind). The window adds :attr:`dock`, :attr:`scores_table_action`,
+    :attr:`relevance_action` and :attr:`about_model_action`.
     ``slices``: a slice-set model's slice budget (None: its recipe's).
     """
 
@@ -52,6 +56,11 @@ class ChatComponent(QtCore.QObject):
         self.sent_marks = SentMarks(self.model.sent, axial.scroller)
         axial.add_beside_scroller(self.sent_marks)
         self.sent_marks.sliceClicked.connect(go_to_axial_slice)
+        self.occlusion = SliceScores()  # the selected answer's occlusion relevance
+        self.occlusion_strip: OcclusionStrip = occlusion_strip_beside(axial, self.occlusion,
+                                                                      axial.scroller.invertedAppearance())
+        self.occlusion_strip.sliceClicked.connect(go_to_axial_slice)
+        self.occlusion_strip.hide()  # until the model says what it is
         self.scores = SliceScores()
         self.strips: tuple[HeatStrip, ...] = (
             strip_beside(axial, self.scores, axial.scroller.invertedAppearance()),
@@ -60,10 +69,18 @@ class ChatComponent(QtCore.QObject):
             strip.sliceClicked.connect(go_to_axial_slice)
         self.model.model_loaded.connect(self._show_strips)
         self.model.selection_changed.connect(self._show_scores)
+        self.model.relevance.finished.connect(self._on_relevance)
+        self.model.relevance.availability_changed.connect(self._show_occlusion_strip)
         reading.scan_changed.connect(self._on_scan)
-        reading.position_changed.connect(lambda kji: self.scores.set_current(kji[0]))
+        reading.position_changed.connect(self._on_position)
 
-        self.scores_table_action = QtGui.QAction("TG-IS &scores table…", window)
+        self.relevance_action = QtGui.QAction("&Occlusion relevance after each answer", window)
+        self.relevance_action.setCheckable(True)
+        self.relevance_action.setChecked(self.model.relevance.enabled)
+        self.relevance_action.setToolTip("After each answer, measure how much removing each slice changes it "
+                                         "(seconds on the default model, longer on large ones)")
+        self.relevance_action.toggled.connect(self.model.relevance.set_enabled)
+        self.scores_table_action = QtGui.QAction("&Scores table (TG-IS, occlusion)…", window)
         self.scores_table_action.setShortcut(QtGui.QKeySequence("Ctrl+T"))
         self.scores_table_action.triggered.connect(self.show_scores_table)
         self.panel.tableRequested.connect(self.show_scores_table)
@@ -82,9 +99,23 @@ class ChatComponent(QtCore.QObject):
         self.panel.shutdown()
 
     def _show_strips(self, info: ModelInfo) -> None:
-        """Strips only for a model with TG-IS: one without has no scores to draw on them."""
+        """TG-IS strips only for a model with TG-IS: one without has no scores to draw on them."""
         for strip in self.strips:
             strip.setVisible(info["slice_attention"])
+        self._show_occlusion_strip()
+
+    def _show_occlusion_strip(self) -> None:
+        """The occlusion strip while its values are computed and defined for the bundle."""
+        self.occlusion_strip.setVisible(self.model.model_info is not None and self.model.relevance.shown)
+
+    def _on_relevance(self, entry: Entry) -> None:
+        """An answer's relevance came back (or will not): redrawn when it is the one selected."""
+        if entry is self.model.selected:
+            self._show_scores(entry)
+
+    def _on_position(self, kji: tuple[int, int, int]) -> None:
+        self.scores.set_current(kji[0])
+        self.occlusion.set_current(kji[0])
 
     def _on_scan(self, scan: LoadedScan) -> None:
         self.model.set_volume(scan.volume)
@@ -94,5 +125,21 @@ class ChatComponent(QtCore.QObject):
         per displayed axial slice."""
         scan = self.reading.scan
         scores = None if entry is None else entry.scores
-        self.scores.set_scores(scores, scan.volume if scan is not None else None)
+        volume = scan.volume if scan is not None else None
+        self.scores.set_scores(scores, volume)
         self.scores.set_question("" if entry is None or entry.scores is None else f"Q{entry.qid}: {entry.shown}")
+        self.occlusion.set_scores(None if entry is None else entry.occlusion, volume)
+        self.occlusion.set_question(self._occlusion_words(entry))
+
+    def _occlusion_words(self, entry: Entry | None) -> str:
+        """What the occlusion strip names: the question, or why it has no values for it."""
+        if entry is None:
+            return ""
+        question = f"Q{entry.qid}: {entry.shown}"
+        if entry.occlusion is not None:
+            return question
+        if self.model.relevance.is_waiting(entry):
+            return f"{question} · computing occlusion relevance…"
+        if entry.answer is None:
+            return f"{question} · occlusion relevance after the answer"
+        return f"{question} · no occlusion relevance (stopped, turned off or not computed)"

@@ -30,6 +30,7 @@ class ChatPanel(QtWidgets.QWidget):
     """Ask about the scan in view; shows the answer as it streams and keeps the history."""
 
     answerFinished = Signal(object)  # Entry
+    relevanceFinished = Signal(object)  # Entry: its occlusion relevance came back, or will not
     stateChanged = Signal(str)  # a ChatState
     exportRequested = Signal()
     tableRequested = Signal()
@@ -51,6 +52,8 @@ class ChatPanel(QtWidgets.QWidget):
         model.piece_added.connect(self._on_piece)
         model.entry_changed.connect(lambda entry: self.history.item(self.entries.index(entry)).setText(entry.label()))
         model.answer_finished.connect(self.answerFinished.emit)
+        model.relevance.finished.connect(self._on_relevance)
+        model.relevance.availability_changed.connect(self._show_relevance_notice)
 
     # ------------------------------------------------------------ the model, read
     @property
@@ -97,6 +100,10 @@ class ChatPanel(QtWidgets.QWidget):
         self.region_label.setWordWrap(True)
         self.region_label.setStyleSheet("background:#6a1d1d; color:#fff0d6; padding:4px; font-weight:bold;")
         self.region_label.hide()
+        self.relevance_label = QtWidgets.QLabel("")  # the bundle has no occlusion relevance: why, once
+        self.relevance_label.setObjectName("relevance_notice")
+        self.relevance_label.setWordWrap(True)
+        self.relevance_label.hide()
 
         self.history = QtWidgets.QListWidget()
         self.history.setObjectName("chat_history")
@@ -155,7 +162,7 @@ class ChatPanel(QtWidgets.QWidget):
             tools.addWidget(w)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        for w in (self.banner, self.model_label, self.region_label, self.status):
+        for w in (self.banner, self.model_label, self.region_label, self.relevance_label, self.status):
             layout.addWidget(w)
         layout.addWidget(QtWidgets.QLabel("Questions (this scan; kept when another scan is opened):"))
         layout.addWidget(self.history, 1)
@@ -230,6 +237,16 @@ class ChatPanel(QtWidgets.QWidget):
         self._show_region()
         self._render()
 
+    def _show_relevance_notice(self) -> None:
+        why = self.model.relevance.unavailable
+        self.relevance_label.setText(f"No occlusion relevance with this model: {why}." if why else "")
+        self.relevance_label.setVisible(bool(why))
+
+    def _on_relevance(self, entry: Entry) -> None:
+        if entry in self.entries:
+            self._render()  # its occlusion line
+        self.relevanceFinished.emit(entry)
+
     def _on_selection(self, _entry: Entry | None) -> None:
         if self.history.currentRow() != self.model.selected_row:
             self.history.blockSignals(True)
@@ -302,4 +319,5 @@ class ChatPanel(QtWidgets.QWidget):
     def shutdown(self) -> None:
         """Stop any answer and end the model's thread (before the window closes)."""
         self.model.stop()
+        self.model.relevance.cancel_waiting()  # not started: not worth waiting for
         self.chat.shutdown()

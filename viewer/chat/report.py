@@ -57,6 +57,8 @@ def _entry_html(n: int, entry: Entry, images: bool) -> list[str]:
         if images:
             out.append(_img(strip_image(entry.scores), f"TG-IS heat strip of question {n}",
                             "image-rendering:pixelated"))
+    if entry.relevance is not None:
+        out.append(f"<p><i>{e(entry.occlusion_words())}</i></p>")
     out.append("</div>")
     return out
 

@@ -1,4 +1,6 @@
-"""The researcher view: TG-IS scores of every question of the session, one row per question."""
+"""The researcher view: the slice scores of every question of the session: TG-IS one row per
+question, and TG-IS with occlusion relevance one row per stored slice (:mod:`.scores_slices`),
+each with its CSV."""
 
 from __future__ import annotations
 
@@ -12,8 +14,7 @@ from PySide6 import QtGui, QtWidgets
 
 from ..models.transcript import Entry
 from ..views.heat_strip import heat_color, normalised
-
-SCAN_COLUMNS = ("scan_id", "bundle", "bundle_version")  # what the scores are of, and from which model
+from .scores_slices import SCAN_COLUMNS, scored_entries, slices_csv, slices_table
 
 
 def scores_csv(entries: Sequence[Entry], scan_id: str = "", bundle: tuple[str, str] = ("", "")) -> str:
@@ -34,13 +35,14 @@ def scores_csv(entries: Sequence[Entry], scan_id: str = "", bundle: tuple[str, s
 
 
 class ScoresTable(QtWidgets.QDialog):
-    """A table of the scores (cells coloured as the heat strip), with CSV export."""
+    """Two tabs: TG-IS, one row per question (cells coloured as the heat strip), and TG-IS with
+    occlusion, one row per stored slice (coloured as their strips); a CSV export of each."""
 
     def __init__(self, entries: Sequence[Entry], parent: QtWidgets.QWidget | None = None, scan_id: str = "",
                  bundle: tuple[str, str] = ("", "")) -> None:
         super().__init__(parent)
         self.scan_id, self.bundle = scan_id, bundle
-        self.setWindowTitle("TG-IS slice scores of this session")
+        self.setWindowTitle("Slice scores of this session: TG-IS and occlusion")
         self.entries = [e for e in entries if e.scores is not None]
         n = max((len(e.scores) for e in self.entries), default=0)
         self.table = QtWidgets.QTableWidget(len(self.entries), n)
@@ -55,15 +57,36 @@ class ScoresTable(QtWidgets.QDialog):
                 self.table.setItem(r, k, item)
         self.table.resizeColumnsToContents()
         self.peak = self._open_at_peak()
-        save = QtWidgets.QPushButton("Export CSV…")
+        self.all_entries = scored_entries(entries)  # TG-IS or occlusion: the per-slice rows
+        self.slices_table = slices_table(self.all_entries)
+        save = QtWidgets.QPushButton("Export CSV, one row per question (TG-IS)…")
         save.clicked.connect(self._save_dialog)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.addWidget(QtWidgets.QLabel("One row per question; columns are the scan's stored slices "
+        save_slices = QtWidgets.QPushButton("Export CSV, one row per stored slice (TG-IS and occlusion)…")
+        save_slices.clicked.connect(self._save_slices_dialog)
+        by_question = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(by_question)
+        column.addWidget(QtWidgets.QLabel("One row per question; columns are the scan's stored slices "
                                           "(1 = first stored slice, as the heat strip numbers them); colour "
                                           "normalised per row; opened at the latest question's peak."))
-        layout.addWidget(self.table, 1)
-        layout.addWidget(save)
-        self.resize(900, 300)
+        column.addWidget(self.table, 1)
+        by_slice = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(by_slice)
+        column.addWidget(QtWidgets.QLabel("One row per question and stored slice: its TG-IS score and its "
+                                          "occlusion relevance (how much removing the slice lowered the answer's "
+                                          "log-probability, nats; negative, grey: it rose). Empty: none."))
+        column.addWidget(self.slices_table, 1)
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.addTab(by_question, "TG-IS by question")
+        self.tabs.addTab(by_slice, "TG-IS and occlusion by slice")
+        if not self.entries and self.all_entries:  # a model without TG-IS: its occlusion first
+            self.tabs.setCurrentIndex(1)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.tabs, 1)
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.addWidget(save)
+        buttons.addWidget(save_slices)
+        layout.addLayout(buttons)
+        self.resize(900, 400)
 
     def _open_at_peak(self) -> tuple[int, int]:
         """Select and scroll to the latest question's highest-scored slice; returns (row, column)."""
@@ -79,10 +102,20 @@ class ScoresTable(QtWidgets.QDialog):
         """Write the scores as CSV."""
         Path(path).write_text(scores_csv(self.entries, self.scan_id, self.bundle), encoding="utf-8", newline="")
 
+    def save_slices_csv(self, path: str | Path) -> None:
+        """Write TG-IS and occlusion, one row per stored slice, as CSV (:func:`slices_csv`)."""
+        Path(path).write_text(slices_csv(self.all_entries, self.scan_id, self.bundle), encoding="utf-8", newline="")
+
     def _save_dialog(self) -> None:
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export scores", "tgis_scores.csv", "CSV (*.csv)")
         if path:
             self.save_csv(path)
+
+    def _save_slices_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export scores per slice", "slice_scores.csv",
+                                                        "CSV (*.csv)")
+        if path:
+            self.save_slices_csv(path)
 
 
 def open_scores_table(entries: Sequence[Entry], parent: QtWidgets.QWidget | None = None, scan_id: str = "",

@@ -1,7 +1,7 @@
 """The transcript view's HTML: every question and answer of the scan, each answer with the
 notes the runtime put beside it (outside the trained scope, uncertain, outside the trained
-region), a line on what the model was given and where it looked, and a Copy link; the answer
-itself is shown as the model wrote it."""
+region), a line on what the model was given and where it looked (TG-IS; then occlusion, once
+computed), and a Copy link; the answer itself is shown as the model wrote it."""
 
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ def entry_html(entry: Entry, selected: bool) -> str:
         given = f"{e(entry.model_input)} · " if entry.model_input else ""  # a slice-set model's slices
         out.append(f"<p>{option}{given}<i>{e(where)}</i>{odds} · {a.n_tokens} tokens, "
                    f"{a.timings.get('total', 0.0):.1f} s</p>")
+        if entry.relevance is not None:
+            out.append(f"<p><i>{e(entry.occlusion_words())}</i></p>")
     out.append("</div>")
     return "".join(out)
 

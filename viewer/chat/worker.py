@@ -11,6 +11,10 @@ The session is whatever :func:`inference.chat.open_session` opens for the bundle
 :class:`~inference.chat.slice_session.SliceSetSession` for a slice-set model, which encodes a
 scan slice by slice: it reports each slice, and its encoding stops between slices when the
 request's :class:`threading.Event` is set (the session keeps the scan it had).
+
+After an answer the chat may ask for its occlusion relevance: a request of its own, queued
+behind the answer, so that a question asked before it starts can keep it from starting (the
+computation itself, seconds to minutes, runs to its end once begun).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from inference.chat.warm_imports import import_model_modules
 
 from ..models.chat import ChatModel, EncodedScan, ModelInfo, Request
+from ..models.relevance import RelevanceRequest
 
 if TYPE_CHECKING:
     from inference.bundle import BundleInfo
@@ -49,6 +54,10 @@ class ChatWorker(QObject):
     piece = Signal(int, str)  # (request id, streamed text)
     answered = Signal(int, object)  # (request id, inference.chat.session.Answer)
     askFailed = Signal(int, str)
+    relevanceDone = Signal(int, object)  # (request id, inference.chat.relevance.SliceRelevance)
+    relevanceFailed = Signal(int, str)
+    relevanceSkipped = Signal(int)  # its switch was set before it started
+    relevanceUndefined = Signal(int, str)  # the bundle has none (NoRelevance's sentence)
 
     def __init__(self, bundle: str = "default", n_threads: int | None = None, slices: int | None = None) -> None:
         super().__init__()
@@ -151,6 +160,28 @@ class ChatWorker(QObject):
             return
         self.answered.emit(request_id, answer)
 
+    @Slot(int, object)
+    def compute_relevance(self, request_id: int, request: RelevanceRequest) -> None:
+        """The occlusion relevance of the answer just given, unless ``request.cancel`` was set
+        before it started; setting it later stops it between two slabs."""
+        from inference.chat.relevance import NoRelevance, RelevanceStopped, occlusion_relevance
+
+        if request.cancel.is_set() or self.session is None:
+            self.relevanceSkipped.emit(request_id)
+            return
+        try:
+            relevance = occlusion_relevance(self.session, request.answer, cancel=request.cancel)
+        except RelevanceStopped:
+            self.relevanceSkipped.emit(request_id)
+            return
+        except NoRelevance as exc:
+            self.relevanceUndefined.emit(request_id, str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - an LLMError, a broken cache: the chat goes on
+            self.relevanceFailed.emit(request_id, str(exc))
+            return
+        self.relevanceDone.emit(request_id, relevance)
+
     @Slot()
     def close_session(self) -> None:
         """Free the LLM and end the worker thread's event loop."""
@@ -184,6 +215,7 @@ class ChatThread(QObject):
     _start = Signal()
     _encode = Signal(int, object, object)
     _ask = Signal(int, object)
+    _relevance = Signal(int, object)
     _close = Signal()
 
     def __init__(self, model: ChatModel, bundle: str = "default", n_threads: int | None = None,
@@ -198,16 +230,21 @@ class ChatThread(QObject):
         self._start.connect(self.worker.start_session)
         self._encode.connect(self.worker.encode_scan)
         self._ask.connect(self.worker.ask)
+        self._relevance.connect(self.worker.compute_relevance)
         self._close.connect(self.worker.close_session)
         w = self.worker
         for signal, target in ((w.ready, model.started), (w.failed, model.start_failed),
                                (w.encodeStarted, model.encode_started), (w.encodeProgress, model.encode_progress),
                                (w.scanEncoded, model.scan_encoded), (w.scanStopped, model.scan_stopped),
                                (w.scanFailed, model.scan_failed), (w.piece, model.add_piece),
-                               (w.answered, model.answered), (w.askFailed, model.ask_failed)):
+                               (w.answered, model.answered), (w.askFailed, model.ask_failed),
+                               (w.relevanceDone, model.relevance.done), (w.relevanceFailed, model.relevance.failed),
+                               (w.relevanceSkipped, model.relevance.skipped),
+                               (w.relevanceUndefined, model.relevance.undefined)):
             signal.connect(UiThreadCall(target, self).call)
         model.encode_requested.connect(self.encode)
         model.ask_requested.connect(self.ask)
+        model.relevance.requested.connect(self.compute_relevance)
         self.thread.start()
 
     def start(self) -> None:
@@ -222,12 +259,17 @@ class ChatThread(QObject):
         """Queue a question."""
         self._ask.emit(request_id, request)
 
+    def compute_relevance(self, request_id: int, request: RelevanceRequest) -> None:
+        """Queue an answer's occlusion relevance (behind whatever is queued already)."""
+        self._relevance.emit(request_id, request)
+
     def shutdown(self) -> None:
         """Free the model and stop the thread.
 
         Waits for the running request to end: a stopped answer ends within a token and a
-        stopped slice-set encoding within a slice, but a session start or a 3D model's scan
-        encoding cannot be interrupted (seconds). A QThread destroyed while it runs aborts the
+        stopped slice-set encoding within a slice, but a session start, a 3D model's scan
+        encoding or an occlusion relevance begun cannot be interrupted (seconds; the relevance
+        of a large model's answer, longer). A QThread destroyed while it runs aborts the
         process, so there is no time-out here.
         """
         if not self.thread.isRunning():

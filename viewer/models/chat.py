@@ -1,6 +1,7 @@
 """The chat with the model, without Qt: its state, the status line, the model's facts, the
 transcript of the scan in view and the question selected in it, and the requests that go to
-the model's worker.
+the model's worker, and the occlusion relevance asked for after each answer
+(:class:`~viewer.models.relevance.RelevanceRequests`).
 
 The chat panel observes this model and renders it; its buttons call :meth:`ChatModel.ask`,
 :meth:`ChatModel.stop`, :meth:`ChatModel.encode_again` and :meth:`ChatModel.select`. The
@@ -21,6 +22,7 @@ from inference.question import Question
 
 from .encoding_words import encoding_progress_words, encoding_started_words
 from .events import Event
+from .relevance import RelevanceRequests
 from .scan_facts import scan_summary
 from .sent_slices import SentSlices
 from .transcript import Entry, Transcript, TranscriptStore
@@ -120,11 +122,13 @@ class ChatModel:
         self.answer_finished = Event()
         self._generation = 0  # the scan in view; results for an earlier one are dropped
         self._next_request = 1  # worker request ids, unique over all scans' transcripts
-        self._pending: dict[int, Entry] = {}
+        self._pending: dict[int, tuple[Entry, int]] = {}  # request id: its entry, and the scan it is about
         self._running: tuple[Entry, Request] | None = None
         self._encode_cancel = threading.Event()  # the running encoding's stop switch
         self._encode_estimate: float | None = None  # seconds, for the status while encoding
         self.sent = SentSlices()  # the slices a slice-set model was given for the scan in view
+        self.relevance = RelevanceRequests()  # after each answer, on the worker thread
+        self.relevance.said.connect(self._say_if_ready)
         self.encode_requested = Event()
         self.ask_requested = Event()
 
@@ -152,6 +156,11 @@ class ChatModel:
         self.status = text
         self.status_changed.emit()
 
+    def _say_if_ready(self, text: str) -> None:
+        """The relevance's status, while questions are taken (an answer or an encoding has its own)."""
+        if self.state == ChatState.READY:
+            self.set_status(text)
+
     def _set_state(self, state: ChatState, message: str, error: bool = False) -> None:
         self.state = state
         self.status = message
@@ -169,6 +178,7 @@ class ChatModel:
             self._running[1].cancel.set()  # its stopped answer stays in its own scan's transcript
             self._running = None
         self._encode_cancel.set()  # an encoding of the scan going away is not wanted any more
+        self.relevance.cancel_waiting()  # nor the relevance of an answer about it
         self.sent.clear()
         self.volume = volume
         self._generation += 1
@@ -206,7 +216,8 @@ class ChatModel:
         self.select(len(self.entries) - 1)
         self._set_state(ChatState.ANSWERING, "Answering… (Stop keeps what has streamed)")
         request_id, self._next_request = self._next_request, self._next_request + 1
-        self._pending[request_id] = entry
+        self._pending[request_id] = (entry, self._generation)
+        self.relevance.cancel_waiting()  # an earlier answer's relevance not started yet: this question first
         self.ask_requested.emit(request_id, request)
         return entry
 
@@ -284,22 +295,25 @@ class ChatModel:
 
     def add_piece(self, request_id: int, piece: str) -> None:
         """A piece of request ``request_id``'s answer streamed."""
-        entry = self._pending.get(request_id)
+        entry, _ = self._pending.get(request_id, (None, 0))
         if entry is not None:
             entry.text += piece
             self.piece_added.emit(entry)
 
     def answered(self, request_id: int, answer: Answer) -> None:
-        """Request ``request_id`` is answered (or stopped: ``answer.cancelled``)."""
-        entry = self._pending.pop(request_id, None)
+        """Request ``request_id`` is answered (or stopped: ``answer.cancelled``); its occlusion
+        relevance is asked for while the model still holds the scan it is about."""
+        entry, generation = self._pending.pop(request_id, (None, 0))
         if entry is not None:
             entry.answer = answer
             entry.text = answer.text
+            if generation == self._generation and entry in self.entries:
+                self.relevance.request(request_id, entry)  # before the entry is shown finished: it says so
             self._finish(entry)
 
     def ask_failed(self, request_id: int, message: str) -> None:
         """Request ``request_id`` failed."""
-        entry = self._pending.pop(request_id, None)
+        entry, _ = self._pending.pop(request_id, (None, 0))
         if entry is not None:
             entry.error = message
             self._finish(entry)
@@ -310,7 +324,7 @@ class ChatModel:
         if entry in self.entries:  # else it belongs to a scan no longer shown (stopped when it went)
             self.entry_changed.emit(entry)
             if self.state == ChatState.ANSWERING:
-                self._set_state(ChatState.READY, "Ready. Ask another question.")
+                self._set_state(ChatState.READY, self.relevance.waiting_words(entry) or "Ready. Ask another question.")
             if self.selected is entry:
                 self.selection_changed.emit(entry)
         self.answer_finished.emit(entry)

@@ -15,7 +15,24 @@ import numpy as np
 from inference.question import Choice, Question
 
 if TYPE_CHECKING:
+    from inference.chat.relevance import SliceRelevance
     from inference.chat.session import Answer
+
+OCCLUSION_TOP = 3  # the stored slices an occlusion line names
+
+
+def slice_runs(indices: list[int]) -> str:
+    """Sorted slice indices (from 0) numbered from 1, consecutive ones as a range: ``"1, 3-4"``."""
+    runs: list[str] = []
+    start = prev = indices[0]
+    for k in [*indices[1:], None]:
+        if k is not None and k == prev + 1:
+            prev = k
+            continue
+        runs.append(str(start + 1) if start == prev else f"{start + 1}-{prev + 1}")
+        if k is not None:
+            start = prev = k
+    return ", ".join(runs)
 
 
 @dataclass
@@ -30,6 +47,7 @@ class Entry:
     # what the model was given, in words, when it says (a slice-set model: "4 of 64 stored
     # slices sent as images"); "" for a 3D model, which is given the whole volume
     model_input: str = ""
+    relevance: SliceRelevance | None = None  # occlusion relevance, once computed after the answer
 
     @property
     def task(self) -> str:
@@ -53,6 +71,33 @@ class Entry:
         if self.answer is None or self.answer.original_scores is None:
             return None
         return np.asarray(self.answer.original_scores)
+
+    @property
+    def occlusion(self) -> np.ndarray | None:
+        """Occlusion relevance per stored slice (nats), once computed."""
+        return None if self.relevance is None else np.asarray(self.relevance.original, dtype=np.float64)
+
+    def occlusion_words(self) -> str:
+        """The occlusion line of the transcript and the report, counted from 1 on the stored
+        slices (``"occlusion: removing stored slices 50-64 of 64 lowered this answer's
+        log-probability most (up to 1.17 nats)"``); "" until computed.
+
+        The slices named are the three highest, or all that share the highest value when more
+        do: a model's slab covers several slices (a 3D model's depth row of tokens, a slice set's
+        image and the slices nearest it), and naming three of them would single out slices the
+        measurement cannot tell apart."""
+        values = self.occlusion
+        if values is None or not values.size:
+            return ""
+        highest = float(values.max())
+        if highest <= 0:
+            return f"occlusion: removing none of the {values.size} stored slices made this answer less likely"
+        tied = [int(k) for k in np.flatnonzero(values >= highest - 1e-9)]
+        top = [int(k) for k in np.argsort(-values, kind="stable")[:OCCLUSION_TOP] if values[k] > 0]
+        picked = sorted(tied if len(tied) >= len(top) else top)
+        named = f"slice {picked[0] + 1}" if len(picked) == 1 else f"slices {slice_runs(picked)}"
+        return (f"occlusion: removing stored {named} of {values.size} lowered this answer's log-probability "
+                f"most (up to {highest:.2f} nats)")
 
     @property
     def notes(self) -> list[str]:

@@ -16,7 +16,9 @@ The numbers on the strip (its ticks and the peak's marker) count from 1 on the s
 as the transcript and the CSVs do, and the strip says so: on a resampled scan the tick of stored
 slice s sits at the displayed slice that shows it, and a cell's tooltip names both numbers.
 
-The strips draw one :class:`~viewer.models.slice_scores.SliceScores` model together.
+The strips draw one :class:`~viewer.models.slice_scores.SliceScores` model together. What a
+strip is of (its title, colours, legend and words) is the class's: the occlusion strip
+(:mod:`.occlusion_strip`) is a strip of another kind.
 """
 
 from __future__ import annotations
@@ -97,6 +99,8 @@ class HeatStrip(QtWidgets.QWidget):
     """
 
     sliceClicked = Signal(int)
+    TITLE = "TG-IS"  # above the band
+    PEAK_FILL = QtGui.QColor(253, 231, 37)  # the peak marker's background: the scale's top colour
 
     def __init__(self, model: SliceScores, inverted: bool = True, row_of: Callable[[int], float] | None = None,
                  marks_current: bool = True, parent: QtWidgets.QWidget | None = None) -> None:
@@ -193,14 +197,14 @@ class HeatStrip(QtWidgets.QWidget):
         painter.setFont(small)
         painter.setPen(OUTLINE)
         painter.drawText(QtCore.QRectF(0, 0, WIDTH, HEADER), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         "TG-IS")
+                         self.TITLE)
         band = self.band_rect()
         painter.fillRect(band, EMPTY)
         if self.scores.size:
             painter.save()
             painter.setClipRect(band)
-            for k, t in enumerate(normalised(self.scores)):
-                painter.fillRect(self.cell_rect(k), heat_color(t))
+            for k, color in enumerate(self.cell_colors()):
+                painter.fillRect(self.cell_rect(k), color)
             painter.restore()
             self._paint_ticks(painter, band)
             self._paint_peak(painter, band)
@@ -214,6 +218,10 @@ class HeatStrip(QtWidgets.QWidget):
         self._paint_legend(painter)
         self._paint_question(painter, band)
         painter.end()
+
+    def cell_colors(self) -> list[QtGui.QColor]:
+        """One colour per displayed slice: its score over the highest, on the viridis scale."""
+        return [heat_color(t) for t in normalised(self.scores)]
 
     def _paint_ticks(self, painter: QtGui.QPainter, band: QtCore.QRectF) -> None:
         n, at = self.model.stored.size, self.model.stored_at
@@ -232,7 +240,7 @@ class HeatStrip(QtWidgets.QWidget):
         if not band.top() <= y <= band.bottom():
             return
         label = QtCore.QRectF(BAND + 2, y - 7, 30, 14)
-        painter.fillRect(label, QtGui.QColor(253, 231, 37))
+        painter.fillRect(label, self.PEAK_FILL)
         painter.setPen(QtGui.QColor(0, 0, 0))
         bold = QtGui.QFont(painter.font())
         bold.setBold(True)
@@ -252,12 +260,17 @@ class HeatStrip(QtWidgets.QWidget):
         painter.drawText(QtCore.QRectF(0, top + 8, WIDTH, 12), Qt.AlignmentFlag.AlignLeft, "low")
         painter.drawText(QtCore.QRectF(0, top + 8, BAND * 3, 12), Qt.AlignmentFlag.AlignRight, "peak")
 
+    def caption(self) -> str:
+        """The words along the strip: the question the scores are of ("" for none)."""
+        if not self.scores.size:
+            return self.question or "no question selected"
+        # the grid the ticks and the marker count on
+        return f"stored slice numbers · {self.question}" if self.question else ""
+
     def _paint_question(self, painter: QtGui.QPainter, band: QtCore.QRectF) -> None:
-        text = self.question or ("no question selected" if not self.scores.size else "")
+        text = self.caption()
         if not text:
             return
-        if self.scores.size:
-            text = f"stored slice numbers · {text}"  # the grid the ticks and the marker count on
         length = max(0.0, self.height() - HEADER - FOOTER)
         shown = painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, int(length))
         painter.save()
@@ -272,12 +285,15 @@ class HeatStrip(QtWidgets.QWidget):
         if ev.type() == QtCore.QEvent.Type.ToolTip and self.scores.size:
             k = self.slice_at(ev.pos().y())
             if k >= 0:
-                share = self.scores[k] / self.scores.max() if self.scores.max() > 0 else 0.0
-                QtWidgets.QToolTip.showText(ev.globalPos(), f"{self.question}\n{self.model.slice_words(k)}: score "
-                                            f"{self.scores[k]:.4f} ({share:.0%} of the highest); click to go there",
-                                            self)
+                QtWidgets.QToolTip.showText(ev.globalPos(), self.cell_words(k), self)
                 return True
         return super().event(ev)
+
+    def cell_words(self, k: int) -> str:
+        """Displayed slice ``k``'s tooltip: the question, the slice, its score."""
+        share = self.scores[k] / self.scores.max() if self.scores.max() > 0 else 0.0
+        return (f"{self.question}\n{self.model.slice_words(k)}: score {self.scores[k]:.4f} ({share:.0%} of the "
+                "highest); click to go there")
 
     def mousePressEvent(self, ev: QtGui.QMouseEvent) -> None:  # noqa: N802
         if ev.button() == Qt.MouseButton.LeftButton:

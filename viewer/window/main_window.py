@@ -159,6 +159,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.chat.panel.exportRequested.connect(self._export_report_dialog)
         self.view_menu.addSeparator()
         self.view_menu.addAction(self.chat.scores_table_action)
+        self.view_menu.addAction(self.chat.relevance_action)
         self.help_menu.addAction(self.chat.about_model_action)
 
     # ------------------------------------------------------------ the chat's parts
