@@ -41,7 +41,8 @@ from .token_slabs import Slab, depth_slabs, spread_to_stored
 
 OCCLUDED = 1  # the cache sequence the what-if variants are scored in (0 holds the answer's)
 METHOD = "occlusion"
-MEANING = "occlusion: how much removing these slices lowers the log-probability of this answer (nats)"
+MEANING = ("occlusion: how much blanking these slices (their image tokens set to zero) lowers the "
+           "log-probability of this answer (nats)")
 
 
 class NoRelevance(Exception):

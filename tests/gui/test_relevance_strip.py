@@ -78,13 +78,13 @@ def test_the_occlusion_line_counts_stored_slices_from_one():
         original = np.array([0.1, -0.2, 0.9, 0.4, 0.0])
 
     entry.relevance = Relevance()
-    assert entry.occlusion_words() == ("occlusion: removing stored slices 1, 3-4 of 5 lowered this answer's "
+    assert entry.occlusion_words() == ("occlusion: blanking stored slices 1, 3-4 of 5 lowered this answer's "
                                        "log-probability most (up to 0.90 nats)")
     # a slab of several slices shares its value: all of them are named, none singled out
     Relevance.original = np.array([0.0, 0.5, 0.5, 0.5, 0.5, 0.2])
-    assert entry.occlusion_words().startswith("occlusion: removing stored slices 2-5 of 6 lowered")
+    assert entry.occlusion_words().startswith("occlusion: blanking stored slices 2-5 of 6 lowered")
     Relevance.original = np.array([0.0, 0.7, 0.1])
-    assert entry.occlusion_words().startswith("occlusion: removing stored slices 2-3 of 3")  # positive ones only
+    assert entry.occlusion_words().startswith("occlusion: blanking stored slices 2-3 of 3")  # positive ones only
     Relevance.original = np.array([-0.1, 0.0])
     assert "none of the 2 stored slices" in entry.occlusion_words()
 
@@ -155,8 +155,8 @@ def test_the_answer_gets_an_occlusion_strip_beside_tgis(demo_win):
     assert strip.scores.size == N_SLICES and np.array_equal(strip.model.stored, entry.occlusion)
     assert np.allclose(strip.model.stored, direct_relevance(win, entry), atol=1e-4)
     assert strip.question == f"Q1: {QUESTION}" and strip.TITLE == "occlusion"
-    assert "how much removing these slices changes this answer" in strip.caption()
-    assert "how much removing these slices changes this answer" in strip.toolTip()
+    assert "how much blanking these slices (their image tokens set to zero) changes this answer" in strip.caption()
+    assert "how much blanking these slices (their image tokens set to zero) changes this answer" in strip.toolTip()
     assert "grey" in strip.toolTip() and "Negative" in strip.toolTip()
     # side by side beside the axial scroller, each labelled: TG-IS, then occlusion, then the scroller
     scroller = win.axial.scroller

@@ -77,7 +77,7 @@ class ChatComponent(QtCore.QObject):
         self.relevance_action = QtGui.QAction("&Occlusion relevance after each answer", window)
         self.relevance_action.setCheckable(True)
         self.relevance_action.setChecked(self.model.relevance.enabled)
-        self.relevance_action.setToolTip("After each answer, measure how much removing each slice changes it "
+        self.relevance_action.setToolTip("After each answer, measure how much blanking each slice (its image tokens set to zero) changes it "
                                          "(seconds on the default model, longer on large ones)")
         self.relevance_action.toggled.connect(self.model.relevance.set_enabled)
         self.scores_table_action = QtGui.QAction("&Scores table (TG-IS, occlusion)…", window)

@@ -40,7 +40,7 @@ def _value(values: np.ndarray | None, k: int) -> str:
 def slices_csv(entries: Sequence[Entry], scan_id: str = "", bundle: tuple[str, str] = ("", "")) -> str:
     """CSV text, one row per (question, stored slice): :data:`SLICE_COLUMNS`. ``stored_slice``
     counts from 1, as everywhere else; ``tgis`` is the question's TG-IS score of the slice,
-    ``occlusion_nats`` how much removing the slice lowered the answer's log-probability (nats,
+    ``occlusion_nats`` how much blanking the slice lowered the answer's log-probability (nats,
     negative: it rose); either is empty where the question has none."""
     out = io.StringIO()
     writer = csv.writer(out)

@@ -72,7 +72,7 @@ class ScoresTable(QtWidgets.QDialog):
         by_slice = QtWidgets.QWidget()
         column = QtWidgets.QVBoxLayout(by_slice)
         column.addWidget(QtWidgets.QLabel("One row per question and stored slice: its TG-IS score and its "
-                                          "occlusion relevance (how much removing the slice lowered the answer's "
+                                          "occlusion relevance (how much blanking the slice lowered the answer's "
                                           "log-probability, nats; negative, grey: it rose). Empty: none."))
         column.addWidget(self.slices_table, 1)
         self.tabs = QtWidgets.QTabWidget()

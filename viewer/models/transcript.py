@@ -79,7 +79,7 @@ class Entry:
 
     def occlusion_words(self) -> str:
         """The occlusion line of the transcript and the report, counted from 1 on the stored
-        slices (``"occlusion: removing stored slices 50-64 of 64 lowered this answer's
+        slices (``"occlusion: blanking stored slices 50-64 of 64 lowered this answer's
         log-probability most (up to 1.17 nats)"``); "" until computed.
 
         The slices named are the three highest, or all that share the highest value when more
@@ -91,12 +91,12 @@ class Entry:
             return ""
         highest = float(values.max())
         if highest <= 0:
-            return f"occlusion: removing none of the {values.size} stored slices made this answer less likely"
+            return f"occlusion: blanking none of the {values.size} stored slices made this answer less likely"
         tied = [int(k) for k in np.flatnonzero(values >= highest - 1e-9)]
         top = [int(k) for k in np.argsort(-values, kind="stable")[:OCCLUSION_TOP] if values[k] > 0]
         picked = sorted(tied if len(tied) >= len(top) else top)
         named = f"slice {picked[0] + 1}" if len(picked) == 1 else f"slices {slice_runs(picked)}"
-        return (f"occlusion: removing stored {named} of {values.size} lowered this answer's log-probability "
+        return (f"occlusion: blanking stored {named} of {values.size} lowered this answer's log-probability "
                 f"most (up to {highest:.2f} nats)")
 
     @property

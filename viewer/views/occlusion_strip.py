@@ -1,4 +1,4 @@
-"""The occlusion strip: how much removing each slice changes the selected answer, beside the
+"""The occlusion strip: how much blanking each slice changes the selected answer, beside the
 axial scroller (next to the TG-IS strip where a model has both).
 
 A slice's value is the fall, in nats, of the answer's log-probability when the slice's image
@@ -23,7 +23,7 @@ from ..models.slice_scores import SliceScores
 from .heat_strip import BAND, FOOTER, OUTLINE, WIDTH, HeatStrip
 from .slice_view import SliceView
 
-MEANING = "occlusion: how much removing these slices changes this answer"
+MEANING = "occlusion: how much blanking these slices (their image tokens set to zero) changes this answer"
 # dark red, firebrick, orange, light orange: a positive value's colour, 0 to the largest
 WARM = np.array([[96, 22, 28], [178, 34, 34], [236, 104, 36], [255, 190, 110]], dtype=np.float64)
 GREY_LOW, GREY_HIGH = 85, 200  # a negative value's grey, near 0 and at the largest size
