@@ -20,6 +20,7 @@ from .bundle import BundleError
 from .io.errors import CTLoadError
 from .llm.errors import LLMError
 from .missing_extra import MissingExtra
+from .pacs.errors import PacsError
 from .question import QuestionError
 from .slices.recipe import SliceRecipeError
 
@@ -69,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (CTLoadError, QuestionError, BundleError, LLMError, MissingExtra, SliceRecipeError) as exc:  # each says what went wrong
+    except (CTLoadError, QuestionError, BundleError, LLMError, MissingExtra, SliceRecipeError, PacsError) as exc:  # each says what went wrong
         print(f"ctchat: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

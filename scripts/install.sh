@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-GPU=auto; EXTRAS=viewer,vision,llm,train,convert,test
+GPU=auto; EXTRAS=viewer,vision,llm,train,convert,pacs,test
 for arg in "$@"; do
     case "$arg" in
         --gpu) GPU=yes ;;
@@ -23,9 +23,13 @@ if [ "$GPU" = auto ]; then
     GPU=no; command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q GPU && GPU=yes
 fi
 
+# orthanc + orthanc-dicomweb: the real PACS the tests/pacs tests start on loopback (their own
+# process and config; the system service the package may start is not used); dicom3tools: dciodvfy,
+# which checks the SRs ctchat writes
 APT_PACKAGES=(xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
               libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-randr0 libxcb-cursor0
-              libxkbcommon-x11-0 libegl1 libgl1 libglu1-mesa libdbus-1-3 libfontconfig1)
+              libxkbcommon-x11-0 libegl1 libgl1 libglu1-mesa libdbus-1-3 libfontconfig1
+              orthanc orthanc-dicomweb dicom3tools)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
