@@ -23,11 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from viewer.models.chat import ChatState
+from viewer.models.slab import PLAIN, SLAB_NAMES, Slab, SlabMode
 
 if TYPE_CHECKING:
     from viewer.window.main_window import MainWindow
 
 TARGET_MS = 16.0
+SLAB_MM = 20.0  # the thick slab timed beside the plain slice step
+SLAB_ROWS = (SlabMode.MIP, SlabMode.MINIP, SlabMode.MEAN)
 STALL_TARGET_MS = 50.0
 
 
@@ -115,29 +118,45 @@ def run_bench(args: argparse.Namespace) -> int:
         QtWidgets.QApplication.sendEvent(canvas, ev)
 
     n_slices = win.axial.n_slices
-    direction = 1
-    step_ms: list[float] = []  # the wheel event: the scrolled view has rendered its new slice
-    linked_ms: list[float] = []  # ... and the two linked views their moved crosshair
+    direction = [1]
+
+    def time_steps(n_steps: int) -> tuple[list[float], list[float]] | None:
+        """Wheel ``n_steps`` (+10 warm-up) notches: (the scrolled view's ms, + the linked views' ms)."""
+        step: list[float] = []  # the wheel event: the scrolled view has rendered its new slice
+        linked: list[float] = []  # ... and the two linked views their moved crosshair
+        for n in range(n_steps + 10):
+            k = win.axial.slice_index
+            if not 0 <= k + direction[0] < n_slices:
+                direction[0] = -direction[0]
+            t = time.perf_counter()
+            wheel(direction[0])
+            t_step = time.perf_counter()
+            app.processEvents()  # runs the linked views' deferred renders
+            t_linked = time.perf_counter()
+            if win.axial.slice_index != k + direction[0]:
+                return None
+            if n >= 10:  # warm-up
+                step.append((t_step - t) * 1000.0)
+                linked.append((t_linked - t) * 1000.0)
+        return step, linked
+
     vr_before = win.volume_view.canvas.render_count
     slice_renders_before = sum(v.canvas.render_count for v in win.slice_views)
-    for n in range(args.steps + 10):
-        k = win.axial.slice_index
-        if not 0 <= k + direction < n_slices:
-            direction = -direction
-        t = time.perf_counter()
-        wheel(direction)
-        t_step = time.perf_counter()
-        app.processEvents()  # runs the linked views' deferred renders
-        t_linked = time.perf_counter()
-        if win.axial.slice_index != k + direction:
-            print("bench viewer: the wheel did not step the slice", file=sys.stderr)
-            return 1
-        if n >= 10:  # warm-up
-            step_ms.append((t_step - t) * 1000.0)
-            linked_ms.append((t_linked - t) * 1000.0)
+    timed = time_steps(args.steps)
     vr_during_steps = win.volume_view.canvas.render_count - vr_before
-
     slice_renders = sum(v.canvas.render_count for v in win.slice_views) - slice_renders_before
+    slab_timed = {}
+    if timed is not None:  # the same steps through thick slabs (all three views project theirs)
+        for mode in SLAB_ROWS:
+            win.reading.set_slab(Slab(mode, SLAB_MM))
+            app.processEvents()
+            slab_timed[mode] = time_steps(args.steps)
+        win.reading.set_slab(PLAIN)
+        app.processEvents()
+    if timed is None or None in slab_timed.values():
+        print("bench viewer: the wheel did not step the slice", file=sys.stderr)
+        return 1
+    step_ms, linked_ms = timed
 
     vv = win.volume_view
     cam = vv.renderer.GetActiveCamera()
@@ -170,10 +189,18 @@ def run_bench(args: argparse.Namespace) -> int:
     print(f"{'':34s}{'median ms':>10s}{'p90 ms':>10s}{'mean ms':>10s}{'n':>6s}")
     print(f"{'slice step (wheel -> new slice)':34s}{s_med:10.2f}{s_p90:10.2f}{s_mean:10.2f}{len(step_ms):6d}")
     print(f"{'  + linked crosshairs (3 views)':34s}{l_med:10.2f}{l_p90:10.2f}{l_mean:10.2f}{len(linked_ms):6d}")
+    for mode, (ms, _linked) in slab_timed.items():
+        m_med, m_p90, m_mean = _stats(ms)
+        label = f"{SLAB_NAMES[mode]} {SLAB_MM:g} mm slab step"
+        print(f"{label:34s}{m_med:10.2f}{m_p90:10.2f}{m_mean:10.2f}{len(ms):6d}")
     print(f"{'volume-rendering frame (3D view)':34s}{v_med:10.2f}{v_p90:10.2f}{v_mean:10.2f}{len(vr_ms):6d}")
     print()
     print(f"VR frame / slice step: {v_med / s_med:.1f}x; "
           f"slice step target < {TARGET_MS:.0f} ms: {'met' if s_p90 < TARGET_MS else 'NOT met'} (p90)")
+    if slab_timed:
+        slab_med = _stats(slab_timed[SlabMode.MIP][0])[0]
+        print(f"MIP {SLAB_MM:g} mm slab step / plain slice step: {slab_med / s_med:.2f}x; slab step target "
+              f"<= {TARGET_MS:.0f} ms: {'met' if slab_med <= TARGET_MS else 'NOT met'} (median)")
     print(f"3D renders during {len(step_ms) + 10} slice steps: {vr_during_steps} (must be 0); "
           f"slice-view renders: {slice_renders}")
     if stall is not None:

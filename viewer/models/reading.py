@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Sequence
 
 from .events import Event
+from .slab import PLAIN, Slab
 from .vr_data import VRData
 from .window_level import WindowLevel
 
@@ -42,9 +43,9 @@ class LoadedScan:
 class ReadingState:
     """The scan in view, the crosshair ``(k, j, i)`` (array indices), the window and the tool.
 
-    Events: ``scan_changed(scan)``, ``position_changed(position)`` and ``tool_changed(tool)`` when
-    the value changes; ``window_changed(window)`` on every :meth:`set_window` (a preset chosen
-    again is drawn again, as it always was).
+    Events: ``scan_changed(scan)``, ``position_changed(position)``, ``tool_changed(tool)`` and
+    ``slab_changed(slab)`` when the value changes; ``window_changed(window)`` on every
+    :meth:`set_window` (a preset chosen again is drawn again, as it always was).
     """
 
     def __init__(self) -> None:
@@ -52,10 +53,12 @@ class ReadingState:
         self.position: tuple[int, int, int] = (0, 0, 0)
         self.window = DEFAULT_WINDOW
         self.tool = Tool.NAVIGATE
+        self.slab: Slab = PLAIN  # the slice views' thick slab (none: the plain slice)
         self.scan_changed = Event()
         self.position_changed = Event()
         self.window_changed = Event()
         self.tool_changed = Event()
+        self.slab_changed = Event()
 
     def set_scan(self, scan: LoadedScan) -> None:
         """Read ``scan``, the crosshair at its centre voxel (as the slice views open it)."""
@@ -89,3 +92,9 @@ class ReadingState:
         if tool != self.tool:
             self.tool = Tool(tool)
             self.tool_changed.emit(self.tool)
+
+    def set_slab(self, slab: Slab) -> None:
+        """Project ``slab`` in the slice views (:data:`~viewer.models.slab.PLAIN`: the slice alone)."""
+        if slab != self.slab:
+            self.slab = slab
+            self.slab_changed.emit(slab)

@@ -19,6 +19,8 @@ from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkRenderer
 
 from inference.measure import RegionStats, distance_mm, ellipse_stats, plane_image
 
+from ..models.events import Event
+from ..models.measurement_records import MeasurementRecord
 from ..models.planes import Plane
 from ..models.reading import Tool
 
@@ -86,10 +88,14 @@ def _closed_polyline(m: Measurement) -> vtkPolyData:
 
 
 class MeasureTools:
-    """The measurements of one slice view and the mouse handling that draws them."""
+    """The measurements of one slice view and the mouse handling that draws them.
+
+    Event: ``finished(record)`` when the reader finishes a measurement (not when one is restored).
+    """
 
     def __init__(self, view: MeasuredView) -> None:
         self._view = view
+        self.finished = Event()
         self.items: list[Measurement] = []
         self._active: Measurement | None = None
         self._press_at: QtCore.QPointF | None = None
@@ -100,39 +106,42 @@ class MeasureTools:
         return self._active is not None
 
     # ------------------------------------------------------------ geometry
-    def _ijk(self, world: np.ndarray) -> np.ndarray:
-        """Continuous voxel position (i, j, k) of a world point, on the view's slice."""
+    def _ijk(self, world: np.ndarray, index: int | None = None) -> np.ndarray:
+        """Continuous voxel position (i, j, k) of a world point, on slice ``index`` (default: the
+        view's)."""
         v = self._view
         ijk = np.asarray(world, float) / v.spacing
-        ijk[v.plane.axis] = v.slice_index
+        ijk[v.plane.axis] = v.slice_index if index is None else index
         return ijk
 
-    def _on_slice(self, world: np.ndarray) -> np.ndarray:
-        """``world`` moved through-plane to just in front of the slice (as the crosshair is)."""
+    def _on_slice(self, world: np.ndarray, index: int | None = None) -> np.ndarray:
+        """``world`` moved through-plane to just in front of slice ``index`` (default: the view's),
+        as the crosshair is."""
         v = self._view
         a = v.plane.axis
         p = np.array(world, float)
-        p[a] = (v.slice_index - 0.5 * float(np.sign(v.plane.direction[a]))) * v.spacing[a]
+        k = v.slice_index if index is None else index
+        p[a] = (k - 0.5 * float(np.sign(v.plane.direction[a]))) * v.spacing[a]
         return p
 
     def measure(self, m: Measurement) -> None:
         """Compute ``m``'s length or ROI statistics from its corners."""
         v = self._view
-        a0, a1 = self._ijk(m.p0), self._ijk(m.p1)
+        a0, a1 = self._ijk(m.p0, m.slice_index), self._ijk(m.p1, m.slice_index)
         if m.kind == Tool.RULER:
             m.length_mm = distance_mm(v.affine, a0, a1)
             return
         rows, cols = [ax for ax in (2, 1, 0) if ax != v.plane.axis]
         centre, radii = (a0 + a1) / 2.0, np.abs(a1 - a0) / 2.0
         pixel_mm = np.linalg.norm(v.affine[:3, :3], axis=0)
-        image = plane_image(v.voxels, v.plane.axis, v.slice_index)
+        image = plane_image(v.voxels, v.plane.axis, m.slice_index)
         m.stats = ellipse_stats(image, (centre[rows], centre[cols]), (radii[rows], radii[cols]),
                                 (pixel_mm[rows], pixel_mm[cols]))
 
     # ------------------------------------------------------------ drawing
     def _new(self, kind: Tool, world: np.ndarray) -> Measurement:
         renderer = self._view.renderer
-        m = Measurement(kind, self._view.slice_index, self._on_slice(world), self._on_slice(world))
+        m = Measurement(Tool(kind), self._view.slice_index, self._on_slice(world), self._on_slice(world))
         mapper = vtkPolyDataMapper()
         if kind == Tool.RULER:
             m.source = vtkLineSource()
@@ -214,6 +223,32 @@ class MeasureTools:
         self.items.append(m)
         self._active = self._press_at = None
         self._view.render_now()
+        self.finished.emit(self.record(m))
+
+    # ------------------------------------------------------------ records
+    def record(self, m: Measurement) -> MeasurementRecord:
+        """``m`` as a plain record (where it lies in voxel indices, what it measured)."""
+        ijk0, ijk1 = (tuple(float(x) for x in self._ijk(p, m.slice_index)) for p in (m.p0, m.p1))
+        stats = m.stats
+        return MeasurementRecord(str(m.kind), self._view.plane.name, m.slice_index, ijk0, ijk1, m.length_mm,
+                                 None if stats is None else stats.mean, None if stats is None else stats.sd,
+                                 None if stats is None else stats.area_mm2)
+
+    def records(self) -> list[MeasurementRecord]:
+        """Every finished measurement of this view as a record."""
+        return [self.record(m) for m in self.items]
+
+    def restore(self, records: list[MeasurementRecord]) -> None:
+        """Draw again the records of this view's plane (a scan opened again); the view's scan
+        must be the one they were drawn on."""
+        v = self._view
+        for r in (r for r in records if r.plane == v.plane.name):
+            m = self._new(Tool(r.kind), np.multiply(r.ijk0, v.spacing))
+            m.slice_index = r.slice_index
+            m.p0, m.p1 = (self._on_slice(np.multiply(ijk, v.spacing), r.slice_index) for ijk in (r.ijk0, r.ijk1))
+            self._redraw(m)
+            self.items.append(m)
+        self.show_slice(v.slice_index)
 
     # ------------------------------------------------------------ slices
     def show_slice(self, index: int) -> None:

@@ -1,5 +1,5 @@
-"""One 2D slice view (axial, coronal or sagittal): VTK image slice, crosshair, orientation
-letters, corner text and a slice scroller beside it.
+"""One 2D slice view (axial, coronal or sagittal): VTK image slice (or a thick slab's
+projection, :mod:`.slab_image`), crosshair, orientation letters, corner text and a scroller.
 
 The view draws the shared :class:`~viewer.models.reading.ReadingState`: it follows its
 crosshair and window, and moves its crosshair when the reader steps, scrolls or clicks.
@@ -25,6 +25,7 @@ from inference.measure import slice_position_label
 
 from ..models.planes import Plane
 from ..models.reading import MEASURE_TOOLS, ReadingState, Tool
+from ..models.slab import Slab
 from ..models.window_level import WindowLevel
 from .corner_text import CornerText
 from .measurements import MeasureTools
@@ -32,6 +33,7 @@ from .scale_bar import ScaleBar
 from .screenshot import save_render_window_png
 from .slice_camera import SliceCamera, widget_to_world, world_to_widget
 from .slice_keys import slice_key_target
+from .slab_image import SlabImage
 from .slice_overlay import PLANE_COLORS, Crosshair, add_centred_message, add_edge_letters, thin_image_note
 from .vtk_canvas import VtkCanvas
 
@@ -101,6 +103,7 @@ class SliceView(QtWidgets.QWidget):
         self._build_scene()
         reading.position_changed.connect(self._on_position)
         reading.window_changed.connect(self._on_window)
+        reading.slab_changed.connect(self._on_slab)
 
     def add_beside_scroller(self, widget: QtWidgets.QWidget) -> None:
         """Put ``widget`` (e.g. the TG-IS heat strip) between the image and the scroller."""
@@ -117,6 +120,8 @@ class SliceView(QtWidgets.QWidget):
         self.renderer.GetActiveCamera().ParallelProjectionOn()
         self.camera = SliceCamera(self.renderer, self.canvas, self.plane)
 
+        self.slab = SlabImage(self.plane)  # the projected plane, while the reading state asks for a slab
+        self._image: vtkImageData | None = None
         self.mapper = vtkImageSliceMapper()
         self.mapper.SetOrientation(self.plane.axis)
         self.mapper.SliceAtFocalPointOff()
@@ -159,6 +164,8 @@ class SliceView(QtWidgets.QWidget):
         self.affine = np.diag([*self._spacing, 1.0]) if affine is None else np.asarray(affine, float)
         self.voxels = vtk_to_numpy(image.GetPointData().GetScalars()).reshape(shape)
         self.measure.clear()
+        self._image = image
+        self.slab.forget()
         self.mapper.SetInputData(image)
         self.image_actor.VisibilityOn()
         self.scale_bar.set_visible(True)
@@ -180,6 +187,7 @@ class SliceView(QtWidgets.QWidget):
         """Hide the image, crosshair and letters; show ``message`` instead."""
         self._shape = None
         self.voxels = None
+        self._image = None
         self.measure.clear()
         self.scale_bar.set_visible(False)
         self.mapper.RemoveAllInputs()
@@ -237,21 +245,14 @@ class SliceView(QtWidgets.QWidget):
         self.canvas.render_now()
 
     def request_render(self) -> None:
-        """Render once the event loop is idle; many requests before then make one render.
-
-        Linked views use this, so that spinning the wheel in one view renders that view on
-        every notch and the others at most once per event-loop pass.
-        """
+        """Render once the event loop is idle; many requests before then make one render (so the
+        wheel in one view renders it on every notch and the linked ones once per loop pass)."""
         if not self._render_pending:
             self._render_pending = True
-            QtCore.QTimer.singleShot(0, self, self._deferred_render)
+            QtCore.QTimer.singleShot(0, self, self.render_if_requested)
 
     def render_if_requested(self) -> None:
         """Render now when a render was requested and has not happened yet."""
-        if self._render_pending:
-            self.render_now()
-
-    def _deferred_render(self) -> None:
         if self._render_pending:
             self.render_now()
 
@@ -263,17 +264,28 @@ class SliceView(QtWidgets.QWidget):
         self._pos = pos
         a = self.plane.axis
         idx_xyz = (pos[2], pos[1], pos[0])
+        slab = self.reading.slab  # the slab projected around this slice, or the volume itself
+        image = self.slab.show(self.voxels, self._spacing, idx_xyz[a], slab) if slab.active else self._image
+        if self.mapper.GetInput() is not image:
+            self.mapper.SetInputData(image)
         self.mapper.SetSliceNumber(idx_xyz[a])
         n_xyz = (self._shape[2], self._shape[1], self._shape[0])
         self._crosshair.place(idx_xyz, n_xyz, self._spacing)
         where = slice_position_label(self.affine, idx_xyz, a)
-        self.corner.SetText(2, f"{self.plane.name.capitalize()}  {idx_xyz[a] + 1}/{n_xyz[a]}\n{where}")
+        named = f"  {slab}" if slab.active else ""
+        self.corner.SetText(2, f"{self.plane.name.capitalize()}  {idx_xyz[a] + 1}/{n_xyz[a]}{named}\n{where}")
         self.measure.show_slice(idx_xyz[a])
         if self.scroller.value() != idx_xyz[a]:
             self.scroller.blockSignals(True)
             self.scroller.setValue(idx_xyz[a])
             self.scroller.blockSignals(False)
         return True
+
+    def _on_slab(self, _slab: Slab) -> None:
+        # The slab changed: project it (or go back to the slice) and draw when the loop is idle.
+        if self._shape is not None:
+            self._apply_position(self._pos, force=True)
+            self.request_render()
 
     def _on_window(self, wl: WindowLevel) -> None:
         # The display window (HU) changed: drawn when the event loop is idle.

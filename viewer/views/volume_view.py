@@ -23,6 +23,7 @@ from vtkmodules.vtkRenderingCore import (
 
 from ..models import presets
 from ..models.vr_data import VRData
+from .orientation_marker import OrientationMarker
 from .screenshot import save_render_window_png
 from .slice_overlay import add_centred_message
 from .vtk_canvas import VtkCanvas
@@ -74,6 +75,7 @@ class VolumeView(QtWidgets.QWidget):
         self.corner.SetText(2, "3D")
         self.renderer.AddViewProp(self.corner)
         self.message = add_centred_message(self.renderer)  # why nothing is drawn (a single slice)
+        self.marker = OrientationMarker(self.canvas._Iren)  # the patient directions, turning with the camera
 
         self.volume = vtkVolume()
         self.property = vtkVolumeProperty()
@@ -154,6 +156,11 @@ class VolumeView(QtWidgets.QWidget):
             note += f"\ndownsampled {nx}x{ny}x{nz} -> {sx}x{sy}x{sz}"
         self.corner.SetText(3, note)
         self.reset_camera(render=render)
+
+    def set_orientation(self, axis_codes: str) -> None:
+        """Letter the orientation cube for a volume whose (i, j, k) increase toward ``axis_codes``
+        (:attr:`inference.io.Volume.orientation`, ``"LPS"`` for a volume the loader reoriented)."""
+        self.marker.set_axis_codes(axis_codes)
 
     def _show_nothing(self, message: str, render: bool) -> None:
         """No volume in the scene (the mapper never sees data it cannot ray-cast), a message instead."""
