@@ -38,6 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="a slice-set bundle's slice budget: at most N slices sent (default: its recipe's)")
     p.add_argument("--as-stored", action="store_true",
                    help="show a resampled series' slices as the files store them (uneven spacing, tilt)")
+    p.add_argument("--slab", metavar="MODE:MM",
+                   help="open with a thick slab: mip:20, minip:10 or mean:5 (projection:thickness in mm)")
     p.add_argument("--no-chat", action="store_true",
                    help="the viewer without the chat panel (also the case for --screenshot without --ask)")
     p.set_defaults(func=run_view)
@@ -76,6 +78,7 @@ def _view_argv(args: argparse.Namespace, path: str) -> list[str]:
     argv += ["--bundle", args.bundle, "--max-tokens", str(args.max_tokens)] + (["--no-chat"] if args.no_chat else [])
     argv += ["--as-stored"] if args.as_stored else []
     argv += ["--slices", str(args.slices)] if args.slices is not None else []
+    argv += ["--slab", args.slab] if args.slab else []
     return argv
 
 
@@ -83,7 +86,14 @@ def run_view(args: argparse.Namespace) -> int:
     """Open the window (and optionally save a screenshot and exit); returns the exit status."""
     from inference.resources import DEMO_CT
 
+    from .models.slab import parse_slab
+
     path = str(DEMO_CT) if args.demo or not args.path else args.path
+    try:
+        slab = parse_slab(args.slab or "off")
+    except ValueError as exc:
+        print(f"ctchat view: --slab: {exc}", file=sys.stderr)
+        return 2
     if args.screenshot:
         ensure_display(_view_argv(args, str(Path(path).resolve())))
     elif not has_display():
@@ -104,6 +114,7 @@ def run_view(args: argparse.Namespace) -> int:
         return 2
     win = MainWindow(chat=chat, bundle=args.bundle, max_tokens=args.max_tokens, as_stored=args.as_stored,
                      slices=args.slices)
+    win.reading.set_slab(slab)
     if args.screenshot:
         w, h = (int(x) for x in args.size.lower().split("x"))
         win.resize(w, h)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import glob
 import os
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -162,16 +163,20 @@ def partial_path(dest: Path, expected: Expected) -> Path:
     return dest.with_name(f"{dest.name}.{tag}.incomplete")
 
 
-def download(listing: RepoListing, file: RepoFile, dest: Path, on_bytes: Callable[[int], None]) -> None:
+STOPPED = "the pull was stopped; run it again to resume"
+
+
+def download(listing: RepoListing, file: RepoFile, dest: Path, on_bytes: Callable[[int], None],
+             cancel: threading.Event | None = None) -> None:
     """Fetch one file to ``dest``, resuming its :func:`partial_path` where an earlier try stopped.
 
     ``on_bytes(n)`` is told of every ``n`` bytes written (the progress bar; the bytes already
     there are reported first). The file is renamed to ``dest`` only when complete; the checksum
-    is the caller's.
+    is the caller's. ``cancel`` (the viewer's Cancel) is checked after every chunk written.
 
     Raises:
-        PullError: the server refused the file, or the connection kept breaking off (what was
-            written stays for the next run).
+        PullError: the server refused the file, the connection kept breaking off, or ``cancel``
+            was set (what was written stays for the next run).
     """
     hub = _hub()
     from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
@@ -192,6 +197,8 @@ def download(listing: RepoListing, file: RepoFile, dest: Path, on_bytes: Callabl
         have = part.stat().st_size
         if size is not None and have == size:
             break
+        if cancel is not None and cancel.is_set():
+            raise PullError(STOPPED)
         headers = build_hf_headers()  # the token, if any, goes only into these headers
         if have:
             headers["Range"] = f"bytes={have}-"
@@ -208,6 +215,8 @@ def download(listing: RepoListing, file: RepoFile, dest: Path, on_bytes: Callabl
                         for chunk in response.iter_bytes():  # as received: a drop keeps all that came
                             fh.write(chunk)
                             on_bytes(len(chunk))
+                            if cancel is not None and cancel.is_set():  # the part written stays: a resume
+                                raise PullError(STOPPED)
             if size is None:
                 break  # no listed size: the server's own length was checked by the client
             if part.stat().st_size != size:

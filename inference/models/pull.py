@@ -21,7 +21,10 @@ import json
 import os
 import shutil
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, Iterator
 
 from ..bundle import MANIFEST, BundleError, load_bundle
 from .catalogue import human_bytes
@@ -68,8 +71,33 @@ def _bar(name: str, total: int | None):
                 mininterval=0.5, leave=False, disable=not sys.stderr.isatty())
 
 
-def fetch_part(part: Part) -> dict[str, str]:
+# (file name, bytes done, bytes in all or None): the viewer's progress bar, in place of tqdm's
+Progress = Callable[[str, int, int | None], None]
+
+
+@contextmanager
+def _byte_counter(name: str, total: int | None, progress: Progress | None) -> Iterator[Callable[[int], None]]:
+    """What :func:`~inference.models.hub.download` reports bytes to: the terminal's bar, or
+    ``progress`` told the running total."""
+    if progress is None:
+        with _bar(name, total) as bar:
+            yield bar.update
+        return
+    done = 0
+
+    def update(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(name, done, total)
+
+    yield update
+
+
+def fetch_part(part: Part, progress: Progress | None = None,
+               cancel: threading.Event | None = None) -> dict[str, str]:
     """Every file of ``part`` present and checked; ``{path in the repository: SHA-256}``.
+
+    ``progress`` replaces the terminal's bar; ``cancel`` stops the download between chunks.
 
     Raises:
         PullError: a file does not match what the Hub lists (it is deleted), or its download failed.
@@ -92,8 +120,8 @@ def fetch_part(part: Part) -> dict[str, str]:
         if known is not None:
             found[f.name] = known
             continue
-        with _bar(f.name, f.expected.size) as bar:
-            download(part.listing, f, dest, bar.update)
+        with _byte_counter(f.name, f.expected.size, progress) as on_bytes:
+            download(part.listing, f, dest, on_bytes, cancel)
         ok, sha = matches(dest, f.expected)
         if not ok:
             dest.unlink()
@@ -202,11 +230,17 @@ def _drop_downloads(plan: Plan) -> None:
 
 
 def pull(spec: str, accept: bool = False, quant: str | None = None, from_folder: str | Path | None = None,
-         keep_download: bool = False) -> Path:
+         keep_download: bool = False, progress: Progress | None = None,
+         cancel: threading.Event | None = None) -> Path:
     """Pull ``spec`` (a catalogue name or ``OWNER/REPO[:QUANT]``); returns the installed folder.
 
+    ``progress(file name, bytes done, total)`` is told of each download in place of the
+    terminal's bar, and ``cancel`` set stops it between chunks (the viewer's Models dialog); what
+    was downloaded stays for the next pull to resume.
+
     Raises:
-        PullError: each refusal or failure, in one sentence (nothing is registered).
+        PullError: each refusal or failure, in one sentence (nothing is registered); a stop is
+            "the pull was stopped; run it again to resume".
     """
     plan = make_plan(spec, quant, Path(from_folder).expanduser() if from_folder else None)
     check_name(plan.name)
@@ -226,7 +260,7 @@ def pull(spec: str, accept: bool = False, quant: str | None = None, from_folder:
                         f"{root} has {human_bytes(free)}: free some space, or set CTCHAT_MODELS_DIR to a folder "
                         "on a larger disk")
     confirm(plan, accept)
-    found = [fetch_part(part) for part in plan.parts]
+    found = [fetch_part(part, progress, cancel) for part in plan.parts]
     final = install(plan, found)
     if not keep_download:
         _drop_downloads(plan)

@@ -1,7 +1,8 @@
 """The chat's part of the main window: the chat dock, a TG-IS heat strip beside every slice
 view, the occlusion strip and the marks of the slices a slice-set model was given beside the
 axial scroller, and the actions the window puts in its menus (View > Scores table, View >
-Occlusion relevance after each answer, Help > About this model)."""
+Occlusion relevance after each answer, Help > About this model, File > Compare models), and
+switching the model without closing the scan (the Models dialog's Use)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from ..views.heat_strip import HeatStrip, strip_beside
 from ..views.occlusion_strip import OcclusionStrip, occlusion_strip_beside
 from ..views.sent_marks import SentMarks
 from ..views.slice_view import SliceView
+from .compare_dialog import CompareDialog
+from .compare_run import CompareRequest
 from .panel import ChatPanel
 from .scores_table import ScoresTable, open_scores_table
 from .worker import ChatThread
@@ -68,6 +71,7 @@ class ChatComponent(QtCore.QObject):
         for strip in self.strips:
             strip.sliceClicked.connect(go_to_axial_slice)
         self.model.model_loaded.connect(self._show_strips)
+        self.model.model_loaded.connect(lambda info: self.dock.setWindowTitle(f"Chat — {info['name']}"))
         self.model.selection_changed.connect(self._show_scores)
         self.model.relevance.finished.connect(self._on_relevance)
         self.model.relevance.availability_changed.connect(self._show_occlusion_strip)
@@ -86,6 +90,10 @@ class ChatComponent(QtCore.QObject):
         self.panel.tableRequested.connect(self.show_scores_table)
         self.about_model_action = QtGui.QAction("&About this model…", window)
         self.about_model_action.triggered.connect(self.panel.show_about)
+        self.compare_action = QtGui.QAction("&Compare models…", window)
+        self.compare_action.setToolTip("Ask several installed models one question about this scan, side by side")
+        self.compare_action.triggered.connect(self.show_compare)
+        self.slices = slices
         self.thread.start()
 
     def show_scores_table(self) -> ScoresTable:
@@ -93,6 +101,34 @@ class ChatComponent(QtCore.QObject):
         info = self.model.model_info
         bundle = ("", "") if info is None else (info["summary"]["name"], str(info["summary"]["version"]))
         return open_scores_table(self.model.entries, self.window, self.model.transcript.scan_id, bundle)
+
+    def use_bundle(self, name: str) -> bool:
+        """Switch the chat to the bundle ``name`` (installed name or folder), keeping the scan:
+        it is encoded again for the new model, whose own transcript of it is shown. False when
+        a model is loading already (nothing done)."""
+        if not self.model.begin_model_change(f"Switching the model to {name}…"):
+            return False
+        self.thread.switch(name)
+        return True
+
+    def compare(self, request: CompareRequest) -> bool:
+        """Ask each model of ``request`` in turn on the chat's thread, the chat's own model
+        closed meanwhile and loaded again after; False when a model is loading already."""
+        if not self.model.begin_model_change("Comparing models: the chat's model is closed meanwhile and "
+                                             "comes back after."):
+            return False
+        self.thread.compare(request)
+        return True
+
+    def show_compare(self) -> CompareDialog:
+        """The Compare models dialog (returns it)."""
+        selected = self.model.selected
+        scan = self.reading.scan
+        dialog = CompareDialog(self.compare, self.thread.worker, scan.volume if scan is not None else None,
+                               self.model.transcript.scan_id, selected.question if selected is not None else None,
+                               self.model.max_tokens, self.slices, self.window)
+        dialog.show()
+        return dialog
 
     def shutdown(self) -> None:
         """Stop any answer and end the model's thread (before the window closes)."""

@@ -63,11 +63,33 @@ def _entry_html(n: int, entry: Entry, images: bool) -> list[str]:
     return out
 
 
+def measurements_html(items: Sequence[dict]) -> list[str]:
+    """The reader's measurements (:func:`viewer.models.measurement_records.sr_items`) as a table;
+    nothing when there are none."""
+    if not items:
+        return []
+    e = html.escape
+    out = ["<h2>Measurements</h2><table><tr><th>Measurement</th><th>Value</th><th>Slice</th>"
+           "<th>Points (LPS mm)</th></tr>"]
+    for item in items:
+        if item["kind"] == "length":
+            what, value = "Length", f"{item['value_mm']:.1f} mm"
+        else:
+            what = "ROI"
+            value = ("no voxel inside" if item["mean_hu"] is None else
+                     f"mean {item['mean_hu']:.1f} HU, SD {item['std_hu']:.1f} HU, area {item['area_mm2']:.1f} mm²")
+        where = f"{item['plane']} {item['slice']}" + (" (stored)" if item["plane"] == "axial" else "")
+        points = " → ".join("(" + ", ".join(f"{x:.1f}" for x in p) + ")" for p in item["points_lps_mm"])
+        out.append(f"<tr><td>{e(what)}</td><td>{e(value)}</td><td>{e(where)}</td><td>{e(points)}</td></tr>")
+    out.append("</table>")
+    return out
+
+
 def report_html(entries: Sequence[Entry], volume: Volume | None, model_info: ModelInfo | None,
                 screenshots: Sequence[tuple[str, QtGui.QImage]] = (), region_notice: str = "",
-                others: Sequence[Transcript] = ()) -> str:
+                others: Sequence[Transcript] = (), measurements: Sequence[dict] = (), scan_id: str = "") -> str:
     """The report as one HTML string (see the module docstring): the scan in view with its
-    transcript, then the transcripts of the session's other scans."""
+    transcript and the reader's measurements, then the transcripts of the session's other scans."""
     e = html.escape
     out = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>ctchat session report</title>",
            "<style>body{font-family:sans-serif;max-width:960px;margin:auto} td,th{padding:2px 8px;"
@@ -96,11 +118,18 @@ def report_html(entries: Sequence[Entry], volume: Volume | None, model_info: Mod
         out.append("</table>")
     if region_notice:
         out.append(f"<p class='warn'>{e(region_notice)}</p>")
+    out += measurements_html(measurements)
     out.append("<h2>Questions</h2>")
     for n, entry in enumerate(entries, 1):
         out += _entry_html(n, entry, images=True)
-    for k, other in enumerate(others, 1):
-        out.append(f"<h2>Other scan {k} of this session: {e(other.description)}</h2>")
+    k = 0
+    for other in others:  # another model's questions about this scan, or another scan's
+        by = f", answered by {other.model}" if other.model else ""
+        if scan_id and other.scan_id == scan_id:
+            out.append(f"<h2>This scan{e(by)}</h2>")
+        else:
+            k += 1
+            out.append(f"<h2>Other scan {k} of this session: {e(other.description)}{e(by)}</h2>")
         if other.region_notice:
             out.append(f"<p class='warn'>{e(other.region_notice)}</p>")
         for n, entry in enumerate(other.entries, 1):
@@ -115,11 +144,11 @@ def report_html(entries: Sequence[Entry], volume: Volume | None, model_info: Mod
 
 def write_report(path: str | Path, entries: Sequence[Entry], volume: Volume | None, model_info: ModelInfo | None,
                  screenshots: Sequence[tuple[str, QtGui.QImage]] = (), region_notice: str = "",
-                 others: Sequence[Transcript] = ()) -> Path:
+                 others: Sequence[Transcript] = (), measurements: Sequence[dict] = (), scan_id: str = "") -> Path:
     """Write :func:`report_html` to ``path`` (HTML), or to PDF when ``path`` ends in ``.pdf``;
     returns the path."""
     path = Path(path)
-    text = report_html(entries, volume, model_info, screenshots, region_notice, others)
+    text = report_html(entries, volume, model_info, screenshots, region_notice, others, measurements, scan_id)
     if path.suffix.lower() == ".pdf":
         write_pdf(path, text)
     else:

@@ -20,6 +20,13 @@ from ..models.transcript import Entry
 from ..views.slice_view import SliceView
 
 
+class MeasuredItems(Protocol):
+    """The window's measurement list."""
+
+    def sr_items(self) -> list[dict]:
+        """The scan's rulers and ROIs as plain dicts."""
+
+
 class ReportedWindow(Protocol):
     """What the report takes from the window it describes."""
 
@@ -38,6 +45,10 @@ class ReportedWindow(Protocol):
 
     def set_position(self, kji: Sequence[int], render_now: bool = False) -> None:
         """Move the crosshair."""
+
+    @property
+    def measurements(self) -> MeasuredItems:
+        """The scan's rulers and ROIs (for the report's measurements section)."""
 
 
 class ReportExport:
@@ -60,7 +71,9 @@ class ReportExport:
         return write_report(path, chat.entries if chat else [], scan.volume if scan else None,
                             chat.model_info if chat else None, shots,
                             chat.transcript.region_notice if chat else "",
-                            chat.store.others(chat.transcript) if chat else ())
+                            chat.store.others(chat.transcript) if chat else (),
+                            measurements=self.window.measurements.sr_items(),
+                            scan_id=chat.transcript.scan_id if chat else "")
 
     def peak_slice_images(self, entries: Sequence[Entry]) -> list[tuple[str, QtGui.QImage]]:
         """The axial view at each answered question's top slice (the crosshair is put back)."""

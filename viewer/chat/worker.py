@@ -12,6 +12,10 @@ The session is whatever :func:`inference.chat.open_session` opens for the bundle
 scan slice by slice: it reports each slice, and its encoding stops between slices when the
 request's :class:`threading.Event` is set (the session keeps the scan it had).
 
+Switching the model (the Models dialog's Use) closes the session and opens the other bundle's;
+a bundle that does not load leaves the previous model in place. Comparing models closes the
+session, asks each model in turn (:mod:`viewer.chat.compare_run`) and opens the session again.
+
 After an answer the chat may ask for its occlusion relevance: a request of its own, queued
 behind the answer, so that a question asked before it starts can keep it from starting (the
 computation itself, seconds to minutes, runs to its end once begun).
@@ -29,6 +33,7 @@ from inference.chat.warm_imports import import_model_modules
 
 from ..models.chat import ChatModel, EncodedScan, ModelInfo, Request
 from ..models.relevance import RelevanceRequest
+from .compare_run import CompareRequest, run_comparison
 
 if TYPE_CHECKING:
     from inference.bundle import BundleInfo
@@ -58,6 +63,9 @@ class ChatWorker(QObject):
     relevanceFailed = Signal(int, str)
     relevanceSkipped = Signal(int)  # its switch was set before it started
     relevanceUndefined = Signal(int, str)  # the bundle has none (NoRelevance's sentence)
+    switchFailed = Signal(str, bool)  # (why, whether the previous model is being loaded again)
+    compareProgress = Signal(int, int, str)  # (model k, of n, its name): k is being asked
+    compareDone = Signal(object)  # viewer.chat.compare_run.CompareResult
 
     def __init__(self, bundle: str = "default", n_threads: int | None = None, slices: int | None = None) -> None:
         super().__init__()
@@ -70,6 +78,48 @@ class ChatWorker(QObject):
     @Slot()
     def start_session(self) -> None:
         """Load the bundle and open its session (~2 s)."""
+        error = self._open()
+        if error:
+            self.failed.emit(error)
+
+    @Slot(str)
+    def switch_bundle(self, name: str) -> None:
+        """Close the session and open ``name``'s; when ``name`` does not load, the previous
+        model stays (still open when the bundle's files are refused, else opened again)."""
+        from inference.bundle import load_bundle
+
+        try:
+            load_bundle(name)  # its files checked while the model in memory is still there
+        except Exception as exc:  # noqa: BLE001 - BundleError, a broken file: one sentence
+            self.switchFailed.emit(f"{name} could not be loaded: {exc}", False)
+            return
+        previous = self.bundle_name
+        self._close()
+        self.bundle_name = name
+        error = self._open()
+        if error:
+            self.bundle_name = previous
+            self.switchFailed.emit(f"{name} could not be loaded: {error}", True)
+            self.start_session()
+
+    @Slot(object)
+    def compare(self, request: CompareRequest) -> None:
+        """Ask each model of ``request`` in turn with this session closed (one model in
+        memory), then open it again."""
+        self._close()
+        try:
+            result = run_comparison(request, self.compareProgress.emit)
+        finally:
+            self.start_session()  # its ready signal follows the result
+        self.compareDone.emit(result)
+
+    def _close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+    def _open(self) -> str | None:
+        """Open :attr:`bundle_name`'s session and say ``ready``; the sentence why not, else None."""
         try:
             from inference.bundle import SLICE_SET, load_bundle
             from inference.chat import open_session
@@ -79,13 +129,13 @@ class ChatWorker(QObject):
             self.session = open_session(bundle, n_threads=self.n_threads, scan_cache=scan_cache_from_env(),
                                         slices=self.slices)
         except Exception as exc:  # noqa: BLE001 - BundleError, LLMError, a broken file: the viewer goes on
-            self.failed.emit(str(exc))
-            return
+            return str(exc)
         self.slice_set = bundle.kind == SLICE_SET
         b = self.session.bundle
         facts = self._slice_set_facts(b) if self.slice_set else self._volume_facts(b)
         self.ready.emit(ModelInfo(name=b.name, kind=b.kind, trained=b.trained, summary=b.summary(), **facts,
                                   providers=list(self.session.providers), threads=self.n_threads, scope=b.scope))
+        return None
 
     def _volume_facts(self, b: BundleInfo) -> dict[str, Any]:
         """What a native-3D model reads: one grid of the whole volume in one HU window; TG-IS."""
@@ -185,9 +235,7 @@ class ChatWorker(QObject):
     @Slot()
     def close_session(self) -> None:
         """Free the LLM and end the worker thread's event loop."""
-        if self.session is not None:
-            self.session.close()
-            self.session = None
+        self._close()
         QThread.currentThread().quit()
 
 
@@ -216,6 +264,8 @@ class ChatThread(QObject):
     _encode = Signal(int, object, object)
     _ask = Signal(int, object)
     _relevance = Signal(int, object)
+    _switch = Signal(str)
+    _compare = Signal(object)
     _close = Signal()
 
     def __init__(self, model: ChatModel, bundle: str = "default", n_threads: int | None = None,
@@ -231,6 +281,8 @@ class ChatThread(QObject):
         self._encode.connect(self.worker.encode_scan)
         self._ask.connect(self.worker.ask)
         self._relevance.connect(self.worker.compute_relevance)
+        self._switch.connect(self.worker.switch_bundle)
+        self._compare.connect(self.worker.compare)
         self._close.connect(self.worker.close_session)
         w = self.worker
         for signal, target in ((w.ready, model.started), (w.failed, model.start_failed),
@@ -240,7 +292,8 @@ class ChatThread(QObject):
                                (w.answered, model.answered), (w.askFailed, model.ask_failed),
                                (w.relevanceDone, model.relevance.done), (w.relevanceFailed, model.relevance.failed),
                                (w.relevanceSkipped, model.relevance.skipped),
-                               (w.relevanceUndefined, model.relevance.undefined)):
+                               (w.relevanceUndefined, model.relevance.undefined),
+                               (w.switchFailed, model.change_failed)):
             signal.connect(UiThreadCall(target, self).call)
         model.encode_requested.connect(self.encode)
         model.ask_requested.connect(self.ask)
@@ -262,6 +315,14 @@ class ChatThread(QObject):
     def compute_relevance(self, request_id: int, request: RelevanceRequest) -> None:
         """Queue an answer's occlusion relevance (behind whatever is queued already)."""
         self._relevance.emit(request_id, request)
+
+    def switch(self, bundle: str) -> None:
+        """Queue a switch to ``bundle`` (result: ``worker.ready`` or ``worker.switchFailed``)."""
+        self._switch.emit(bundle)
+
+    def compare(self, request: CompareRequest) -> None:
+        """Queue a comparison (``worker.compareProgress`` per model, then ``worker.compareDone``)."""
+        self._compare.emit(request)
 
     def shutdown(self) -> None:
         """Free the model and stop the thread.

@@ -1,5 +1,6 @@
 """The chat with the model, without Qt: its state, the status line, the model's facts, the
-transcript of the scan in view and the question selected in it, and the requests that go to
+transcript of the scan in view (each model keeps its own: switching the model shows the new
+model's questions about the scan) and the question selected in it, and the requests that go to
 the model's worker, and the occlusion relevance asked for after each answer
 (:class:`~viewer.models.relevance.RelevanceRequests`).
 
@@ -126,6 +127,8 @@ class ChatModel:
         self._running: tuple[Entry, Request] | None = None
         self._encode_cancel = threading.Event()  # the running encoding's stop switch
         self._encode_estimate: float | None = None  # seconds, for the status while encoding
+        self._scan_key = ""  # inference.io.scan_identity of the scan in view
+        self._before_change: ChatState | None = None  # the state before a model switch or a comparison
         self.sent = SentSlices()  # the slices a slice-set model was given for the scan in view
         self.relevance = RelevanceRequests()  # after each answer, on the worker thread
         self.relevance.said.connect(self._say_if_ready)
@@ -182,17 +185,26 @@ class ChatModel:
         self.sent.clear()
         self.volume = volume
         self._generation += 1
-        key = scan_identity(volume)
-        self.transcript = self.store.for_scan(key)
-        self.transcript.scan_id = key
-        self.transcript.description = scan_summary(volume)
+        self._scan_key = scan_identity(volume)
+        self._show_transcript()
+        if self.model_info is not None:
+            self._encode()
+
+    @property
+    def model_name(self) -> str:
+        """The name of the model that answers ("" before one has started)."""
+        return self.model_info["name"] if self.model_info is not None else ""
+
+    def _show_transcript(self) -> None:
+        """Show the transcript of the scan in view as the current model answered it."""
+        self.transcript = self.store.for_scan(self._scan_key, self.model_name)
+        self.transcript.scan_id = self._scan_key
+        self.transcript.description = scan_summary(self.volume)
         self.selected_row = len(self.entries) - 1
         self.transcript_switched.emit()
         self.selection_changed.emit(self.selected)
         if self.entries:
             self.set_status(f"This scan's {len(self.entries)} earlier question(s) are restored.")
-        if self.model_info is not None:
-            self._encode()
 
     def select(self, row: int) -> None:
         """Select question ``row`` of the transcript (-1: none)."""
@@ -235,6 +247,38 @@ class ChatModel:
         if self.state == ChatState.ENCODE_STOPPED and self.volume is not None:
             self._encode()
 
+    def begin_model_change(self, words: str) -> bool:
+        """Another model is about to be loaded (a switch, or a comparison that closes this
+        one): stop what runs, take no questions meanwhile and say ``words``; False (nothing
+        done) while a model is already loading."""
+        if self.state == ChatState.STARTING:
+            return False
+        if self._running is not None:
+            self._running[1].cancel.set()  # its stopped answer stays in its transcript
+            self._running = None
+        self._encode_cancel.set()
+        self.relevance.cancel_waiting()
+        self._before_change = self.state
+        self._generation += 1  # what the worker still says about the scan is dropped
+        self._set_state(ChatState.STARTING, words)
+        return True
+
+    def change_failed(self, message: str, reloading: bool) -> None:
+        """The other model could not be loaded (``message``: why); the model that was there
+        stays, already holding the scan or (``reloading``) loaded again, which :meth:`started`
+        is then told of."""
+        if reloading:
+            self.set_status(f"{message} Loading {self.model_name} again…")
+            return
+        before, self._before_change = self._before_change, None
+        if before in (ChatState.READY, ChatState.ANSWERING):
+            self._set_state(ChatState.READY, f"{message} Still using {self.model_name}.", error=True)
+        elif self.volume is not None and self.model_info is not None:
+            self._encode()
+            self.set_status(f"{message} Still using {self.model_name}; encoding the scan again…")
+        else:
+            self._set_state(before or ChatState.IDLE, f"{message} Still using {self.model_name}.", error=True)
+
     def _encode(self) -> None:
         self._encode_cancel = threading.Event()
         self._encode_estimate = None
@@ -243,10 +287,17 @@ class ChatModel:
 
     # ------------------------------------------------------------ from the worker
     def started(self, info: ModelInfo) -> None:
-        """The model is loaded: encode the scan in view, if any."""
+        """The model is loaded (at start, after a switch, or back after a comparison): show its
+        transcript of the scan in view, if any, and encode the scan for it."""
+        switched = info["name"] != self.model_name
         self.model_info = info
+        self._before_change = None
+        if switched:
+            self.relevance.reset_availability()
         self.model_loaded.emit(info)
         if self.volume is not None:
+            if switched:
+                self._show_transcript()
             self._encode()
         else:
             self._set_state(ChatState.IDLE, "Model ready; open a scan to ask about it.")

@@ -135,6 +135,12 @@ class RelevanceRequests:
         if entry is not None:
             self.finished.emit(entry)
 
+    def reset_availability(self) -> None:
+        """Another model was loaded: whether it has occlusion relevance is not known yet."""
+        if self.unavailable:
+            self.unavailable = ""
+            self.availability_changed.emit()
+
     def _take(self, request_id: int) -> Entry | None:
         entry, _ = self._waiting.pop(request_id, (None, None))
         return entry

@@ -1,8 +1,9 @@
-"""The chat transcript: one :class:`Entry` per question, and a transcript per scan.
+"""The chat transcript: one :class:`Entry` per question, and a transcript per scan and model.
 
-Each scan keeps its own transcript (:class:`TranscriptStore`, keyed by
-:func:`inference.io.scan_identity`, a hash of the scan's voxels and geometry): opening another
-scan puts the current one aside, and coming back restores it.
+Each scan keeps its own transcript for each model (:class:`TranscriptStore`, keyed by
+:func:`inference.io.scan_identity`, a hash of the scan's voxels and geometry, and the model's
+name): opening another scan, or switching to another model, puts the current one aside, and
+coming back restores it.
 """
 
 from __future__ import annotations
@@ -133,18 +134,23 @@ class Transcript:
     description: str = ""  # the scan in words (size, spacing, series description): no names, no paths
     region_notice: str = ""  # the runtime's out-of-region sentence for this scan, once encoded
     scan_id: str = ""  # inference.io.scan_identity of the scan (not a patient identifier): the CSVs name it
+    model: str = ""  # the name of the model that answered these questions
 
 
 class TranscriptStore:
-    """Transcripts by scan key, for the session (kept while the window lives)."""
+    """Transcripts by scan key and model, for the session (kept while the window lives)."""
 
     def __init__(self) -> None:
-        self._by_scan: dict[str, Transcript] = {}
+        self._by_scan: dict[tuple[str, str], Transcript] = {}
 
-    def for_scan(self, key: str) -> Transcript:
-        """The transcript of the scan ``key`` identifies (a new, empty one the first time)."""
-        return self._by_scan.setdefault(key, Transcript())
+    def for_scan(self, key: str, model: str = "") -> Transcript:
+        """The transcript of the scan ``key`` identifies, as ``model`` answered it (a new, empty
+        one the first time): each model keeps its own questions and answers about a scan."""
+        transcript = self._by_scan.setdefault((key, model), Transcript())
+        transcript.model = model
+        return transcript
 
     def others(self, current: Transcript) -> list[Transcript]:
-        """The other scans' transcripts that hold questions, in the order first opened."""
+        """The transcripts that hold questions other than ``current``: other models' of the
+        same scan and other scans', in the order first opened."""
         return [t for t in self._by_scan.values() if t is not current and t.entries]

@@ -31,11 +31,15 @@ from .cine import Cine, CineMenu
 from .cursor_readout import CursorReadout
 from .layouts import LayoutMenu, ViewLayouts
 from .load_worker import LoadWorker
+from .measurement_list import MeasurementList
 from .message_bar import MessageBar
+from .models_dialog import open_models_dialog
+from .pacs_actions import PacsActions
 from .preset_menus import VolumePresetMenu, WindowPresetMenu
 from .scan_loading import ScanLoading
 from .series_dialog import SeriesDialog
 from .shortcuts_dialog import ShortcutsDialog
+from .slab_menu import SlabMenu
 from .theme import apply_dark_theme
 from .tool_actions import ToolActions
 
@@ -87,6 +91,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.tools = ToolActions(self.reading, self.slice_views, self)
         self.tool_actions = self.tools.by_tool
+        self.measurements = MeasurementList(self.reading, self.slice_views, self.tools.clear_action, self)
         self.cine = Cine(self)
         self._build_status_bar()
         self._build_menus()
@@ -114,9 +119,12 @@ class MainWindow(QtWidgets.QMainWindow):
         view.addAction("&Reset views", QtGui.QKeySequence("R"), self.reset_views)
         view.addMenu(WindowPresetMenu(self.set_window, self.apply_default_window, view))
         view.addMenu(VolumePresetMenu(self.volume_view, view))
+        view.addMenu(slab_menu := SlabMenu(self.reading, view))
+        self.slab_menu = slab_menu
         view.addSeparator()
         view.addActions(self.tools.measuring)
         view.addAction(self.tools.clear_action)
+        view.addAction(self.measurements.show_action)
         view.addSeparator()
         layout_menu = LayoutMenu(self.layouts, view)
         self.layout_actions = layout_menu.layout_actions
@@ -139,13 +147,17 @@ class MainWindow(QtWidgets.QMainWindow):
         file_menu.addAction("Open &folder…", QtGui.QKeySequence("Ctrl+Shift+O"), self._open_folder_dialog)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.pacs = PacsActions(self)  # Open from PACS, Save as DICOM (SR + KOS), Send to PACS
+        file_menu.addSeparator()
+        file_menu.addActions(self.pacs.actions)
         file_menu.addSeparator()
         file_menu.addAction("Save screenshot of &window…", QtGui.QKeySequence("Ctrl+Shift+S"),
-                            self._screenshot_window_dialog)
+                            lambda: self._screenshot_dialog())
         shot_menu = file_menu.addMenu("Save screenshot of &view")
         for name in ("axial", "coronal", "sagittal", "3d"):
             shot_menu.addAction(name.capitalize() if name != "3d" else "3D",
-                                lambda n=name: self._screenshot_view_dialog(n))
+                                lambda n=name: self._screenshot_dialog(n))
+        file_menu.addAction("&Models…", lambda: open_models_dialog(self, self.chat))
         file_menu.addSeparator()
         file_menu.addAction("&Quit", QtGui.QKeySequence.StandardKey.Quit, self.close)
 
@@ -160,6 +172,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.view_menu.addSeparator()
         self.view_menu.addAction(self.chat.scores_table_action)
         self.view_menu.addAction(self.chat.relevance_action)
+        self.view_menu.addAction(self.chat.compare_action)
         self.help_menu.addAction(self.chat.about_model_action)
 
     # ------------------------------------------------------------ the chat's parts
@@ -252,6 +265,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.set_window(scan.window, render=False)
         vr = scan.vr or VRData(vol.voxels, vol.spacing_zyx, self.volume_view.max_voxels)
         self.volume_view.set_vr_data(vr)
+        self.volume_view.set_orientation(vol.orientation)
         desc = vol.metadata.get("series_description") or ""
         self.setWindowTitle(f"ctchat viewer — {Path(scan.path).name}" + (f" — {desc}" if desc else ""))
         if vol.warnings:
@@ -368,20 +382,18 @@ class MainWindow(QtWidgets.QMainWindow):
         return {"axial": self.axial, "coronal": self.coronal, "sagittal": self.sagittal,
                 "3d": self.volume_view}[name]
 
-    def _screenshot_window_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save screenshot", "ctchat.png", "PNG (*.png)")
+    def _screenshot_dialog(self, name: str | None = None) -> None:
+        """Ask where to save a screenshot of the window (``name`` None) or of one view."""
+        title, file = ("Save screenshot", "ctchat.png") if name is None else (f"Save {name} view", f"{name}.png")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, title, file, "PNG (*.png)")
         if path:
-            self.save_window_png(path)
-
-    def _screenshot_view_dialog(self, name: str) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, f"Save {name} view", f"{name}.png", "PNG (*.png)")
-        if path:
-            self.view_by_name(name).save_png(path)
+            self.save_window_png(path) if name is None else self.view_by_name(name).save_png(path)
 
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:  # noqa: N802
         if self.chat is not None:
             self.chat.shutdown()
         self.loading.shutdown()
+        self.pacs.shutdown()
         for v in (*self.slice_views, self.volume_view):
             v.canvas.Finalize()
         super().closeEvent(ev)
