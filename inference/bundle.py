@@ -189,6 +189,8 @@ class BundleInfo:
             "trained_scope": self.scope.describe(),
             "llm": self.llm_path.name,
             "lora": self.lora_path.name if self.lora_path else None,
+            # how much its slice strips change with the question, as ``ctchat eval --question-dependence`` measured
+            "question_dependence": self.manifest.get("evaluation", {}).get("question_dependence"),
         }
 
 

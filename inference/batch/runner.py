@@ -16,6 +16,7 @@ from ..llm.errors import LLMError
 from ..question import QuestionError
 from ..slices.recipe import SliceRecipeError
 from .inputs import ScanJob
+from .relevance_fields import RELEVANCE_KEY, relevance_fields
 
 Record = dict[str, Any]
 
@@ -31,6 +32,7 @@ class RunSettings:
     scan_cache: bool = True
     slices: int | None = None  # a slice-set bundle's slice budget (``--slices``); a 3D bundle has none
     save_model_input: str | None = None  # a folder: each question's exact model input goes under it
+    relevance: bool = False  # each answer's occlusion relevance too (``--relevance``: one pass per slab)
 
 
 def model_input_folder(job: ScanJob, row: int) -> str:
@@ -108,6 +110,7 @@ class ScanAnswerer:
         except (QuestionError, LLMError) as exc:
             return {**base, "error": str(exc), **self._stamp}
         scores = answer.scores_record()  # top_slices counted from 1 on the stored slices
+        relevance = relevance_fields(self.chat, answer) if self.settings.relevance else {RELEVANCE_KEY: None}
         p_yes = answer.yes_probability
         return {
             **base,
@@ -115,6 +118,7 @@ class ScanAnswerer:
             "yes_probability": None if math.isnan(p_yes) else round(p_yes, 6),
             "choice": None if answer.choice is None else answer.choice.to_dict(),
             "slice_scores": scores,
+            **relevance,  # slice_relevance: occlusion's record, or null (and slice_relevance_reason: why)
             "n_tokens": answer.n_tokens,
             "notes": answer.notes,
             "region": self.chat.region.to_dict(),  # status inside/outside/unknown/not_checked, and why

@@ -9,6 +9,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Callable
 
+from ..batch.relevance_fields import RELEVANCE_KEY, relevance_fields, relevance_line
 from ..io import load_volume
 from ..question import Question
 
@@ -40,6 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--save-model-input", metavar="DIR",
                    help="write the exact input the model is given for this question into DIR "
                         "(slice images and prompt, or the 3D array and prompt)")
+    p.add_argument("--relevance", action="store_true",
+                   help="after the answer, occlusion relevance: how much removing each slab of slices lowers "
+                        "the answer's log-probability (one more pass per slab)")
     p.set_defaults(func=run)
 
 
@@ -82,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"ctchat: the model's input for this question is in {folder}", file=sys.stderr)
     stream = None if args.json else (lambda piece: print(piece, end="", flush=True))
     answer = chat.ask(question, args.max_tokens, on_text=stream)
+    relevance = relevance_fields(chat, answer) if args.relevance else {RELEVANCE_KEY: None}
     if args.json:
         print(json.dumps({
             "question": answer.question.shown,
@@ -91,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
                 **answer.scores_record(),  # top_slices counted from 1 on the stored slices
                 "model_slices": [round(float(s), 6) for s in answer.slice_scores],
             },
+            **relevance,  # slice_relevance: occlusion's record (with --relevance), or null and why
             "sent_slices": sent_slices_record(chat) if slice_set else None,
             "timings_s": {**{f"encode_{k}": round(v, 4) for k, v in encode.items()},
                           **{k: round(v, 4) for k, v in answer.timings.items()}},
@@ -115,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"[{option}{where}; {how_made(answer)}; {bundle.name}"
               f"{'' if bundle.trained else ', UNTRAINED weights: answers are not meaningful'}]",
               file=sys.stderr)
+        if args.relevance:
+            print(relevance_line(relevance), file=sys.stderr)
     chat.close()
     return 0
 

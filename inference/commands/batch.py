@@ -10,7 +10,7 @@ from pathlib import Path
 from ..batch.inputs import TABLE_SUFFIXES, ScanJob, folder_jobs, table_jobs
 from ..batch.progress import Progress
 from ..batch.results import ResultsWriter, done_keys
-from ..batch.results_csv import write_results_csv
+from ..batch.results_csv import slices_csv_path, write_results_csv, write_slices_csv
 from ..batch.runner import RunSettings, pending, run_local
 from ..io.errors import CTLoadError
 from ..question import Question
@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("input", help="folder of scans (DICOM series, NIfTI and .npy model arrays, recursively), or a .csv/.jsonl "
                                  "of scan,question[,task,choices,disease,series] (choices separated by ';')")
     p.add_argument("--out", required=True, help="results file (JSONL); a rerun skips what it holds")
-    p.add_argument("--csv", metavar="OUT.csv", help="also write every line of the results as a CSV table")
+    p.add_argument("--csv", metavar="OUT.csv", help="also write every line of the results as a CSV table, and "
+                   "every slice's scores (TG-IS, occlusion) in long format beside it (OUT.slices.csv)")
     p.add_argument("--question", action="append", default=[], help="for a folder: a question (repeatable)")
     p.add_argument("--yes-no", action="append", default=[], metavar="DISEASE",
                    help="for a folder: CT-RATE's question about DISEASE (repeatable); default: the findings")
@@ -41,6 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--save-model-input", metavar="DIR",
                    help="write each question's exact model input under DIR, one folder per scan and question "
                         "(scan0001_q1, ...: numbered by input order, no names; each results line names its folder)")
+    p.add_argument("--relevance", action="store_true",
+                   help="each answer's occlusion relevance too (slice_relevance: how much removing each slab of "
+                        "slices lowers the answer's log-probability; one more pass per slab)")
     p.set_defaults(func=run)
 
 
@@ -107,12 +111,14 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
     save_to = str(Path(args.save_model_input).resolve()) if args.save_model_input else None  # workers' cwd may differ
     settings = RunSettings(args.bundle, args.device, args.max_tokens, scan_cache=not args.no_scan_cache,
-                           slices=args.slices, save_model_input=save_to)
+                           slices=args.slices, save_model_input=save_to, relevance=args.relevance)
     run_jobs(jobs, Path(args.out), settings, args.workers, args.ray, args.actors)
     print(f"ctchat: results in {args.out}", file=sys.stderr)
     if save_to:
         print(f"ctchat: the model's input for each question is under {save_to}", file=sys.stderr)
     if args.csv:
         n = write_results_csv(Path(args.out), Path(args.csv))
-        print(f"ctchat: {n} line(s) as CSV in {args.csv}", file=sys.stderr)
+        long = slices_csv_path(Path(args.csv))
+        values = write_slices_csv(Path(args.out), long)
+        print(f"ctchat: {n} line(s) as CSV in {args.csv}; {values} slice value(s) in {long}", file=sys.stderr)
     return 0

@@ -35,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-tokens", type=int, default=40)
     p.add_argument("--slices", type=int, metavar="N", help="slice-set bundles: send at most N slices per case")
     p.add_argument("--no-bertscore", action="store_true", help="skip BERTScore (slower on the CPU)")
+    p.add_argument("--question-dependence", action="store_true",
+                   help="also how much the bundle's slice strips (TG-IS, occlusion) change with the question on "
+                        "the same scan: mean Pearson r between question kinds (one relevance pass per answer)")
     p.add_argument("--json", action="store_true")
     p.add_argument("path", nargs="?", help="with --dataset: M3D-VQA's CSV, M3D-Cap's JSON, or CT-RATE's folder")
     p.add_argument("--dataset", choices=["m3d-vqa", "m3d-cap", "ct-rate"], help="a published benchmark at PATH")
@@ -83,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
     from inference.chat import open_session
     from training.data.cases import EVAL_SCANS, EVAL_SEED_BASE, TRAIN_SCANS, synthetic_cases
     from training.evaluation.evaluate import evaluate, only_kinds
+    from training.evaluation.question_dependence import QuestionDependence, report_lines
     from training.evaluation.scoring import Scorecard
 
     bundle = load_bundle(args.bundle)
@@ -92,21 +96,23 @@ def run(args: argparse.Namespace) -> int:
     if args.kinds:
         cases = only_kinds(cases, tuple(k.strip() for k in args.kinds.split(",") if k.strip()))
     bertscore = not args.no_bertscore
+    dependence = QuestionDependence() if args.question_dependence else None  # of the bundle's own column
     columns: dict[str, dict] = {}
     if bundle.kind == SLICE_SET:
         # both baselines are native-3D ones: zeroed 3D image tokens, and an untrained perceiver
         print(f"ctchat: {bundle.name} is a slice-set model: the zeroed-image and untrained-perceiver baselines "
               "exist only for native-3D bundles, so only the bundle itself is evaluated", file=sys.stderr)
         session = open_session(bundle, slices=args.slices)
-        columns["bundle"] = evaluate(session, cases, args.max_tokens, bertscore)
+        columns["bundle"] = evaluate(session, cases, args.max_tokens, bertscore, dependence)
         session.close()
     else:
-        columns = evaluate_with_baselines(bundle, cases, args.max_tokens, bertscore)
+        columns = evaluate_with_baselines(bundle, cases, args.max_tokens, bertscore, dependence)
+    figures = None if dependence is None else dependence.summary()
     if args.json:
         print(json.dumps({"bundle": bundle.summary(), "scans": args.scans, "scan_paths": list(scans),
                           "kinds": args.kinds or "all",
                           "random_fields_of_view": not args.whole_scans,
-                          "results": columns}, indent=2))
+                          "results": columns, "question_dependence": figures}, indent=2))
         return 0
     what = "held-out cases" if args.scans == "held-out" else "cases with held-out insertions in the training scans"
     view = "whole scans" if args.whole_scans else "each a random field of view"
@@ -117,12 +123,17 @@ def run(args: argparse.Namespace) -> int:
     print(f"  {'metric':<30}" + "".join(f"{name:>22}" for name in columns))
     for label, get in rows:
         print(f"  {label:<30}" + "".join(f"{get(r):>22.3f}" for r in columns.values()))
+    if figures is not None:
+        print("\n".join(report_lines(figures)))
     return 0
 
 
-def evaluate_with_baselines(bundle, cases: list, max_tokens: int, bertscore: bool) -> dict[str, dict]:
+def evaluate_with_baselines(bundle, cases: list, max_tokens: int, bertscore: bool,
+                            dependence=None) -> dict[str, dict]:
     """A native-3D bundle's column and its two baselines: its image tokens zeroed (what the
-    image adds) and the same architecture untrained (what training adds)."""
+    image adds) and the same architecture untrained (what training adds); ``dependence``
+    (:class:`~training.evaluation.question_dependence.QuestionDependence`) collects the
+    bundle's own strips only (a baseline's say nothing about the bundle)."""
     from inference.chat import ChatSession, open_session
     from training.evaluation.evaluate import evaluate
     from training.export.bundle_writer import write_bundle
@@ -138,6 +149,6 @@ def evaluate_with_baselines(bundle, cases: list, max_tokens: int, bertscore: boo
         for name, b, zero in runs:
             # zero_image is a switch of the native-3D session alone, which open_session does not take
             session = ChatSession(b, zero_image=True) if zero else open_session(b)
-            columns[name] = evaluate(session, cases, max_tokens, bertscore)
+            columns[name] = evaluate(session, cases, max_tokens, bertscore, dependence if name == "bundle" else None)
             session.close()
     return columns

@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 from training.data.cases import QUESTION_KINDS, Case
+from training.evaluation.question_dependence import QuestionDependence
 from training.evaluation.scoring import Scorecard
 
 
@@ -27,11 +28,20 @@ def only_kinds(cases: list[Case], kinds: tuple[str, ...]) -> list[Case]:
     return [c for c in kept if c.qas]
 
 
-def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool = True) -> dict:
-    """Ask every question of every case; the papers' metrics over the answers (:class:`Scorecard`)."""
+def evaluate(session, cases: list[Case], max_tokens: int = 40, bertscore: bool = True,
+             dependence: QuestionDependence | None = None) -> dict:
+    """Ask every question of every case; the papers' metrics over the answers (:class:`Scorecard`).
+
+    ``dependence``: also keep each answer's slice strips, its occlusion relevance computed
+    right after it (:mod:`training.evaluation.question_dependence`; one more pass per slab)."""
     card = Scorecard()
-    for case in cases:
+    for n, case in enumerate(cases):
         session.load_scan(case.volume)
+        if dependence is not None:
+            dependence.start_scan(f"case {n + 1}, {'a lesion' if case.lesion is not None else 'no lesion'} inserted")
         for qa in case.qas:
-            card.add(qa, session.ask(qa.question, max_tokens), case.lesion)
+            answer = session.ask(qa.question, max_tokens)
+            card.add(qa, answer, case.lesion)
+            if dependence is not None:
+                dependence.add(session, qa, answer)
     return {"n_cases": len(cases), **card.summary(bertscore)}

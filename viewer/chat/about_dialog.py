@@ -36,10 +36,26 @@ def about_html(info: ModelInfo) -> str:
                "answer this\" beside it; no answer is hidden or changed.</p>")
     out.append("<h3>How it reads a scan</h3>")
     out += slice_set_reading(info) if info["slice_budget"] else volume_reading(info)
+    out += question_dependence(summary.get("question_dependence"))
     projector = f"<br>Vision projector: {e(summary['projector'])}" if summary.get("projector") else ""
     out.append(f"<p>Licence: {e(summary.get('licence', ''))}<br>LLM: {e(summary.get('llm', ''))}"
                f"{', adapter ' + e(summary['lora']) if summary.get('lora') else ''}{projector}</p>")
     return "".join(out)
+
+
+def question_dependence(figures: dict | None) -> list[str]:
+    """One line: how much the model's slice strips change with the question (``ctchat eval
+    --question-dependence``: mean correlation between the strips of different questions about
+    the same scan; 1 = the same strip whatever is asked), when the bundle states it."""
+    if not figures:
+        return []
+    said = [f"{name} r = {figures[key]:.2f}" for key, name in (("tgis", "TG-IS"), ("occlusion", "occlusion"))
+            if figures.get(key) is not None]
+    if not said:
+        return []
+    how = f" ({html.escape(figures['measured'])})" if figures.get("measured") else ""
+    return [f"<p>How much its slice strips change with the question (mean correlation between the strips of "
+            f"different questions about one scan; 1: the same whatever is asked): {', '.join(said)}{how}.</p>"]
 
 
 def volume_reading(info: ModelInfo) -> list[str]:
