@@ -30,7 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--choices", nargs="+", help="choices for --task choice (A, B, C, ... in order)")
     p.add_argument("--disease", default="", help="for --task yes_no, e.g. 'emphysema'")
     p.add_argument("--series", help="series uid when the folder holds several")
-    p.add_argument("--bundle", default="default", help="model bundle name or folder (default: default)")
+    p.add_argument("--bundle", action="append", default=None,
+                   help="model bundle name or folder (default: default); give it twice or more to ask "
+                        "several models the same question, side by side")
     p.add_argument("--max-tokens", type=int, default=128)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--json", action="store_true", help="one JSON object: answer, slice scores, timings, bundle")
@@ -41,6 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--save-model-input", metavar="DIR",
                    help="write the exact input the model is given for this question into DIR "
                         "(slice images and prompt, or the 3D array and prompt)")
+    p.add_argument("--compare-out", metavar="DIR",
+                   help="with several --bundle: write comparison.csv, comparison_slices.csv and comparison.html")
+    p.add_argument("--sr", metavar="OUT.dcm",
+                   help="also write the answer as a DICOM Structured Report referencing the scan's DICOM files "
+                        "(the pacs extra; a DICOM scan only)")
     p.add_argument("--relevance", action="store_true",
                    help="after the answer, occlusion relevance: how much removing each slab of slices lowers "
                         "the answer's log-probability (one more pass per slab)")
@@ -60,7 +67,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         question = Question(args.task, args.question, tuple(args.choices or ()))
     volume = load_volume(args.path, args.series)  # bad input fails before the model loads
-    bundle = load_bundle(args.bundle)
+    bundles = args.bundle or ["default"]
+    if len(bundles) > 1:
+        from .ask_compare import run_compare
+
+        return run_compare(args, bundles, volume, question)
+    bundle = load_bundle(bundles[0])
     slice_set = bundle.kind == SLICE_SET
     if args.slices is not None and not slice_set:
         print(f"ctchat: --slices is ignored: {bundle.name} is a native-3D model whose input is fixed by its recipe",
@@ -87,30 +99,31 @@ def run(args: argparse.Namespace) -> int:
     stream = None if args.json else (lambda piece: print(piece, end="", flush=True))
     answer = chat.ask(question, args.max_tokens, on_text=stream)
     relevance = relevance_fields(chat, answer) if args.relevance else {RELEVANCE_KEY: None}
+    record = {
+        "question": answer.question.shown,
+        "task": answer.task,
+        "answer": answer.text,
+        "slice_scores": None if answer.slice_scores is None else {
+            **answer.scores_record(),  # top_slices counted from 1 on the stored slices
+            "model_slices": [round(float(s), 6) for s in answer.slice_scores],
+        },
+        **relevance,  # slice_relevance: occlusion's record (with --relevance), or null and why
+        "sent_slices": sent_slices_record(chat) if slice_set else None,
+        "timings_s": {**{f"encode_{k}": round(v, 4) for k, v in encode.items()},
+                      **{k: round(v, 4) for k, v in answer.timings.items()}},
+        "n_tokens": answer.n_tokens,
+        "yes_probability": None if math.isnan(answer.yes_probability) else round(answer.yes_probability, 4),
+        "choice": None if answer.choice is None else answer.choice.to_dict(),
+        "notes": answer.notes,
+        "region": chat.region.to_dict(),
+        "scan_cache": "off" if chat.scan_cache is None else ("hit" if chat.from_cache else "miss"),
+        "bundle": bundle.summary(),
+        "providers": chat.providers,
+        "llm_offload": chat.llm.offload.to_dict(),  # read back from llama.cpp's load
+        "warnings": [w.message for w in volume.warnings],
+    }
     if args.json:
-        print(json.dumps({
-            "question": answer.question.shown,
-            "task": answer.task,
-            "answer": answer.text,
-            "slice_scores": None if answer.slice_scores is None else {
-                **answer.scores_record(),  # top_slices counted from 1 on the stored slices
-                "model_slices": [round(float(s), 6) for s in answer.slice_scores],
-            },
-            **relevance,  # slice_relevance: occlusion's record (with --relevance), or null and why
-            "sent_slices": sent_slices_record(chat) if slice_set else None,
-            "timings_s": {**{f"encode_{k}": round(v, 4) for k, v in encode.items()},
-                          **{k: round(v, 4) for k, v in answer.timings.items()}},
-            "n_tokens": answer.n_tokens,
-            "yes_probability": None if math.isnan(answer.yes_probability) else round(answer.yes_probability, 4),
-            "choice": None if answer.choice is None else answer.choice.to_dict(),
-            "notes": answer.notes,
-            "region": chat.region.to_dict(),
-            "scan_cache": "off" if chat.scan_cache is None else ("hit" if chat.from_cache else "miss"),
-            "bundle": bundle.summary(),
-            "providers": chat.providers,
-            "llm_offload": chat.llm.offload.to_dict(),  # read back from llama.cpp's load
-            "warnings": [w.message for w in volume.warnings],
-        }, indent=2, allow_nan=False))  # NaN is not JSON: fail loudly rather than write it
+        print(json.dumps(record, indent=2, allow_nan=False))  # NaN is not JSON: fail loudly rather than write it
     else:
         print()
         for note in answer.notes:
@@ -124,7 +137,20 @@ def run(args: argparse.Namespace) -> int:
         if args.relevance:
             print(relevance_line(relevance), file=sys.stderr)
     chat.close()
+    if args.sr:  # after the answer is out: an SR that cannot be written loses no answer
+        write_sr(args, record)
     return 0
+
+
+def write_sr(args: argparse.Namespace, record: dict) -> None:
+    """The answer as a DICOM SR (and nothing else changed): ``ctchat pacs sr``'s writer, fed the
+    same record ``--json`` prints, referencing the scan's own DICOM files."""
+    from ..pacs.source import read_source_series
+    from ..pacs.sr_writer import write_answer_sr
+
+    series = read_source_series(args.path, args.series)
+    out = write_answer_sr(series, [record], record["bundle"], args.sr)
+    print(f"ctchat: the answer is in the DICOM SR {out}", file=sys.stderr)
 
 
 def sent_slices_record(chat: ChatSession) -> dict:
