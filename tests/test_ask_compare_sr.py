@@ -8,9 +8,8 @@ import json
 
 import pytest
 
-from conftest import shared_ct_dir
 from inference.cli import main
-from inference.resources import DEMO_CT
+from inference.resources import DEMO_CT, shared_ct_dir
 
 A0002_DICOM = shared_ct_dir() / "dicom" / "chest_lungdx_A0002_8mm"
 
