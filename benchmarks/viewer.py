@@ -1,4 +1,5 @@
-"""``ctchat bench viewer``: one slice step against one volume-rendering frame, 3D view open.
+"""``ctchat bench viewer``: one slice step against one volume-rendering frame, 3D view open (and the
+same step through thick slabs and through oblique planes, ``axial:30``).
 
 A slice step is one mouse-wheel notch on the axial view, delivered as a real Qt wheel event;
 it returns when the axial view has rendered its new slice. The coronal and sagittal views
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from viewer.models.chat import ChatState
+from viewer.models.oblique import PLAIN_FRAME, parse_oblique
 from viewer.models.slab import PLAIN, SLAB_NAMES, Slab, SlabMode
 
 if TYPE_CHECKING:
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
 TARGET_MS = 16.0
 SLAB_MM = 20.0  # the thick slab timed beside the plain slice step
 SLAB_ROWS = (SlabMode.MIP, SlabMode.MINIP, SlabMode.MEAN)
+OBLIQUE = "axial:30"  # the turned crosshair timed beside the plain slice step (vtkImageReslice per view)
+OBLIQUE_GOAL = 2.0  # an oblique step within twice the plain step
 STALL_TARGET_MS = 50.0
 
 
@@ -146,14 +150,19 @@ def run_bench(args: argparse.Namespace) -> int:
     vr_during_steps = win.volume_view.canvas.render_count - vr_before
     slice_renders = sum(v.canvas.render_count for v in win.slice_views) - slice_renders_before
     slab_timed = {}
+    oblique_timed = None
     if timed is not None:  # the same steps through thick slabs (all three views project theirs)
         for mode in SLAB_ROWS:
             win.reading.set_slab(Slab(mode, SLAB_MM))
             app.processEvents()
             slab_timed[mode] = time_steps(args.steps)
         win.reading.set_slab(PLAIN)
+        win.reading.set_oblique(parse_oblique(OBLIQUE))  # the same steps through turned planes
         app.processEvents()
-    if timed is None or None in slab_timed.values():
+        oblique_timed = time_steps(args.steps)
+        win.reading.set_oblique(PLAIN_FRAME)
+        app.processEvents()
+    if timed is None or None in slab_timed.values() or oblique_timed is None:
         print("bench viewer: the wheel did not step the slice", file=sys.stderr)
         return 1
     step_ms, linked_ms = timed
@@ -193,6 +202,8 @@ def run_bench(args: argparse.Namespace) -> int:
         m_med, m_p90, m_mean = _stats(ms)
         label = f"{SLAB_NAMES[mode]} {SLAB_MM:g} mm slab step"
         print(f"{label:34s}{m_med:10.2f}{m_p90:10.2f}{m_mean:10.2f}{len(ms):6d}")
+    o_med, o_p90, o_mean = _stats(oblique_timed[0])
+    print(f"{'oblique step (' + OBLIQUE + ')':34s}{o_med:10.2f}{o_p90:10.2f}{o_mean:10.2f}{len(oblique_timed[0]):6d}")
     print(f"{'volume-rendering frame (3D view)':34s}{v_med:10.2f}{v_p90:10.2f}{v_mean:10.2f}{len(vr_ms):6d}")
     print()
     print(f"VR frame / slice step: {v_med / s_med:.1f}x; "
@@ -201,6 +212,8 @@ def run_bench(args: argparse.Namespace) -> int:
         slab_med = _stats(slab_timed[SlabMode.MIP][0])[0]
         print(f"MIP {SLAB_MM:g} mm slab step / plain slice step: {slab_med / s_med:.2f}x; slab step target "
               f"<= {TARGET_MS:.0f} ms: {'met' if slab_med <= TARGET_MS else 'NOT met'} (median)")
+    print(f"oblique step / plain slice step: {o_med / s_med:.2f}x; goal <= {OBLIQUE_GOAL:g}x: "
+          f"{'met' if o_med <= OBLIQUE_GOAL * s_med else 'NOT met'} (median)")
     print(f"3D renders during {len(step_ms) + 10} slice steps: {vr_during_steps} (must be 0); "
           f"slice-view renders: {slice_renders}")
     if stall is not None:

@@ -40,6 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="show a resampled series' slices as the files store them (uneven spacing, tilt)")
     p.add_argument("--slab", metavar="MODE:MM",
                    help="open with a thick slab: mip:20, minip:10 or mean:5 (projection:thickness in mm)")
+    p.add_argument("--oblique", metavar="PLANE:DEGREES",
+                   help="open with the crosshair turned, e.g. axial:30 (the other views cut along the turned "
+                        "lines; several: axial:30,coronal:-10)")
+    p.add_argument("--hanging", choices=("on", "off"), default="on",
+                   help="the first look by body region: a chest in lung and mediastinal windows side by side, "
+                        "a head in the brain window (default: on)")
     p.add_argument("--no-chat", action="store_true",
                    help="the viewer without the chat panel (also the case for --screenshot without --ask)")
     p.set_defaults(func=run_view)
@@ -79,6 +85,7 @@ def _view_argv(args: argparse.Namespace, path: str) -> list[str]:
     argv += ["--as-stored"] if args.as_stored else []
     argv += ["--slices", str(args.slices)] if args.slices is not None else []
     argv += ["--slab", args.slab] if args.slab else []
+    argv += ["--hanging", args.hanging] + (["--oblique", args.oblique] if args.oblique else [])
     return argv
 
 
@@ -86,6 +93,7 @@ def run_view(args: argparse.Namespace) -> int:
     """Open the window (and optionally save a screenshot and exit); returns the exit status."""
     from inference.resources import DEMO_CT
 
+    from .models.oblique import parse_oblique
     from .models.slab import parse_slab
 
     path = str(DEMO_CT) if args.demo or not args.path else args.path
@@ -93,6 +101,11 @@ def run_view(args: argparse.Namespace) -> int:
         slab = parse_slab(args.slab or "off")
     except ValueError as exc:
         print(f"ctchat view: --slab: {exc}", file=sys.stderr)
+        return 2
+    try:
+        oblique = parse_oblique(args.oblique or "off")
+    except ValueError as exc:
+        print(f"ctchat view: --oblique: {exc}", file=sys.stderr)
         return 2
     if args.screenshot:
         ensure_display(_view_argv(args, str(Path(path).resolve())))
@@ -113,8 +126,9 @@ def run_view(args: argparse.Namespace) -> int:
         print(f"ctchat view: --slices must be at least 1 (got {args.slices})", file=sys.stderr)
         return 2
     win = MainWindow(chat=chat, bundle=args.bundle, max_tokens=args.max_tokens, as_stored=args.as_stored,
-                     slices=args.slices)
+                     slices=args.slices, hanging=args.hanging == "on")
     win.reading.set_slab(slab)
+    win.reading.set_oblique(oblique)
     if args.screenshot:
         w, h = (int(x) for x in args.size.lower().split("x"))
         win.resize(w, h)

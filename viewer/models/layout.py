@@ -10,20 +10,24 @@ from .events import Event
 LAYOUT_2X2 = "2x2"
 LAYOUT_1X3 = "1x3"
 LAYOUT_1X1 = "1x1"
+LAYOUT_LUNG_MEDIASTINUM = "lung|mediastinum"  # the chest's hanging protocol (viewer.models.hanging)
 # Cells (row, column) of the views named axial, 3d, sagittal, coronal; absent = hidden.
 # 2x2 is the window's original Four-Up (axial, 3D / sagittal, coronal); 1x3 is OHIF's MPR row.
 LAYOUTS: dict[str, dict[str, tuple[int, int]]] = {
     LAYOUT_2X2: {"axial": (0, 0), "3d": (0, 1), "sagittal": (1, 0), "coronal": (1, 1)},
     LAYOUT_1X3: {"axial": (0, 0), "sagittal": (0, 1), "coronal": (0, 2)},
     LAYOUT_1X1: {},  # the main view alone
+    # two axial views side by side, each in its own window (the second one: "second_axial")
+    LAYOUT_LUNG_MEDIASTINUM: {"axial": (0, 0), "second_axial": (0, 1)},
 }
 LAYOUT_NAMES = {LAYOUT_2X2: "&2 x 2 (Four-Up)", LAYOUT_1X3: "1 x &3 (axial, sagittal, coronal)",
-                LAYOUT_1X1: "&1 x 1 (focused view)"}
+                LAYOUT_1X1: "&1 x 1 (focused view)",
+                LAYOUT_LUNG_MEDIASTINUM: "&Lung | mediastinum (two axial windows)"}
 
 
 def layout_choices() -> Sequence[tuple[str, str]]:
     """``(layout, menu text)`` in menu order."""
-    return [(n, LAYOUT_NAMES[n]) for n in (LAYOUT_1X1, LAYOUT_1X3, LAYOUT_2X2)]
+    return [(n, LAYOUT_NAMES[n]) for n in (LAYOUT_1X1, LAYOUT_1X3, LAYOUT_2X2, LAYOUT_LUNG_MEDIASTINUM)]
 
 
 class ViewLayout:

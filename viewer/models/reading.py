@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Sequence
 
 from .events import Event
+from .oblique import PLAIN_FRAME, Oblique
 from .slab import PLAIN, Slab
 from .vr_data import VRData
 from .window_level import WindowLevel
@@ -38,13 +39,14 @@ class LoadedScan:
     path: str
     window: WindowLevel  # the file's own window, else its region's preset, else a percentile window
     vr: VRData | None  # the 3D view's copy, when the worker knew the view's voxel budget
+    region: str | None = None  # what inference.body_region.scan_region says it shows (None: not asked yet)
 
 
 class ReadingState:
     """The scan in view, the crosshair ``(k, j, i)`` (array indices), the window and the tool.
 
-    Events: ``scan_changed(scan)``, ``position_changed(position)``, ``tool_changed(tool)`` and
-    ``slab_changed(slab)`` when the value changes; ``window_changed(window)`` on every
+    Events: ``scan_changed(scan)``, ``position_changed(position)``, ``tool_changed(tool)``,
+    ``slab_changed(slab)`` and ``oblique_changed(oblique)`` when the value changes; ``window_changed(window)`` on every
     :meth:`set_window` (a preset chosen again is drawn again, as it always was).
     """
 
@@ -54,11 +56,13 @@ class ReadingState:
         self.window = DEFAULT_WINDOW
         self.tool = Tool.NAVIGATE
         self.slab: Slab = PLAIN  # the slice views' thick slab (none: the plain slice)
+        self.oblique: Oblique = PLAIN_FRAME  # the slice views' turned frame (none: the plain planes)
         self.scan_changed = Event()
         self.position_changed = Event()
         self.window_changed = Event()
         self.tool_changed = Event()
         self.slab_changed = Event()
+        self.oblique_changed = Event()
 
     def set_scan(self, scan: LoadedScan) -> None:
         """Read ``scan``, the crosshair at its centre voxel (as the slice views open it)."""
@@ -98,3 +102,13 @@ class ReadingState:
         if slab != self.slab:
             self.slab = slab
             self.slab_changed.emit(slab)
+
+    def set_oblique(self, oblique: Oblique) -> None:
+        """Reformat the slice views along ``oblique``'s turned axes (:data:`PLAIN_FRAME`: the plain planes)."""
+        if oblique != self.oblique:
+            self.oblique = oblique
+            self.oblique_changed.emit(oblique)
+
+    def plain_planes(self) -> None:
+        """Back to the plain axial, coronal and sagittal planes (undo any oblique turn)."""
+        self.set_oblique(PLAIN_FRAME)

@@ -57,12 +57,16 @@ def default_window(voxels: np.ndarray, metadata: Mapping[str, Any] | None = None
     return file_window(metadata) or percentile_window(voxels)
 
 
-def opening_window(volume: "Volume") -> WindowLevel:
+def opening_window(volume: "Volume", region: str | None = None) -> WindowLevel:
     """The window a scan opens in: the file's own; else the standard preset of the region it
     shows (:func:`inference.body_region.scan_region`: a chest in the lung window, a head in the
     brain window, an abdomen or another non-chest body in soft tissue); else, where the region
-    cannot be told (no HU, a small field of view), the percentile window."""
-    preset = REGION_PRESETS.get(scan_region(volume)) if file_window(volume.metadata) is None else None
+    cannot be told (no HU, a small field of view), the percentile window. ``region``: the
+    scan's region when already known (None: tell it here)."""
+    if file_window(volume.metadata) is not None:
+        preset = None
+    else:
+        preset = REGION_PRESETS.get(scan_region(volume) if region is None else region)
     for p in window_presets():
         if p.name == preset:
             return WindowLevel(p.width, p.level, p.name)

@@ -1,13 +1,12 @@
-"""One 2D slice view (axial, coronal or sagittal): VTK image slice (or a thick slab's
-projection, :mod:`.slab_image`), crosshair, orientation letters, corner text and a scroller.
-
-The view draws the shared :class:`~viewer.models.reading.ReadingState`: it follows its
-crosshair and window, and moves its crosshair when the reader steps, scrolls or clicks.
+"""One 2D slice view (axial, coronal or sagittal): VTK image slice (or a thick slab's projection,
+:mod:`.slab_image`, or an oblique plane, :mod:`.oblique`), crosshair, orientation letters, corner
+text and a scroller. It draws the shared :class:`~viewer.models.reading.ReadingState`: it follows
+its crosshair and window, and moves its crosshair when the reader steps, scrolls or clicks.
 
 Mouse: wheel = next/previous slice; left = set the crosshair (navigate tool), drag the
 window/level (window/level tool) or draw a ruler / ellipse ROI (measuring tools, see
-:mod:`viewer.views.measurements`); right-drag = zoom; middle-drag = pan. Keys:
-:mod:`viewer.views.slice_keys`.
+:mod:`viewer.views.measurements`); Ctrl+left-drag = turn the crosshair (oblique planes);
+right-drag = zoom; middle-drag = pan. Keys: :mod:`viewer.views.slice_keys`.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from ..models.slab import Slab
 from ..models.window_level import WindowLevel
 from .corner_text import CornerText
 from .measurements import MeasureTools
+from .oblique import ObliqueSlice
 from .scale_bar import ScaleBar
 from .screenshot import save_render_window_png
 from .slice_camera import SliceCamera, widget_to_world, world_to_widget
@@ -104,6 +104,7 @@ class SliceView(QtWidgets.QWidget):
         reading.position_changed.connect(self._on_position)
         reading.window_changed.connect(self._on_window)
         reading.slab_changed.connect(self._on_slab)
+        reading.oblique_changed.connect(self._on_slab)  # the turned frame: cut the planes again
 
     def add_beside_scroller(self, widget: QtWidgets.QWidget) -> None:
         """Put ``widget`` (e.g. the TG-IS heat strip) between the image and the scroller."""
@@ -121,6 +122,7 @@ class SliceView(QtWidgets.QWidget):
         self.camera = SliceCamera(self.renderer, self.canvas, self.plane)
 
         self.slab = SlabImage(self.plane)  # the projected plane, while the reading state asks for a slab
+        self.oblique = ObliqueSlice(self.plane, self.reading, self.canvas, lambda: self.widget_point_of(self._pos))
         self._image: vtkImageData | None = None
         self.mapper = vtkImageSliceMapper()
         self.mapper.SetOrientation(self.plane.axis)
@@ -174,11 +176,10 @@ class SliceView(QtWidgets.QWidget):
             self._letters[edge].SetInput(letter)
             self._letters[edge].VisibilityOn()
         n = self.n_slices
-        self.scroller.blockSignals(True)
-        self.scroller.setRange(0, n - 1)
-        self.scroller.setPageStep(max(1, n // 10))
-        self.scroller.setEnabled(True)
-        self.scroller.blockSignals(False)
+        with QtCore.QSignalBlocker(self.scroller):
+            self.scroller.setRange(0, n - 1)
+            self.scroller.setPageStep(max(1, n // 10))
+            self.scroller.setEnabled(True)
         self._pos = [s // 2 for s in self._shape]
         self._apply_position(self._pos, force=True)
         self.reset_camera(render=False)
@@ -265,20 +266,20 @@ class SliceView(QtWidgets.QWidget):
         a = self.plane.axis
         idx_xyz = (pos[2], pos[1], pos[0])
         slab = self.reading.slab  # the slab projected around this slice, or the volume itself
-        image = self.slab.show(self.voxels, self._spacing, idx_xyz[a], slab) if slab.active else self._image
+        image = (self.oblique.show(self._image, idx_xyz, slab) if self.reading.oblique.active  # turned plane
+                 else self.slab.show(self.voxels, self._spacing, idx_xyz[a], slab) if slab.active else self._image)
         if self.mapper.GetInput() is not image:
             self.mapper.SetInputData(image)
         self.mapper.SetSliceNumber(idx_xyz[a])
         n_xyz = (self._shape[2], self._shape[1], self._shape[0])
         self._crosshair.place(idx_xyz, n_xyz, self._spacing)
         where = slice_position_label(self.affine, idx_xyz, a)
-        named = f"  {slab}" if slab.active else ""
+        named = (f"  {slab}" if slab.active else "") + ("  oblique" if self.reading.oblique.active else "")
         self.corner.SetText(2, f"{self.plane.name.capitalize()}  {idx_xyz[a] + 1}/{n_xyz[a]}{named}\n{where}")
         self.measure.show_slice(idx_xyz[a])
         if self.scroller.value() != idx_xyz[a]:
-            self.scroller.blockSignals(True)
-            self.scroller.setValue(idx_xyz[a])
-            self.scroller.blockSignals(False)
+            with QtCore.QSignalBlocker(self.scroller):
+                self.scroller.setValue(idx_xyz[a])
         return True
 
     def _on_slab(self, _slab: Slab) -> None:
@@ -322,8 +323,7 @@ class SliceView(QtWidgets.QWidget):
         """Array index ``(k, j, i)`` under widget position ``p``, or None outside the image."""
         if self._shape is None:
             return None
-        xyz = np.rint(self.to_world(p) / self._spacing).astype(int)
-        xyz[self.plane.axis] = self.slice_index
+        xyz = self.oblique.index_at(self.to_world(p), self._pos, self._spacing)  # through the turned frame
         kji = (int(xyz[2]), int(xyz[1]), int(xyz[0]))
         if any(not 0 <= v < n for v, n in zip(kji, self._shape)):
             return None

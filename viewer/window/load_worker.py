@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from inference.body_region import scan_region
+
 if TYPE_CHECKING:
     from inference.io import DicomFolder
 
@@ -76,11 +78,12 @@ class LoadWorker(QThread):
                 vol = vol.as_stored()
             if self._cancel.is_set():
                 raise LoadCancelled()
-            window = opening_window(vol)
+            region = scan_region(vol)  # once: the opening window and the hanging protocol both use it
+            window = opening_window(vol, region)
             vr = VRData(vol.voxels, vol.spacing_zyx, self.vr_max_voxels) if self.vr_max_voxels else None
             if self._cancel.is_set():
                 raise LoadCancelled()
-            self.loaded.emit(LoadedScan(vol, self.path, window, vr))
+            self.loaded.emit(LoadedScan(vol, self.path, window, vr, region))
         except LoadCancelled:
             self.cancelled.emit()
         except CTLoadError as exc:

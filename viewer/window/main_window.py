@@ -29,6 +29,7 @@ from ..views.volume_view import VolumeView
 from ..views.vtk_data import to_vtk_image
 from .cine import Cine, CineMenu
 from .cursor_readout import CursorReadout
+from .hanging import Hanging
 from .layouts import LayoutMenu, ViewLayouts
 from .load_worker import LoadWorker
 from .measurement_list import MeasurementList
@@ -57,14 +58,14 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None, chat: bool = False, bundle: str = "default",
                  max_tokens: int = 128, n_threads: int | None = None, as_stored: bool = False,
-                 slices: int | None = None) -> None:
+                 slices: int | None = None, hanging: bool = False) -> None:
         super().__init__(parent)
         self.setWindowTitle("ctchat viewer")
         self.setAcceptDrops(True)
         self.reading = ReadingState()
         self.loading = ScanLoading(self, as_stored)
         self.loading.loaded.connect(self._on_loaded)
-        self.loading.failed.connect(self._on_failed)
+        self.loading.failed.connect(lambda m: self.message_bar.show_message("error", "Could not open the scan", [m]))
         self.loading.finished.connect(self.loadFinished)
         self.loading.status.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
         self.report = ReportExport(self)
@@ -79,8 +80,9 @@ class MainWindow(QtWidgets.QMainWindow):
             v.windowDragged.connect(self._drag_window)
 
         self.message_bar = MessageBar()
-        self.layouts = ViewLayouts({"axial": self.axial, "3d": self.volume_view,
-                                    "sagittal": self.sagittal, "coronal": self.coronal}, ViewLayout())
+        self.hanging = Hanging(self.reading, layout := ViewLayout(), hanging)  # a chest: lung | mediastinum
+        self.layouts = ViewLayouts({"axial": self.axial, "3d": self.volume_view, "sagittal": self.sagittal,
+                                    "coronal": self.coronal, "second_axial": self.hanging.view}, layout)
         central = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -247,9 +249,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.show_scan(scan)
         recent.add_recent(scan.path)
 
-    def _on_failed(self, message: str) -> None:
-        self.message_bar.show_message("error", "Could not open the scan", [message])
-
     # ------------------------------------------------------------ showing a scan
     @property
     def scan(self) -> LoadedScan | None:
@@ -262,7 +261,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._image = to_vtk_image(vol.voxels, vol.spacing_zyx)
         for v in self.slice_views:
             v.set_image(self._image, vol.shape, vol.orientation, vol.affine)
-        self.set_window(scan.window, render=False)
+        self.hanging.open_scan(scan, self._image, self.set_window)  # the layout and windows it opens in
         vr = scan.vr or VRData(vol.voxels, vol.spacing_zyx, self.volume_view.max_voxels)
         self.volume_view.set_vr_data(vr)
         self.volume_view.set_orientation(vol.orientation)
@@ -323,7 +322,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.reading.set_tool(tool)
 
     def reset_views(self) -> None:
-        """Re-fit all slice views and the 3D camera."""
+        """Re-fit all slice views and the 3D camera; oblique planes turn back to plain."""
+        self.reading.plain_planes()
         for v in self.slice_views:
             v.reset_camera()
         self.volume_view.reset_camera()
@@ -394,6 +394,6 @@ class MainWindow(QtWidgets.QMainWindow):
             self.chat.shutdown()
         self.loading.shutdown()
         self.pacs.shutdown()
-        for v in (*self.slice_views, self.volume_view):
+        for v in (*self.slice_views, self.volume_view, self.hanging.view):
             v.canvas.Finalize()
         super().closeEvent(ev)
