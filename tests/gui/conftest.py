@@ -37,7 +37,7 @@ def window(qtbot):
     win.show()
     qtbot.waitExposed(win)
     win.activateWindow()  # no window manager under Xvfb: shortcuts need an active window
-    qtbot.waitActive(win)
+    qtbot.waitUntil(win.isActiveWindow, timeout=5000)  # (waitActive called bare waits for nothing)
     yield win
     win.close()
 
@@ -83,7 +83,7 @@ def chest(_chest_window, qtbot):
     win.reset_views()
     win.volume_view.set_preset(vr_preset()["id"])
     win.activateWindow()
-    qtbot.waitActive(win)
+    qtbot.waitUntil(win.isActiveWindow, timeout=5000)  # (waitActive called bare waits for nothing)
     return win
 
 

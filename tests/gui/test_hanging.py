@@ -47,7 +47,7 @@ def hung(qtbot):
     win.show()
     qtbot.waitExposed(win)
     win.activateWindow()  # no window manager under Xvfb: shortcuts need an active window
-    qtbot.waitActive(win)
+    qtbot.waitUntil(win.isActiveWindow, timeout=5000)
     yield win
     win.close()
 

@@ -132,7 +132,7 @@ def test_measurements_show_on_their_slice_only_and_clear(measuring, qtbot):
     win.axial.step(-1)
     assert all(a.GetVisibility() for a in m.actors)
     win.activateWindow()
-    qtbot.waitActive(win)
+    qtbot.waitUntil(win.isActiveWindow, timeout=5000)
     qtbot.keyClick(win, Qt.Key.Key_Delete)
     assert win.axial.measure.items == []
 
