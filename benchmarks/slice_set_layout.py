@@ -46,8 +46,8 @@ VISION_STD = 0.02
 CORPUS = ("You are an instructor teaching medical students. You are analyzing a contiguous block of CT "
           "slices. Please review the slices provided below carefully. SLICE user model Where is the "
           "lesion located? Is there a nodule in the right lung? Answer yes or no. Describe the findings.")
-# Gemma's chat template as published with Gemma 3 and MedGemma (the tiny fixture's text,
-# tests/slices/fixture_gemma3.py)
+# Gemma's chat template as published with Gemma 3 and MedGemma (the tiny test fixture,
+# tests/slices/fixture_gemma3.py, uses this copy too)
 CHAT_TEMPLATE = (
     "{{ bos_token }}\n"
     "{%- if messages[0]['role'] == 'system' -%}\n"

@@ -99,7 +99,7 @@ def convert_llm(
     base_record = steps.finished(base, base_inputs)
     if base_record is None:
         summary = _llm_folder_step(source, llm_dir, folder_inputs, progress)
-        base_record = _file_step(base, GGUF, base_inputs, progress, lambda tmp: hf_to_gguf(
+        base_record = file_step(base, GGUF, base_inputs, progress, lambda tmp: hf_to_gguf(
             llm_dir, tmp, base_type, summary.get("tensors", 0), progress))
     else:
         progress(Progress(GGUF, message=str(base), state="skipped"))
@@ -112,7 +112,7 @@ def convert_llm(
         inputs = {"base": base_inputs, "qtype": qtype}
         record = steps.finished(out, inputs)
         if record is None:
-            record = _file_step(out, QUANTIZE, inputs, progress,
+            record = file_step(out, QUANTIZE, inputs, progress,
                                 lambda tmp, q=qtype: quantize(base, tmp, q, n_threads, progress))
         else:
             progress(Progress(QUANTIZE, message=str(out), state="skipped"))
@@ -124,7 +124,7 @@ def convert_llm(
     return LLMConversion(source, base_type, ggufs, sha, llm_dir if llm_dir.exists() else None, summary)
 
 
-def _file_step(out: Path, step: str, inputs: dict, progress: ProgressCallback,
+def file_step(out: Path, step: str, inputs: dict, progress: ProgressCallback,
                write: Callable[[Path], None]) -> dict:
     """Write ``out`` under its temporary name with ``write(tmp)``, then rename and mark it."""
     tmp = steps.start(out)

@@ -37,6 +37,7 @@ from .bundle_out import BUNDLE, QUANTS
 from .errors import ConversionError
 from .llama_cpp_sources import llama_cpp_version
 from .llama_cpp_steps import hf_to_gguf, quantize
+from .llm_gguf import file_step
 from .progress import GGUF, QUANTIZE, Progress, ProgressCallback, no_progress
 from .slice_set_manifest import SliceSetFacts, file_type_name, manifest_for
 
@@ -140,20 +141,12 @@ def _hf_inputs(folder: Path) -> list[Path]:
 
 def _step(out: Path, step: str, inputs: dict, progress: ProgressCallback, write: Callable[[Path], None]) -> dict:
     """The marker of ``out``: skipped when an earlier run finished it for these inputs, else
-    written under its temporary name with ``write(tmp)``, renamed and marked."""
+    written by :func:`~convert.llm_gguf.file_step`."""
     record = steps.finished(out, inputs)
     if record is not None:
         progress(Progress(step, message=str(out), state="skipped"))
         return record
-    tmp = steps.start(out)
-    try:
-        write(tmp)
-    except BaseException:
-        steps.discard(tmp)
-        raise
-    record = steps.commit(tmp, out, step, inputs)
-    progress(Progress(step, message=str(out), state="finished"))
-    return record
+    return file_step(out, step, inputs, progress, write)
 
 
 def _source_hashes(folder: Path, files: list[Path], work: Path, progress: ProgressCallback) -> dict[str, str]:
