@@ -1,6 +1,7 @@
-"""Measurements that stay with their scan: rulers and ellipse ROIs as plain records, kept per
-scan (keyed by :func:`inference.io.scan_identity`, as the chat transcripts are), listed, written
-to CSV and handed out as plain dicts for a report or a DICOM SR writer.
+"""Measurements that stay with their scan: rulers and ellipse ROIs as plain records (kept on disk
+per scan by :mod:`viewer.models.measurement_files`, keyed by :func:`inference.io.scan_identity`
+as the chat transcripts are), listed, written to CSV and handed out as plain dicts for a report
+or a DICOM SR writer.
 
 A record keeps where it was drawn (plane, slice, its two corners in continuous voxel indices
 ``(i, j, k)``) and what it measured; positions in the patient (LPS mm) and the stored slice
@@ -35,10 +36,14 @@ class MeasurementRecord:
     mean_hu: float | None = None
     sd_hu: float | None = None
     area_mm2: float | None = None
+    # Drawn on an oblique plane: the turned frame's 3x3 rotation (VTK world axes), row by row, as
+    # plain floats (JSON-friendly); None on a plain plane. ijk0/ijk1 are then the ends' true scan
+    # positions and slice_index the crosshair's slice along the plane's axis when it was drawn.
+    oblique: tuple[float, ...] | None = None
 
     def words(self) -> str:
         """One line for the measurement list."""
-        where = f"{self.plane} {self.slice_index + 1}"
+        where = f"{self.plane} {self.slice_index + 1}" + (", oblique" if self.oblique is not None else "")
         if self.kind == "ruler":
             return f"Length {self.length_mm:.1f} mm ({where})"
         if self.mean_hu is None:
@@ -67,7 +72,10 @@ def sr_items(records: Sequence[MeasurementRecord], volume: Volume) -> list[dict[
     :func:`stored_slice_number`)."""
     items: list[dict[str, Any]] = []
     for r in records:
-        common = {"slice": stored_slice_number(volume, r), "plane": r.plane, "points_lps_mm": points_lps_mm(volume, r)}
+        # A turned plane's measurement lies on no stored slice: its plane says so (and the SR then
+        # references no image for it); its points are the scan's all the same.
+        plane = r.plane if r.oblique is None else f"{r.plane} (oblique)"
+        common = {"slice": stored_slice_number(volume, r), "plane": plane, "points_lps_mm": points_lps_mm(volume, r)}
         if r.kind == "ruler":
             items.append({"kind": "length", "value_mm": round(float(r.length_mm), 2), **common})
         else:
@@ -92,18 +100,3 @@ def csv_text(items: Sequence[dict[str, Any]]) -> str:
         writer.writerow([item["kind"], value, unit, item["slice"], item["plane"], points,
                          item.get("std_hu", ""), item.get("area_mm2", "")])
     return out.getvalue()
-
-
-class MeasurementStore:
-    """The measurements of each scan opened in this window (kept while the window lives)."""
-
-    def __init__(self) -> None:
-        self._by_scan: dict[str, list[MeasurementRecord]] = {}
-
-    def for_scan(self, key: str) -> list[MeasurementRecord]:
-        """The records of the scan ``key`` identifies (empty the first time)."""
-        return list(self._by_scan.get(key, ()))
-
-    def keep(self, key: str, records: Sequence[MeasurementRecord]) -> None:
-        """Replace the scan's records."""
-        self._by_scan[key] = list(records)

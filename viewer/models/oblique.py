@@ -94,3 +94,41 @@ def parse_oblique(text: str) -> Oblique:
             raise ValueError(f"{part.strip()!r} needs an angle in degrees after the colon, e.g. axial:30") from None
         frame = frame.turned(PLANE_AXES[plane.strip().lower()], angle)
     return frame
+
+
+def sample_linear(voxels_kji: np.ndarray, ijk: np.ndarray) -> np.ndarray:
+    """Trilinear values of ``voxels[k, j, i]`` at continuous voxel positions ``ijk`` (``(..., 3)``,
+    (i, j, k) order), as vtkImageReslice's linear mode cuts them; a position outside the volume
+    gets its darkest value (the reslice's background level, what the view draws there)."""
+    n_ijk = np.array(voxels_kji.shape[::-1])
+    p = np.asarray(ijk, float)
+    inside = np.all((p >= -1e-6) & (p <= n_ijk - 1 + 1e-6), axis=-1)
+    p = np.clip(p, 0, n_ijk - 1)
+    lo = np.minimum(np.floor(p).astype(int), np.maximum(n_ijk - 2, 0))  # the last voxel interpolates inward
+    hi = np.minimum(lo + 1, n_ijk - 1)
+    f = p - lo
+    values = np.zeros(p.shape[:-1])
+    for corner in np.ndindex(2, 2, 2):  # the 8 voxels around each position, weighted by nearness
+        idx = [np.where(c, hi[..., a], lo[..., a]) for a, c in enumerate(corner)]
+        weight = np.prod([np.where(c, f[..., a], 1.0 - f[..., a]) for a, c in enumerate(corner)], axis=0)
+        values += weight * voxels_kji[idx[2], idx[1], idx[0]]
+    if not inside.all():
+        values[~inside] = float(voxels_kji.min())
+    return values
+
+
+def turned_plane_patch(voxels_kji: np.ndarray, spacing: Sequence[float], rotation: np.ndarray,
+                       centre_mm: Sequence[float], axes_rc: tuple[int, int], half_rc: Sequence[int]) -> np.ndarray:
+    """A 2-D image of the turned plane around scan point ``centre_mm`` (VTK world mm), on the plain
+    slice's pixel size: pixel ``(r, c)`` of the ``(2 half_r + 1, 2 half_c + 1)`` image lies at
+    ``centre + R ((r - half_r) dr e_row + (c - half_c) dc e_col)``, the rows and columns running
+    along the display axes ``axes_rc`` turned by ``rotation`` (R). Its centre pixel is ``half_rc``.
+
+    Anchored at ``centre_mm``, not at the crosshair: the same ellipse then samples the same points
+    whatever crosshair point the plane is shown through (a restored ROI measures what it did)."""
+    sp = np.asarray(spacing, float)
+    (row_axis, col_axis), (half_r, half_c) = axes_rc, (int(half_rc[0]), int(half_rc[1]))
+    steps_r = np.arange(-half_r, half_r + 1)[:, None, None] * sp[row_axis] * rotation[:, row_axis]
+    steps_c = np.arange(-half_c, half_c + 1)[None, :, None] * sp[col_axis] * rotation[:, col_axis]
+    points_mm = np.asarray(centre_mm, float) + steps_r + steps_c
+    return sample_linear(voxels_kji, points_mm / sp)

@@ -1,15 +1,18 @@
-"""What a slice view draws over its image: the crosshair lines, the orientation letters and
-a centred one-line message (also used by the 3D view)."""
+"""What a slice view draws over its image: the crosshair lines, the orientation letters (which
+follow an oblique turn) and a centred one-line message (also used by the 3D view)."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 from vtkmodules.vtkFiltersSources import vtkLineSource
 from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkRenderer, vtkTextActor
 
+from ..models.oblique import Oblique
+from ..models.oblique_letters import edge_letters_for
 from ..models.planes import Plane
+from ..models.reading import ReadingState
 
 # 3D Slicer's colours: red = axial, green = coronal, yellow = sagittal.
 PLANE_COLORS = {"axial": (0.95, 0.35, 0.35), "coronal": (0.45, 0.85, 0.4), "sagittal": (0.95, 0.85, 0.3)}
@@ -85,6 +88,47 @@ def add_edge_letters(renderer: vtkRenderer) -> dict[str, vtkTextActor]:
         renderer.AddViewProp(actor)
         letters[edge] = actor
     return letters
+
+
+class EdgeLetters(Mapping[str, vtkTextActor]):
+    """The orientation letters of a slice view, by edge (left/right/top/bottom): the plain plane's,
+    or the turned plane's while the reading state's frame is turned (they follow
+    ``reading.oblique_changed``; the view renders on that event itself)."""
+
+    def __init__(self, renderer: vtkRenderer, plane: Plane, reading: ReadingState) -> None:
+        self._actors = add_edge_letters(renderer)
+        self._plane = plane
+        self._reading = reading
+        self._scan: tuple[str, np.ndarray, np.ndarray] | None = None  # axis codes, affine, spacing; None: hidden
+        reading.oblique_changed.connect(self._follow)
+
+    def __getitem__(self, edge: str) -> vtkTextActor:
+        return self._actors[edge]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._actors)
+
+    def __len__(self) -> int:
+        return len(self._actors)
+
+    def show(self, axis_codes: str, affine: np.ndarray, spacing: np.ndarray) -> None:
+        """Write the letters of a scan whose voxels (the file's ``axis_codes``) map to LPS mm
+        through ``affine``, VTK spacing ``spacing``, and show them."""
+        self._scan = (axis_codes, np.asarray(affine, float), np.asarray(spacing, float))
+        self._follow(self._reading.oblique)
+        for actor in self._actors.values():
+            actor.VisibilityOn()
+
+    def hide(self) -> None:
+        """Hide the letters (no volume shown)."""
+        self._scan = None
+        for actor in self._actors.values():
+            actor.VisibilityOff()
+
+    def _follow(self, oblique: Oblique) -> None:
+        if self._scan is not None:
+            for edge, letters in edge_letters_for(self._plane, oblique, *self._scan).items():
+                self._actors[edge].SetInput(letters)
 
 
 def add_centred_message(renderer: vtkRenderer, y: float = 0.5) -> vtkTextActor:

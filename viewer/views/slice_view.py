@@ -34,7 +34,7 @@ from .screenshot import save_render_window_png
 from .slice_camera import SliceCamera, widget_to_world, world_to_widget
 from .slice_keys import slice_key_target
 from .slab_image import SlabImage
-from .slice_overlay import PLANE_COLORS, Crosshair, add_centred_message, add_edge_letters, thin_image_note
+from .slice_overlay import PLANE_COLORS, Crosshair, EdgeLetters, add_centred_message, thin_image_note
 from .vtk_canvas import VtkCanvas
 
 
@@ -136,7 +136,7 @@ class SliceView(QtWidgets.QWidget):
         self.renderer.AddViewProp(self.image_actor)
 
         self._crosshair = Crosshair(self.renderer, self.plane)
-        self._letters = add_edge_letters(self.renderer)
+        self._letters = EdgeLetters(self.renderer, self.plane, self.reading)  # follow an oblique turn
         self.message = add_centred_message(self.renderer, y=0.6)  # above a one-row image
 
         # Fixed-size text actors: vtkCornerAnnotation re-fits its font on every change (slow).
@@ -172,9 +172,7 @@ class SliceView(QtWidgets.QWidget):
         self.image_actor.VisibilityOn()
         self.scale_bar.set_visible(True)
         self._crosshair.show()
-        for edge, letter in self.plane.edge_letters(axis_codes).items():
-            self._letters[edge].SetInput(letter)
-            self._letters[edge].VisibilityOn()
+        self._letters.show(axis_codes, self.affine, self._spacing)
         n = self.n_slices
         with QtCore.QSignalBlocker(self.scroller):
             self.scroller.setRange(0, n - 1)
@@ -194,8 +192,7 @@ class SliceView(QtWidgets.QWidget):
         self.mapper.RemoveAllInputs()
         self.image_actor.VisibilityOff()
         self._crosshair.hide()
-        for letter in self._letters.values():
-            letter.VisibilityOff()
+        self._letters.hide()
         self.scroller.setEnabled(False)
         self.message.SetInput(message)
         self.message.VisibilityOn()

@@ -1,30 +1,37 @@
-"""Measurements that stay: the rulers and ROIs of each scan are kept when another scan is opened
-and drawn again when it comes back (keyed by :func:`inference.io.scan_identity`, as the chat's
-transcripts are); View > Measurements lists them (double-click: go to the slice) and exports
-them as CSV; :meth:`MeasurementList.sr_items` hands them to the report as plain dicts."""
+"""Measurements that stay: the rulers and ROIs of each scan are kept on disk (one file per scan,
+:mod:`viewer.models.measurement_files`) and drawn again when it is opened again, also after the
+viewer was closed (keyed by :func:`inference.io.scan_identity`, as the chat's transcripts are);
+a file that cannot be read or written is said in the status bar. View > Measurements lists them
+(double-click: go to the slice) and exports them as CSV; :meth:`MeasurementList.sr_items` hands
+them to the report as plain dicts."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any, Sequence
 
-from PySide6 import QtGui, QtWidgets
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
-from ..models.measurement_records import MeasurementRecord, MeasurementStore, csv_text, sr_items
+from ..models.measurement_files import MeasurementFileStore
+from ..models.measurement_records import MeasurementRecord, csv_text, sr_items
+from ..models.oblique import Oblique
 from ..models.reading import LoadedScan, ReadingState
 from ..views.slice_view import SliceView
 
 
 class MeasurementList(QtWidgets.QWidget):
-    """The list of the scan's measurements (in a dock the View menu shows), kept in ``store``."""
+    """The list of the scan's measurements (in a dock the View menu shows), kept in ``store`` (on disk)."""
 
     def __init__(self, reading: ReadingState, slice_views: Sequence[SliceView], clear_action: QtGui.QAction,
                  parent: QtWidgets.QMainWindow) -> None:
         super().__init__(parent)
         self.reading = reading
         self.slice_views = tuple(slice_views)
-        self.store = MeasurementStore()
+        self.main_window = parent  # (the dock becomes this widget's parent: its status bar is the window's)
+        self.store = MeasurementFileStore()
         self.scan_key = ""
         self.list = QtWidgets.QListWidget(self)
         self.list.setObjectName("measurement_list")
@@ -69,6 +76,7 @@ class MeasurementList(QtWidgets.QWidget):
 
         self.scan_key = scan_identity(scan.volume)
         kept = self.store.for_scan(self.scan_key)
+        self._tell_problem()
         for v in self.slice_views:
             v.measure.restore(kept)
             v.request_render()
@@ -77,7 +85,15 @@ class MeasurementList(QtWidgets.QWidget):
     def _keep(self) -> None:
         if self.scan_key:
             self.store.keep(self.scan_key, self.records)
+            self._tell_problem()
         self._show_list()
+
+    def _tell_problem(self) -> None:
+        """Say in the status bar what the store could not read or write (the records are safe)."""
+        if self.store.problem:
+            # Once the event loop runs again: opening a scan says "Loaded …" right after this.
+            status_bar, text = self.main_window.statusBar(), self.store.problem
+            QtCore.QTimer.singleShot(0, status_bar, partial(status_bar.showMessage, text, 10000))
 
     def _show_list(self) -> None:
         self.list.clear()
@@ -88,8 +104,14 @@ class MeasurementList(QtWidgets.QWidget):
         self.export_button.setEnabled(self.list.count() > 0)
 
     def _go_to(self, item: QtWidgets.QListWidgetItem) -> None:
-        """Show the slice a measurement lies on (the crosshair moves there)."""
+        """Show the slice a measurement lies on (the crosshair moves there); one drawn on a turned
+        plane turns the planes back to it, the crosshair on its middle."""
         record: MeasurementRecord = item.data(Qt.ItemDataRole.UserRole)
+        if record.oblique is not None:
+            middle = (np.asarray(record.ijk0) + np.asarray(record.ijk1)) / 2.0  # (i, j, k)
+            self.reading.set_oblique(Oblique(np.reshape(np.asarray(record.oblique, float), (3, 3))))
+            self.reading.set_position([int(np.rint(v)) for v in middle[::-1]])
+            return
         view = next(v for v in self.slice_views if v.plane.name == record.plane)
         pos = list(self.reading.position)
         pos[view.plane.array_axis] = record.slice_index
