@@ -46,6 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--hanging", choices=("on", "off"), default="on",
                    help="the first look by body region: a chest in lung and mediastinal windows side by side, "
                         "a head in the brain window (default: on)")
+    p.add_argument("--prior", metavar="PRIOR",
+                   help="a prior scan of the patient to show beside this one, scrolling with it (linked by "
+                        "their frame of reference, else aligned by centres)")
+    p.add_argument("--prior-offset", metavar="MM",
+                   help="where the prior is from this scan: Z, or X,Y,Z in LPS mm (left, posterior, superior "
+                        "positive); replaces the automatic alignment")
     p.add_argument("--no-chat", action="store_true",
                    help="the viewer without the chat panel (also the case for --screenshot without --ask)")
     p.set_defaults(func=run_view)
@@ -86,6 +92,8 @@ def _view_argv(args: argparse.Namespace, path: str) -> list[str]:
     argv += ["--slices", str(args.slices)] if args.slices is not None else []
     argv += ["--slab", args.slab] if args.slab else []
     argv += ["--hanging", args.hanging] + (["--oblique", args.oblique] if args.oblique else [])
+    argv += ["--prior", str(Path(args.prior).resolve())] if args.prior else []
+    argv += ["--prior-offset", args.prior_offset] if args.prior_offset else []
     return argv
 
 
@@ -94,6 +102,7 @@ def run_view(args: argparse.Namespace) -> int:
     from inference.resources import DEMO_CT
 
     from .models.oblique import parse_oblique
+    from .models.prior_link import parse_offset
     from .models.slab import parse_slab
 
     path = str(DEMO_CT) if args.demo or not args.path else args.path
@@ -106,6 +115,14 @@ def run_view(args: argparse.Namespace) -> int:
         oblique = parse_oblique(args.oblique or "off")
     except ValueError as exc:
         print(f"ctchat view: --oblique: {exc}", file=sys.stderr)
+        return 2
+    try:
+        prior_offset = parse_offset(args.prior_offset) if args.prior_offset else None
+    except ValueError as exc:
+        print(f"ctchat view: --prior-offset: {exc}", file=sys.stderr)
+        return 2
+    if prior_offset is not None and not args.prior:
+        print("ctchat view: --prior-offset needs --prior", file=sys.stderr)
         return 2
     if args.screenshot:
         ensure_display(_view_argv(args, str(Path(path).resolve())))
@@ -137,10 +154,15 @@ def run_view(args: argparse.Namespace) -> int:
     if args.ask and panel is not None:
         _ask_when_ready(panel, args.ask)
     win.open_path(path, args.series_uid)
+    if args.prior:  # loaded beside the scan, in whichever order the two loads end
+        win.prior.open(args.prior)
+    if prior_offset is not None:
+        win.prior.loadFinished.connect(lambda result: result == "loaded" and win.prior.set_offset(prior_offset))
     if not args.screenshot:
         return app.exec()
 
     status = {"code": 1}
+    waiting = {"scan", "prior"} if args.prior else {"scan"}
 
     def finished(result: str) -> None:
         if result == "series" and win.series_dialog is not None:
@@ -154,6 +176,26 @@ def run_view(args: argparse.Namespace) -> int:
             print(f"ctchat view: could not load {path}: {text}", file=sys.stderr)
             app.exit(1)
             return
+        waiting.discard("scan")
+        go_on()
+
+    def prior_finished(result: str) -> None:
+        if result != "loaded":
+            lines = win.message_bar.label.text().splitlines()
+            why = (lines[-1].removeprefix("• ") if lines and result == "failed" else
+                   "the folder holds several series: give one series' folder or file")
+            print(f"ctchat view: could not load the prior {args.prior}: {why}", file=sys.stderr)
+            app.exit(1)
+            return
+        waiting.discard("prior")
+        go_on()
+
+    def go_on() -> None:
+        """Once the scan (and the prior) are shown: wait for the answer, or shoot."""
+        if waiting:
+            return
+        if win.prior.link is not None:
+            print(f"prior: {win.prior.link.alignment.words()}")
         if args.ask and panel is not None and panel.state != ChatState.FAILED:
             panel.answerFinished.connect(lambda entry: _answered(entry))
             panel.stateChanged.connect(
@@ -191,6 +233,7 @@ def run_view(args: argparse.Namespace) -> int:
         app.exit(0)
 
     win.loadFinished.connect(finished)
+    win.prior.loadFinished.connect(prior_finished)
     code = app.exec()
     win.close()
     return code or status["code"]

@@ -285,4 +285,6 @@ def _display_metadata(rec: SliceRecord, n_images: int, source_codes: str) -> dic
         "transfer_syntax": str(ds.file_meta.TransferSyntaxUID.name) if "TransferSyntaxUID" in ds.file_meta else "",
         "n_images": n_images,
         "source_orientation": source_codes,
+        # Which series share patient coordinates (a prior beside the current scan is linked by it).
+        "frame_of_reference_uid": str(ds.get("FrameOfReferenceUID", "") or "").strip(),
     }

@@ -103,7 +103,7 @@ def test_recent_files_menu(window, qtbot):
     load(qtbot, window, need(SMALL_NIFTI))
     load(qtbot, window, need(GAP_DICOM))
     assert recent.recent_files()[:2] == [str(GAP_DICOM.resolve()), str(SMALL_NIFTI.resolve())]
-    window._fill_recent_menu()
+    window.file_menu.fill_recent_menu()
     actions = [a for a in window.recent_menu.actions() if a.text() == str(SMALL_NIFTI.resolve())]
     assert len(actions) == 1
     with qtbot.waitSignal(window.loadFinished, timeout=30000):

@@ -11,6 +11,7 @@ LAYOUT_2X2 = "2x2"
 LAYOUT_1X3 = "1x3"
 LAYOUT_1X1 = "1x1"
 LAYOUT_LUNG_MEDIASTINUM = "lung|mediastinum"  # the chest's hanging protocol (viewer.models.hanging)
+LAYOUT_PRIOR = "current|prior"  # the current scan's axial view beside a prior's (viewer.window.prior_compare)
 # Cells (row, column) of the views named axial, 3d, sagittal, coronal; absent = hidden.
 # 2x2 is the window's original Four-Up (axial, 3D / sagittal, coronal); 1x3 is OHIF's MPR row.
 LAYOUTS: dict[str, dict[str, tuple[int, int]]] = {
@@ -19,15 +20,17 @@ LAYOUTS: dict[str, dict[str, tuple[int, int]]] = {
     LAYOUT_1X1: {},  # the main view alone
     # two axial views side by side, each in its own window (the second one: "second_axial")
     LAYOUT_LUNG_MEDIASTINUM: {"axial": (0, 0), "second_axial": (0, 1)},
+    LAYOUT_PRIOR: {"axial": (0, 0), "prior_axial": (0, 1)},
 }
 LAYOUT_NAMES = {LAYOUT_2X2: "&2 x 2 (Four-Up)", LAYOUT_1X3: "1 x &3 (axial, sagittal, coronal)",
                 LAYOUT_1X1: "&1 x 1 (focused view)",
-                LAYOUT_LUNG_MEDIASTINUM: "&Lung | mediastinum (two axial windows)"}
+                LAYOUT_LUNG_MEDIASTINUM: "&Lung | mediastinum (two axial windows)",
+                LAYOUT_PRIOR: "&Current | prior (File > Open prior…)"}
 
 
 def layout_choices() -> Sequence[tuple[str, str]]:
     """``(layout, menu text)`` in menu order."""
-    return [(n, LAYOUT_NAMES[n]) for n in (LAYOUT_1X1, LAYOUT_1X3, LAYOUT_2X2, LAYOUT_LUNG_MEDIASTINUM)]
+    return [(n, LAYOUT_NAMES[n]) for n in (LAYOUT_1X1, LAYOUT_1X3, LAYOUT_2X2, LAYOUT_LUNG_MEDIASTINUM, LAYOUT_PRIOR)]
 
 
 class ViewLayout:

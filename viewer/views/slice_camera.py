@@ -9,6 +9,7 @@ import numpy as np
 from PySide6 import QtCore, QtWidgets
 from vtkmodules.vtkRenderingCore import vtkRenderer
 
+from ..models.events import Event
 from ..models.planes import Plane
 
 
@@ -51,13 +52,17 @@ def world_to_widget(renderer: vtkRenderer, widget: QtWidgets.QWidget, xyz: Seque
 
 class SliceCamera:
     """A slice view's parallel-projection camera: fitted to the image, and kept fitted as the
-    view resizes until the reader zooms or pans."""
+    view resizes until the reader zooms or pans.
+
+    Event: ``moved()`` after the reader zoomed or panned (a linked view follows).
+    """
 
     def __init__(self, renderer: vtkRenderer, widget: QtWidgets.QWidget, plane: Plane) -> None:
         self._renderer = renderer
         self._widget = widget
         self._plane = plane
         self.fitted = True
+        self.moved = Event()
 
     def fit(self, shape_zyx: Sequence[int], spacing: np.ndarray) -> None:
         """Centre the image and fit it to the widget, keeping the true pixel aspect ratio."""
@@ -69,6 +74,7 @@ class SliceCamera:
         cam = self._renderer.GetActiveCamera()
         cam.SetParallelScale(cam.GetParallelScale() * (1.01 ** dy))
         self.fitted = False
+        self.moved.emit()
 
     def pan(self, delta_mm: np.ndarray) -> None:
         """Move the camera by ``delta_mm`` (world, VTK axes): the image moves the other way."""
@@ -76,3 +82,4 @@ class SliceCamera:
         cam.SetFocalPoint(*(np.array(cam.GetFocalPoint()) + delta_mm))
         cam.SetPosition(*(np.array(cam.GetPosition()) + delta_mm))
         self.fitted = False
+        self.moved.emit()

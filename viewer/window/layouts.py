@@ -26,6 +26,7 @@ class ViewLayouts(QtWidgets.QWidget):
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(2)
         for name, view in views.items():
+            view.setParent(self)  # also the views the first layout hides: none is a window of its own
             canvas = getattr(view, "canvas", view)
             canvas.installEventFilter(self)
             canvas.setProperty("layout_view", name)

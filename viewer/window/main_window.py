@@ -30,13 +30,15 @@ from ..views.vtk_data import to_vtk_image
 from .cine import Cine, CineMenu
 from .cursor_readout import CursorReadout
 from .hanging import Hanging
+from .file_menu import FileMenu
 from .layouts import LayoutMenu, ViewLayouts
 from .load_worker import LoadWorker
 from .measurement_list import MeasurementList
 from .message_bar import MessageBar
-from .models_dialog import open_models_dialog
 from .pacs_actions import PacsActions
 from .preset_menus import VolumePresetMenu, WindowPresetMenu
+from .prior_actions import PriorActions
+from .prior_compare import PRIOR_VIEW, PriorCompare
 from .scan_loading import ScanLoading
 from .series_dialog import SeriesDialog
 from .shortcuts_dialog import ShortcutsDialog
@@ -47,8 +49,6 @@ from .tool_actions import ToolActions
 if TYPE_CHECKING:
     from ..chat.component import ChatComponent
     from ..chat.panel import ChatPanel
-
-DICOM_FILTER = "CT scans (*.nii *.nii.gz *.dcm *.DCM *.ima *.IMA);;All files (*)"
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -81,8 +81,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.message_bar = MessageBar()
         self.hanging = Hanging(self.reading, layout := ViewLayout(), hanging)  # a chest: lung | mediastinum
+        self.prior = PriorCompare(self, self.reading, self.axial, layout, self.show_scan, as_stored)
         self.layouts = ViewLayouts({"axial": self.axial, "3d": self.volume_view, "sagittal": self.sagittal,
-                                    "coronal": self.coronal, "second_axial": self.hanging.view}, layout)
+                                    "coronal": self.coronal, "second_axial": self.hanging.view,
+                                    PRIOR_VIEW: self.prior.view}, layout)
         central = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -95,6 +97,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tool_actions = self.tools.by_tool
         self.measurements = MeasurementList(self.reading, self.slice_views, self.tools.clear_action, self)
         self.cine = Cine(self)
+        self.pacs = PacsActions(self)  # Open from PACS, Save as DICOM (SR + KOS), Send to PACS
+        self.prior_actions = PriorActions(self.prior, self)
         self._build_status_bar()
         self._build_menus()
         apply_dark_theme(QtWidgets.QApplication.instance())
@@ -112,10 +116,14 @@ class MainWindow(QtWidgets.QMainWindow):
         bar.addPermanentWidget(self.cursor_label)
         bar.addPermanentWidget(self.loading.progress)
         bar.addPermanentWidget(self.loading.cancel_button)
+        bar.addPermanentWidget(self.prior.loading.progress)
+        bar.addPermanentWidget(self.prior.loading.cancel_button)
 
     def _build_menus(self) -> None:
         menu = self.menuBar()
-        self._build_file_menu(menu.addMenu("&File"))
+        prior = self.prior_actions
+        self.file_menu = FileMenu(self, menu.addMenu("&File"), [prior.open_file_action, prior.open_folder_action,
+                                                                 prior.close_action], self.pacs.actions)
         self.view_menu = view = menu.addMenu("&View")
         view.addActions(self.tools.pointing)
         view.addAction("&Reset views", QtGui.QKeySequence("R"), self.reset_views)
@@ -132,6 +140,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.layout_actions = layout_menu.layout_actions
         view.addMenu(layout_menu)
         view.addMenu(CineMenu(self.cine, self._focused_slice_view, self.statusBar(), view))
+        view.addMenu(self.prior_actions.menu)
 
         toolbar = self.addToolBar("Tools")
         toolbar.setObjectName("tools")
@@ -143,25 +152,6 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.help_menu = menu.addMenu("&Help")
         self.help_menu.addAction("&Keyboard shortcuts…", QtGui.QKeySequence("F1"), self.show_shortcuts)
-
-    def _build_file_menu(self, file_menu: QtWidgets.QMenu) -> None:
-        file_menu.addAction("&Open file…", QtGui.QKeySequence.StandardKey.Open, self._open_file_dialog)
-        file_menu.addAction("Open &folder…", QtGui.QKeySequence("Ctrl+Shift+O"), self._open_folder_dialog)
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        self.pacs = PacsActions(self)  # Open from PACS, Save as DICOM (SR + KOS), Send to PACS
-        file_menu.addSeparator()
-        file_menu.addActions(self.pacs.actions)
-        file_menu.addSeparator()
-        file_menu.addAction("Save screenshot of &window…", QtGui.QKeySequence("Ctrl+Shift+S"),
-                            lambda: self._screenshot_dialog())
-        shot_menu = file_menu.addMenu("Save screenshot of &view")
-        for name in ("axial", "coronal", "sagittal", "3d"):
-            shot_menu.addAction(name.capitalize() if name != "3d" else "3D",
-                                lambda n=name: self._screenshot_dialog(n))
-        file_menu.addAction("&Models…", lambda: open_models_dialog(self, self.chat))
-        file_menu.addSeparator()
-        file_menu.addAction("&Quit", QtGui.QKeySequence.StandardKey.Quit, self.close)
 
     def _add_chat(self, bundle: str, max_tokens: int, n_threads: int | None, slices: int | None) -> None:
         from ..chat.component import ChatComponent  # the model's modules load with the chat only
@@ -244,6 +234,11 @@ class MainWindow(QtWidgets.QMainWindow):
     def series_dialog(self) -> SeriesDialog | None:
         """The series picker shown for the last folder with several series (or None)."""
         return self.loading.series_dialog
+
+    @property
+    def recent_menu(self) -> QtWidgets.QMenu:
+        """File > Open recent."""
+        return self.file_menu.recent_menu
 
     def _on_loaded(self, scan: LoadedScan) -> None:
         self.show_scan(scan)
@@ -333,25 +328,7 @@ class MainWindow(QtWidgets.QMainWindow):
         name = self.layouts.focused_view()
         return next((v for v in self.slice_views if v.plane.name == name), self.axial)
 
-    # ------------------------------------------------------------ files & dialogs
-    def _open_file_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open CT", "", DICOM_FILTER)
-        if path:
-            self.open_path(path)
-
-    def _open_folder_dialog(self) -> None:
-        path = QtWidgets.QFileDialog.getExistingDirectory(self, "Open DICOM folder")
-        if path:
-            self.open_path(path)
-
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        items = recent.recent_files()
-        for p in items:
-            self.recent_menu.addAction(p, lambda p=p: self.open_path(p))
-        if not items:
-            self.recent_menu.addAction("(none)").setEnabled(False)
-
+    # ------------------------------------------------------------ drag and drop
     def dragEnterEvent(self, ev: QtGui.QDragEnterEvent) -> None:  # noqa: N802
         if any(u.isLocalFile() for u in ev.mimeData().urls()):
             ev.acceptProposedAction()
@@ -378,22 +355,16 @@ class MainWindow(QtWidgets.QMainWindow):
             raise OSError(f"could not write {path}")
 
     def view_by_name(self, name: str) -> SliceView | VolumeView:
-        """The view called ``axial``, ``coronal``, ``sagittal`` or ``3d``."""
+        """The view called ``axial``, ``coronal``, ``sagittal``, ``3d`` or ``prior_axial``."""
         return {"axial": self.axial, "coronal": self.coronal, "sagittal": self.sagittal,
-                "3d": self.volume_view}[name]
-
-    def _screenshot_dialog(self, name: str | None = None) -> None:
-        """Ask where to save a screenshot of the window (``name`` None) or of one view."""
-        title, file = ("Save screenshot", "ctchat.png") if name is None else (f"Save {name} view", f"{name}.png")
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, title, file, "PNG (*.png)")
-        if path:
-            self.save_window_png(path) if name is None else self.view_by_name(name).save_png(path)
+                "3d": self.volume_view, PRIOR_VIEW: self.prior.view}[name]
 
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:  # noqa: N802
         if self.chat is not None:
             self.chat.shutdown()
         self.loading.shutdown()
         self.pacs.shutdown()
-        for v in (*self.slice_views, self.volume_view, self.hanging.view):
+        self.prior.shutdown()
+        for v in (*self.slice_views, self.volume_view, self.hanging.view, self.prior.view):
             v.canvas.Finalize()
         super().closeEvent(ev)
