@@ -1,5 +1,6 @@
 """``ctchat bench viewer``: one slice step against one volume-rendering frame, 3D view open (and the
-same step through thick slabs and through oblique planes, ``axial:30``).
+same step through thick slabs, through oblique planes, ``axial:30``, and with a prior beside the
+scan: the scan itself as its own prior, linked by its frame of reference).
 
 A slice step is one mouse-wheel notch on the axial view, delivered as a real Qt wheel event;
 it returns when the axial view has rendered its new slice. The coronal and sagittal views
@@ -150,7 +151,7 @@ def run_bench(args: argparse.Namespace) -> int:
     vr_during_steps = win.volume_view.canvas.render_count - vr_before
     slice_renders = sum(v.canvas.render_count for v in win.slice_views) - slice_renders_before
     slab_timed = {}
-    oblique_timed = None
+    oblique_timed = prior_timed = None
     if timed is not None:  # the same steps through thick slabs (all three views project theirs)
         for mode in SLAB_ROWS:
             win.reading.set_slab(Slab(mode, SLAB_MM))
@@ -162,7 +163,12 @@ def run_bench(args: argparse.Namespace) -> int:
         oblique_timed = time_steps(args.steps)
         win.reading.set_oblique(PLAIN_FRAME)
         app.processEvents()
-    if timed is None or None in slab_timed.values() or oblique_timed is None:
+        win.prior.show_prior(result["scan"])  # the scan beside itself as a prior: one frame, linked
+        app.processEvents()
+        prior_timed = time_steps(args.steps)
+        win.prior.close_prior()
+        app.processEvents()
+    if timed is None or None in slab_timed.values() or oblique_timed is None or prior_timed is None:
         print("bench viewer: the wheel did not step the slice", file=sys.stderr)
         return 1
     step_ms, linked_ms = timed
@@ -204,6 +210,10 @@ def run_bench(args: argparse.Namespace) -> int:
         print(f"{label:34s}{m_med:10.2f}{m_p90:10.2f}{m_mean:10.2f}{len(ms):6d}")
     o_med, o_p90, o_mean = _stats(oblique_timed[0])
     print(f"{'oblique step (' + OBLIQUE + ')':34s}{o_med:10.2f}{o_p90:10.2f}{o_mean:10.2f}{len(oblique_timed[0]):6d}")
+    ps_med, ps_p90, ps_mean = _stats(prior_timed[0])
+    p_med, p_p90, p_mean = _stats(prior_timed[1])
+    print(f"{'slice step, current | prior layout':34s}{ps_med:10.2f}{ps_p90:10.2f}{ps_mean:10.2f}{len(prior_timed[0]):6d}")
+    print(f"{'  + the linked prior view':34s}{p_med:10.2f}{p_p90:10.2f}{p_mean:10.2f}{len(prior_timed[1]):6d}")
     print(f"{'volume-rendering frame (3D view)':34s}{v_med:10.2f}{v_p90:10.2f}{v_mean:10.2f}{len(vr_ms):6d}")
     print()
     print(f"VR frame / slice step: {v_med / s_med:.1f}x; "
@@ -214,6 +224,9 @@ def run_bench(args: argparse.Namespace) -> int:
               f"<= {TARGET_MS:.0f} ms: {'met' if slab_med <= TARGET_MS else 'NOT met'} (median)")
     print(f"oblique step / plain slice step: {o_med / s_med:.2f}x; goal <= {OBLIQUE_GOAL:g}x: "
           f"{'met' if o_med <= OBLIQUE_GOAL * s_med else 'NOT met'} (median)")
+    print(f"current | prior: the scrolled view {ps_med:.2f} ms (target < {TARGET_MS:.0f} ms: "
+          f"{'met' if ps_p90 < TARGET_MS else 'NOT met'}, p90), both views {p_med:.2f} ms; the two views are "
+          f"each twice the four-up's size (pixels drawn by software OpenGL)")
     print(f"3D renders during {len(step_ms) + 10} slice steps: {vr_during_steps} (must be 0); "
           f"slice-view renders: {slice_renders}")
     if stall is not None:

@@ -26,3 +26,5 @@ def test_bench_viewer_smoke(qapp, capsys):
     assert step and vr
     assert 0 < float(step.group(1)) <= float(step.group(2))
     assert "3D renders during 22 slice steps: 0" in out
+    prior = re.search(r"slice step, current \| prior layout\s+([\d.]+).*\n\s+\+ the linked prior view\s+([\d.]+)", out)
+    assert prior and 0 < float(prior.group(1)) <= float(prior.group(2))  # both views take longer than one
