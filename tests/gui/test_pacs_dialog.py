@@ -88,6 +88,26 @@ def test_search_retrieve_and_open(qtbot, pacs_window):
     assert pacs_window.asked == ["test"]  # the password was kept in memory, not asked again
 
 
+def test_retrieve_as_prior_opens_beside_the_scan(qtbot, pacs_window):
+    from viewer.models.layout import LAYOUT_PRIOR
+    from viewer.models.prior_link import FRAME
+
+    with qtbot.waitSignal(pacs_window.loadFinished, timeout=120000) as loaded:
+        pacs_window.open_path(str(CT_SERIES))  # the scan in view, from disk
+    assert loaded.args == ["loaded"]
+    dialog = pacs_window.pacs.show_open_dialog()
+    assert search(qtbot, dialog) == "found"
+    with qtbot.waitSignal(pacs_window.prior.loadFinished, timeout=120000) as prior_loaded:
+        assert dialog.retrieve(as_prior=True) is not None
+    assert prior_loaded.args == ["loaded"], pacs_window.message_bar.text()
+    assert pacs_window.scan.path == str(CT_SERIES)  # the scan in view stays
+    prior = pacs_window.prior
+    assert np.array_equal(prior.scan.volume.voxels, pacs_window.scan.volume.voxels)
+    assert prior.link.alignment.how == FRAME and pacs_window.layouts.layout_name == LAYOUT_PRIOR
+    pacs_window.axial.set_slice(7)
+    qtbot.waitUntil(lambda: prior.view.slice_index == 7, timeout=3000)  # the same series: the same slice
+
+
 def test_cancel_keeps_the_images_and_the_app(qtbot, pacs_window, monkeypatch):
     import viewer.window.pacs_dialog as pacs_dialog
     from inference.pacs.cache import cache_root

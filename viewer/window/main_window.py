@@ -220,6 +220,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.volume_view.ensure_mapper()
         return self.loading.open(path, series_uid, self.volume_view.max_voxels)
 
+    def open_prior(self, path: str | Path, series_uid: str | None = None) -> None:
+        """Start loading ``path`` as the prior beside the scan in view (File > Open prior)."""
+        self.prior.open(path, series_uid)
+
     @property
     def progress(self) -> QtWidgets.QProgressBar:
         """The loading progress bar in the status bar."""

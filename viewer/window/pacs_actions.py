@@ -50,6 +50,9 @@ class PacsWindow(Protocol):
     def open_path(self, path: str | Path, series_uid: str | None = None) -> Any:
         """Open a scan the usual way (the series picker when a folder holds several)."""
 
+    def open_prior(self, path: str | Path) -> None:
+        """Open a scan as the prior beside the one in view."""
+
 
 @dataclass
 class Written:
@@ -95,6 +98,7 @@ class PacsActions(QtCore.QObject):
             self.dialog = OpenFromPacsDialog(self.passwords, self.window,  # type: ignore[arg-type]
                                              lambda parent, node: self.ask_password(parent, node))
             self.dialog.folderRetrieved.connect(lambda folder: self.window.open_path(folder))
+            self.dialog.priorRetrieved.connect(lambda folder: self.window.open_prior(folder))
         self.dialog.show_patient.setChecked(False)
         self.dialog.refresh_nodes()
         self.dialog.show()

@@ -31,6 +31,7 @@ class OpenFromPacsDialog(QtWidgets.QDialog):
     password when it needs one (tests give their own)."""
 
     folderRetrieved = Signal(str)  # the cached series folder, whole
+    priorRetrieved = Signal(str)  # the same, retrieved to be shown as the prior beside the scan
     searchFinished = Signal(str)  # "found" or "failed" (for tests and the status line)
     retrieveFinished = Signal(str)  # "retrieved" or "failed" (a cancel ends as failed, saying so)
 
@@ -75,6 +76,10 @@ class OpenFromPacsDialog(QtWidgets.QDialog):
         self.progress.hide()
         self.retrieve_button = QtWidgets.QPushButton("Retrieve and open", self)
         self.retrieve_button.clicked.connect(self.retrieve)
+        self.prior_button = QtWidgets.QPushButton("Retrieve as prior", self)
+        self.prior_button.setToolTip("Open the series beside the scan in view, scrolling with it")
+        self.prior_button.clicked.connect(lambda: self.retrieve(as_prior=True))
+        self._as_prior = False  # the running retrieval opens the series as the prior
         self.cancel_button = QtWidgets.QPushButton("Cancel retrieval", self)
         self.cancel_button.clicked.connect(self.cancel)
         self.status = QtWidgets.QLabel("", self)
@@ -109,6 +114,7 @@ class OpenFromPacsDialog(QtWidgets.QDialog):
         actions.addStretch(1)
         actions.addWidget(self.progress, 1)
         actions.addWidget(self.retrieve_button)
+        actions.addWidget(self.prior_button)
         actions.addWidget(self.cancel_button)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(top)
@@ -246,11 +252,13 @@ class OpenFromPacsDialog(QtWidgets.QDialog):
         return row if row is not None and row.openable else None
 
     # ------------------------------------------------------------ retrieve
-    def retrieve(self) -> PacsTask | None:
-        """Retrieve the selected series into the cache (on a thread), then open it; None when nothing started."""
+    def retrieve(self, as_prior: bool = False) -> PacsTask | None:
+        """Retrieve the selected series into the cache (on a thread), then open it (``as_prior``:
+        beside the scan in view, as its prior); None when nothing started."""
         row = self.selected_row()
         if self.task is not None or row is None:
             return None
+        self._as_prior = as_prior
         node = self.current_node()
         if node is None:
             return None
@@ -277,7 +285,7 @@ class OpenFromPacsDialog(QtWidgets.QDialog):
         self.progress.hide()
         self.status.setText(f"Retrieved into {folder}; opening it.")
         self.retrieveFinished.emit("retrieved")
-        self.folderRetrieved.emit(str(folder))
+        (self.priorRetrieved if self._as_prior else self.folderRetrieved).emit(str(folder))
         self.accept()
 
     # ------------------------------------------------------------ tasks
@@ -319,6 +327,7 @@ class OpenFromPacsDialog(QtWidgets.QDialog):
         busy = self.task is not None
         self.search_button.setEnabled(not busy and self.node_box.count() > 0)
         self.retrieve_button.setEnabled(not busy and self.selected_row() is not None)
+        self.prior_button.setEnabled(not busy and self.selected_row() is not None)
         self.cancel_button.setEnabled(busy)
 
     def shutdown(self, wait_ms: int = 10000) -> None:
