@@ -97,7 +97,7 @@ def occlusion_relevance(session: ChatSession, answer: Answer, cancel: threading.
     t0 = time.perf_counter()
     interleaved = isinstance(session, SliceSetSession)
     bidirectional = interleaved and session.projector.bidirectional
-    with session._lock:
+    with session.exclusive():
         spans, covered, to_stored = _slabs(session)
         _, question, _ = session.question_chunks(answer.question)
         llm, end = session.llm, session.prefix_end

@@ -152,6 +152,11 @@ class ChatSession:
                           f"|flash={int(self.llm.flash_attention)}|scale={float(self.scale)}"
                           f"|scan={self.vision.scan_graph.name}")
 
+    def exclusive(self) -> threading.Lock:
+        """The session's lock, to hold while using its LLM context alone (no question and no
+        encoding runs meanwhile), as the occlusion relevance does between two answers."""
+        return self._lock
+
     @property
     def scan_outputs(self) -> dict[str, np.ndarray] | None:
         """The loaded scan's vision-graph outputs (None before a scan is loaded)."""
