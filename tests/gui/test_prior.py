@@ -11,7 +11,8 @@ import sys
 import numpy as np
 import pytest
 from chat_helpers import ask, wait_for
-from gui_helpers import A0001_DICOM, load, need
+from gui_helpers import A0001_DICOM, load, mouse, need
+from PySide6 import QtCore
 from prior_series import header_z, write_prior_series
 
 from viewer.models.layout import LAYOUT_PRIOR
@@ -82,6 +83,12 @@ def test_the_prior_scrolls_zooms_and_windows_with_the_current_scan(window, qtbot
     qtbot.waitUntil(lambda: prior_z(window) - current_z(window) == pytest.approx(link.alignment.offset_mm[2], abs=5.0))
     window.prior_actions.realign_action.trigger()
     assert window.prior.link.alignment.how == FRAME
+
+    kji = window.prior.view.position  # the mouse over the prior: the status bar reads the prior's voxel
+    mouse(window.prior.view.canvas, QtCore.QEvent.Type.MouseMove, window.prior.view.widget_point_of(kji),
+          QtCore.Qt.MouseButton.NoButton)
+    hu = float(window.prior.scan.volume.voxels[kji])
+    assert window.cursor_label.text().startswith(f"Prior: HU {hu:.0f} ")
 
     window.prior_actions.close_action.trigger()
     assert window.prior.scan is None and window.layouts.layout_name == layout_before

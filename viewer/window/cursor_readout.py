@@ -16,9 +16,11 @@ class CursorReadout(QtWidgets.QLabel):
         self.setMinimumWidth(420)
         self._reading = reading
 
-    def show_voxel(self, kji: tuple[int, int, int] | None) -> None:
-        """Describe voxel ``(k, j, i)``; None (the mouse left the image): say nothing."""
-        scan = self._reading.scan
+    def show_voxel(self, kji: tuple[int, int, int] | None, reading: ReadingState | None = None,
+                   prefix: str = "") -> None:
+        """Describe voxel ``(k, j, i)`` of the scan in view (``reading``: of another scan, e.g. the
+        prior, named by ``prefix``); None (the mouse left the image): say nothing."""
+        scan = (reading or self._reading).scan
         if kji is None or scan is None:
             self.setText("")
             return
@@ -26,4 +28,4 @@ class CursorReadout(QtWidgets.QLabel):
         k, j, i = kji
         hu = vol.voxels[k, j, i]
         x, y, z = vol.index_to_world(k, j, i)
-        self.setText(f"HU {float(hu):.0f}   LPS ({x:.1f}, {y:.1f}, {z:.1f}) mm   voxel (i {i}, j {j}, k {k})")
+        self.setText(f"{prefix}HU {float(hu):.0f}   LPS ({x:.1f}, {y:.1f}, {z:.1f}) mm   voxel (i {i}, j {j}, k {k})")

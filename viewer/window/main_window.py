@@ -113,6 +113,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.cursor_label = CursorReadout(self.reading)
         for v in self.slice_views:
             v.cursorMoved.connect(self.cursor_label.show_voxel)
+        self.prior.view.cursorMoved.connect(lambda kji: self.cursor_label.show_voxel(kji, self.prior.reading, "Prior: "))
         bar.addPermanentWidget(self.cursor_label)
         bar.addPermanentWidget(self.loading.progress)
         bar.addPermanentWidget(self.loading.cancel_button)
