@@ -42,7 +42,7 @@ def current_z(win) -> float:
     return float(win.scan.volume.index_to_world(*win.axial.position)[2])
 
 
-def test_the_prior_scrolls_zooms_and_windows_with_the_current_scan(window, qtbot, prior_folder):
+def test_the_prior_scrolls_zooms_and_windows_with_the_current_scan(window, qtbot, prior_folder, tmp_path):
     load(qtbot, window, need(A0001_DICOM))
     layout_before = window.layouts.layout_name
     open_prior(window, prior_folder)
@@ -90,9 +90,13 @@ def test_the_prior_scrolls_zooms_and_windows_with_the_current_scan(window, qtbot
     hu = float(window.prior.scan.volume.voxels[kji])
     assert window.cursor_label.text().startswith(f"Prior: HU {hu:.0f} ")
 
+    report = window.export_report(tmp_path / "report.html").read_text()  # the report says what it was read beside
+    assert "read beside" in report and "a prior: prior (280 x 300 x 24 voxels)" in report
+
     window.prior_actions.close_action.trigger()
     assert window.prior.scan is None and window.layouts.layout_name == layout_before
     assert window.prior.view.message.GetInput() == NO_PRIOR
+    assert "read beside" not in window.export_report(tmp_path / "alone.html").read_text()
 
 
 def test_swap_moves_the_chat_and_each_scan_keeps_its_transcript(chat_win, prior_folder):

@@ -87,9 +87,11 @@ def measurements_html(items: Sequence[dict]) -> list[str]:
 
 def report_html(entries: Sequence[Entry], volume: Volume | None, model_info: ModelInfo | None,
                 screenshots: Sequence[tuple[str, QtGui.QImage]] = (), region_notice: str = "",
-                others: Sequence[Transcript] = (), measurements: Sequence[dict] = (), scan_id: str = "") -> str:
+                others: Sequence[Transcript] = (), measurements: Sequence[dict] = (), scan_id: str = "",
+                comparison: str = "") -> str:
     """The report as one HTML string (see the module docstring): the scan in view with its
-    transcript and the reader's measurements, then the transcripts of the session's other scans."""
+    transcript and the reader's measurements (``comparison``: the prior it was read beside, in
+    words), then the transcripts of the session's other scans."""
     e = html.escape
     out = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>ctchat session report</title>",
            "<style>body{font-family:sans-serif;max-width:960px;margin:auto} td,th{padding:2px 8px;"
@@ -115,6 +117,8 @@ def report_html(entries: Sequence[Entry], volume: Volume | None, model_info: Mod
     if volume is not None:
         out.append("<h2>Scan</h2><table>")
         out += [f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in scan_description(volume).items()]
+        if comparison:
+            out.append(f"<tr><th>read beside</th><td>{e(comparison)}</td></tr>")
         out.append("</table>")
     if region_notice:
         out.append(f"<p class='warn'>{e(region_notice)}</p>")
@@ -144,11 +148,13 @@ def report_html(entries: Sequence[Entry], volume: Volume | None, model_info: Mod
 
 def write_report(path: str | Path, entries: Sequence[Entry], volume: Volume | None, model_info: ModelInfo | None,
                  screenshots: Sequence[tuple[str, QtGui.QImage]] = (), region_notice: str = "",
-                 others: Sequence[Transcript] = (), measurements: Sequence[dict] = (), scan_id: str = "") -> Path:
+                 others: Sequence[Transcript] = (), measurements: Sequence[dict] = (), scan_id: str = "",
+                 comparison: str = "") -> Path:
     """Write :func:`report_html` to ``path`` (HTML), or to PDF when ``path`` ends in ``.pdf``;
     returns the path."""
     path = Path(path)
-    text = report_html(entries, volume, model_info, screenshots, region_notice, others, measurements, scan_id)
+    text = report_html(entries, volume, model_info, screenshots, region_notice, others, measurements, scan_id,
+                       comparison)
     if path.suffix.lower() == ".pdf":
         write_pdf(path, text)
     else:

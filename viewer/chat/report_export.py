@@ -50,6 +50,9 @@ class ReportedWindow(Protocol):
     def measurements(self) -> MeasuredItems:
         """The scan's rulers and ROIs (for the report's measurements section)."""
 
+    def comparison(self) -> str:
+        """The prior shown beside the scan, in words ("" without one)."""
+
 
 class ReportExport:
     """Export the transcripts of a chat, the scan in view first (HTML, or PDF by the file's
@@ -73,7 +76,7 @@ class ReportExport:
                             chat.transcript.region_notice if chat else "",
                             chat.store.others(chat.transcript) if chat else (),
                             measurements=self.window.measurements.sr_items(),
-                            scan_id=chat.transcript.scan_id if chat else "")
+                            scan_id=chat.transcript.scan_id if chat else "", comparison=self.window.comparison())
 
     def peak_slice_images(self, entries: Sequence[Entry]) -> list[tuple[str, QtGui.QImage]]:
         """The axial view at each answered question's top slice (the crosshair is put back)."""

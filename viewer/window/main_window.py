@@ -221,6 +221,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.volume_view.ensure_mapper()
         return self.loading.open(path, series_uid, self.volume_view.max_voxels)
 
+    def comparison(self) -> str:
+        """The prior shown beside the scan, in words, for the report ("" without one)."""
+        return self.prior.words()
+
     def open_prior(self, path: str | Path, series_uid: str | None = None) -> None:
         """Start loading ``path`` as the prior beside the scan in view (File > Open prior)."""
         self.prior.open(path, series_uid)

@@ -205,6 +205,15 @@ class PriorCompare(QtCore.QObject):
         self.current.corner.SetText(3, "CURRENT")
         self.view.request_render()
 
+    def words(self) -> str:
+        """The prior and how it is linked, in one line ("" without a prior)."""
+        if self.scan is None or self.link is None:
+            return ""
+        vol = self.scan.volume
+        desc = vol.metadata.get("series_description") or Path(self.scan.path).name
+        how = self.link.alignment.words() if self.link.linked else "not linked"
+        return f"a prior: {desc} ({' x '.join(map(str, vol.shape[::-1]))} voxels); {how}"
+
     # ------------------------------------------------------------ zoom and pan
     def _to_prior(self, kji: np.ndarray) -> np.ndarray:
         return self.link.prior_point(kji)  # type: ignore[union-attr]
