@@ -14,26 +14,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "pacs"))
 
-from orthanc_server import CT_SERIES, DICOMWEB_PLUGIN, ORTHANC, PASSWORD, USER, OrthancServer  # noqa: E402
+from orthanc_fixtures import orthanc  # noqa: E402, F401  (the shared fixture: pytest finds it by name here)
+from orthanc_server import CT_SERIES, PASSWORD, USER  # noqa: E402
 
 pytestmark = pytest.mark.gui
 QUESTION = "Is there a lung mass?"
-
-
-@pytest.fixture(scope="module")
-def orthanc(tmp_path_factory):
-    """A running Orthanc holding the A0002 series (30 slices)."""
-    if ORTHANC is None:
-        pytest.skip("the Orthanc binary is not installed (scripts/install.sh installs it)")
-    if DICOMWEB_PLUGIN is None:
-        pytest.skip("Orthanc's DICOMweb plugin is not installed (orthanc-dicomweb)")
-    if not CT_SERIES.exists():
-        pytest.skip(f"test data missing: {CT_SERIES}")
-    server = OrthancServer(tmp_path_factory.mktemp("orthanc"))
-    server.start()
-    server.upload(sorted(CT_SERIES.glob("*.dcm")))
-    yield server
-    server.stop()
 
 
 @pytest.fixture

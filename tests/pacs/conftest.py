@@ -1,5 +1,5 @@
-"""One Orthanc per test module (started only by the modules that use ``orthanc``), loaded with
-the A0002 chest series (30 slices)."""
+"""One Orthanc per test module (started only by the modules that use ``orthanc``, defined in
+orthanc_fixtures.py), loaded with the A0002 chest series (30 slices); nodes that reach it."""
 
 from __future__ import annotations
 
@@ -10,21 +10,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from orthanc_server import AET, CT_SERIES, DICOMWEB_PLUGIN, ORTHANC, OUR_AET, PASSWORD, USER, OrthancServer  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def orthanc(tmp_path_factory):
-    """A running Orthanc holding the A0002 series."""
-    if ORTHANC is None:
-        pytest.skip("the Orthanc binary is not installed (scripts/install.sh installs it)")
-    if DICOMWEB_PLUGIN is None:
-        pytest.skip("Orthanc's DICOMweb plugin is not installed (orthanc-dicomweb)")
-    server = OrthancServer(tmp_path_factory.mktemp("orthanc"))
-    server.start()
-    server.upload(sorted(CT_SERIES.glob("*.dcm")))
-    yield server
-    server.stop()
+from orthanc_fixtures import orthanc  # noqa: E402, F401  (the shared fixture: pytest finds it by name here)
+from orthanc_server import AET, OUR_AET, PASSWORD, USER  # noqa: E402
 
 
 @pytest.fixture
