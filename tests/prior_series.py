@@ -19,10 +19,12 @@ def sorted_by_z(folder: Path) -> list[Path]:
 
 
 def write_prior_series(src: Path, out: Path, start: int = 8, stop: int = 56, step: int = 2,
-                       crop: tuple[int, int, int, int] | None = None, frame_uid: str | None = None) -> Path:
+                       crop: tuple[int, int, int, int] | None = None, frame_uid: str | None = None,
+                       shift_mm: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> Path:
     """Write slices ``start:stop:step`` of ``src`` (sorted by z) to ``out``; ``crop`` = (row0,
     col0, rows, cols) keeps that part of each image (ImagePositionPatient moved to its first
-    pixel); ``frame_uid`` replaces the FrameOfReferenceUID (another visit's frame)."""
+    pixel); ``frame_uid`` replaces the FrameOfReferenceUID (another visit's frame) and ``shift_mm``
+    moves every ImagePositionPatient (LPS mm: the same anatomy at other coordinates)."""
     out.mkdir(parents=True, exist_ok=True)
     series_uid = generate_uid()
     for n, path in enumerate(sorted_by_z(src)[start:stop:step]):
@@ -44,6 +46,8 @@ def write_prior_series(src: Path, out: Path, start: int = 8, stop: int = 56, ste
             ds.ImagePositionPatient = [f"{v:.4f}" for v in ipp]
             ds.Rows, ds.Columns = rows, cols
             ds.PixelData = np.ascontiguousarray(pixels).tobytes()
+        if any(shift_mm):
+            ds.ImagePositionPatient = [f"{float(v) + d:.4f}" for v, d in zip(ds.ImagePositionPatient, shift_mm)]
         ds.save_as(out / f"{n:03d}.dcm")
     return out
 

@@ -12,11 +12,13 @@ from prior_series import header_z, write_prior_series
 
 from inference.io import load_volume
 from viewer.models.prior_link import (
+    ANATOMY,
     CENTRES,
     FRAME,
     READER,
     Alignment,
     PriorLink,
+    centre_lps,
     frame_of_reference,
     initial_alignment,
     offset_words,
@@ -68,16 +70,18 @@ def test_back_from_the_prior_lands_on_the_same_place(scans):
         assert link.prior_index((k, j, i)) == ((kp, 50, 60), True)
 
 
-def test_without_one_frame_the_centres_are_aligned_and_the_reader_links(scans):
+def test_without_one_frame_the_anatomy_or_the_centres_align_and_the_reader_links(scans):
     current, prior, _ = scans
     nifti = load_volume(A0001_NIFTI)  # the same chest, no frame of reference in a NIfTI file
     assert frame_of_reference(nifti) == ""
-    start = initial_alignment(nifti, prior)
-    assert start.how == CENTRES and "centres" in start.words()
-    link = PriorLink(nifti.affine, nifti.shape, prior.affine, prior.shape, start)
+    start = initial_alignment(nifti, prior)  # the same anatomy at the same coordinates: no offset found
+    assert start.how == ANATOMY and start.offset_mm[2] == 0.0
+    assert np.allclose(start.offset_mm[:2], 0.0, atol=2.5)  # the crop cuts the lungs: in-plane, a few mm
     centre_n = nifti.affine @ np.array([*(np.array(nifti.shape[::-1]) - 1) / 2.0, 1.0])
     centre_p = prior.affine @ np.array([*(np.array(prior.shape[::-1]) - 1) / 2.0, 1.0])
-    assert np.allclose(start.offset_mm, (centre_p - centre_n)[:3], atol=1e-3)
+    centres = Alignment(tuple((centre_p - centre_n)[:3]), CENTRES)  # where no anatomy matches
+    assert np.allclose(centre_lps(prior) - centre_lps(nifti), centres.offset_mm) and "centres" in centres.words()
+    link = PriorLink(nifti.affine, nifti.shape, prior.affine, prior.shape, centres)
     # The reader scrolls each to the same anatomy and links there: the true offset is none.
     k = 30
     z = nifti.index_to_world(k, 256, 256)[2]
@@ -87,7 +91,7 @@ def test_without_one_frame_the_centres_are_aligned_and_the_reader_links(scans):
     assert link.prior_index((k, 256, 256)) == ((kp, 256 - CROP[0], 256 - CROP[1]), True)
     other = load_volume(A0001)
     other.metadata["frame_of_reference_uid"] = "1.2.3.another.visit"
-    assert initial_alignment(other, prior).how == CENTRES  # two frames: coordinates are not anatomy
+    assert initial_alignment(other, prior).how == ANATOMY  # two frames: coordinates are not anatomy
 
 
 def test_an_offset_in_mm_moves_the_prior_slice(scans):
@@ -109,3 +113,4 @@ def test_offset_text_and_words():
     assert offset_words((0.0, 0.0, 0.0)) == "no offset"
     assert offset_words((3.0, 0.0, -12.5)) == "prior 12.5 mm inferior, 3.0 mm left"
     assert Alignment((0.0, 0.0, 0.0), FRAME).short() == ["linked by frame of reference"]
+    assert Alignment((3.0, 0.0, -12.5), READER).short() == ["linked by you", "prior I 12.5 L 3.0 mm"]

@@ -6,7 +6,8 @@ Two scans share patient coordinates when they share a DICOM frame of reference
 contrast), or scans a workstation registered. Then one LPS point is one place in the patient and
 the link is the two affines alone. Scans of two visits each have their own frame: the table and
 the patient moved, so equal coordinates are not equal anatomy. They start aligned by their
-centres, and the reader lines them up: unlink, scroll each to the same anatomy, link again (the
+anatomy (:mod:`viewer.models.anatomy_alignment`: the head-foot shift at which their slice
+profiles agree, the bodies' centroids across), else by their centres, and the reader checks: unlink, scroll each to the same anatomy, link again (the
 offset is then what the reader set, as with OHIF's and Weasis' manual synchronisation), or give
 the offset in mm (``ctchat view --prior-offset``).
 
@@ -20,13 +21,15 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from .anatomy_alignment import match_anatomy
 from .events import Event
 
 if TYPE_CHECKING:
     from inference.io import Volume
 
 FRAME = "frame"  # one frame of reference: the scanner's own coordinates agree
-CENTRES = "centres"  # different frames: centres put on top of each other (a first guess)
+ANATOMY = "anatomy"  # different frames: slice profiles matched (a first guess)
+CENTRES = "centres"  # different frames, no profile match: centres put on top of each other
 READER = "reader"  # an offset the reader set (by linking at matching anatomy, or in mm)
 
 
@@ -48,12 +51,16 @@ class Alignment:
 
     offset_mm: tuple[float, float, float]
     how: str
+    correlation: float | None = None  # how well the anatomy matched (ANATOMY only)
 
     def words(self) -> str:
         """One line for the prior view and the status bar."""
         if self.how == FRAME:
             return "same frame of reference: linked by patient position"
         shift = offset_words(self.offset_mm)
+        if self.how == ANATOMY:
+            return (f"own frame of reference: aligned by anatomy, profiles r = {self.correlation:.2f} ({shift}); "
+                    "check, and link at matching anatomy if needed")
         if self.how == CENTRES:
             return f"own frame of reference: aligned by centres ({shift}); link at matching anatomy"
         return f"linked by you ({shift})"
@@ -63,8 +70,8 @@ class Alignment:
         """The same in short lines, for the corner of the prior view."""
         if self.how == FRAME:
             return ["linked by frame of reference"]
-        first = "aligned by centres: check" if self.how == CENTRES else "linked by you"
-        return [first, offset_words(self.offset_mm)]
+        first = {CENTRES: "aligned by centres: check", ANATOMY: "aligned by anatomy: check"}.get(self.how, "linked by you")
+        return [first, short_offset(self.offset_mm)]
 
 
 def offset_words(offset_mm: Sequence[float]) -> str:
@@ -74,6 +81,14 @@ def offset_words(offset_mm: Sequence[float]) -> str:
     parts = [f"{abs(v):.1f} mm {pos if v > 0 else neg}"
              for v, (pos, neg) in sorted(zip(offset_mm, names), key=lambda p: -abs(p[0])) if abs(v) >= 0.05]
     return "prior " + ", ".join(parts) if parts else "no offset"
+
+
+def short_offset(offset_mm: Sequence[float]) -> str:
+    """``offset_mm`` in a corner's few letters, e.g. ``prior S 12.5 L 3.0 mm`` (LPS signs as patient sides)."""
+    letters = (("L", "R"), ("P", "A"), ("S", "I"))
+    parts = [f"{pos if v > 0 else neg} {abs(v):.1f}"
+             for v, (pos, neg) in sorted(zip(offset_mm, letters), key=lambda p: -abs(p[0])) if abs(v) >= 0.05]
+    return "prior " + " ".join(parts) + " mm" if parts else "no offset"
 
 
 def parse_offset(text: str) -> tuple[float, float, float]:
@@ -91,11 +106,14 @@ def parse_offset(text: str) -> tuple[float, float, float]:
 
 
 def initial_alignment(current: Volume, prior: Volume) -> Alignment:
-    """One frame of reference: no offset. Otherwise (or when either scan has none): centres on
-    top of each other, for the reader to correct."""
+    """One frame of reference: no offset. Otherwise (or when either scan has none): by anatomy
+    when the slice profiles match, else centres on top of each other, for the reader to check."""
     frame = frame_of_reference(current)
     if frame and frame == frame_of_reference(prior):
         return Alignment((0.0, 0.0, 0.0), FRAME)
+    match = match_anatomy(current, prior)
+    if match is not None:
+        return Alignment(match.offset_mm, ANATOMY, match.correlation)
     offset = centre_lps(prior) - centre_lps(current)
     return Alignment(tuple(round(float(v), 3) for v in offset), CENTRES)  # type: ignore[arg-type]
 

@@ -118,7 +118,8 @@ class PriorCompare(QtCore.QObject):
         if current is None or prior is None or self.link is None:
             return
         alignment = self.link.alignment
-        flipped = Alignment(tuple(-v for v in alignment.offset_mm), alignment.how)  # type: ignore[arg-type]
+        flipped = Alignment(tuple(-v for v in alignment.offset_mm), alignment.how,  # type: ignore[arg-type]
+                            alignment.correlation)
         window = self.current_reading.window
         self._show_scan(prior)
         self.show_prior(current, flipped)
