@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from inference.cli import main
 
 
@@ -92,3 +94,34 @@ def test_one_generated_token_has_no_rate():
     assert how_made(one) == "1 token, 0.3 s"
     assert how_made(replace(one, n_tokens=5, timings={"total": 1.0, "tokens_per_second": 12.34})) == \
         "5 tokens, 12.3 tokens/s"
+
+
+SHARED_MODEL_OPTIONS = ("--slices", "--save-model-input", "--relevance")
+
+
+def _option(command: str, flag: str):
+    from inference.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if a.dest == "command")  # the sub-commands
+    return next(a for a in commands.choices[command]._actions if flag in a.option_strings)
+
+
+def test_ask_and_batch_help_list_the_model_options(capsys):
+    for command in ("ask", "batch"):
+        with pytest.raises(SystemExit) as stop:
+            main([command, "--help"])
+        assert stop.value.code == 0
+        out = capsys.readouterr().out
+        assert all(flag in out for flag in SHARED_MODEL_OPTIONS), (command, out)
+
+
+def test_ask_and_batch_declare_the_model_options_alike():
+    """One declaration: the same type, metavar and help in both commands; only where
+    --save-model-input writes differs (one question's folder, or one per scan and question)."""
+    for flag in SHARED_MODEL_OPTIONS:
+        ask, batch = _option("ask", flag), _option("batch", flag)
+        assert (type(ask), ask.type, ask.metavar, ask.dest) == (type(batch), batch.type, batch.metavar, batch.dest)
+        if flag == "--save-model-input":
+            assert "this question" in ask.help and "one folder per scan and question" in batch.help
+        else:
+            assert ask.help == batch.help, flag

@@ -144,11 +144,14 @@ class SliceSetSession(ChatSession):
     # --- loading --------------------------------------------------------------------------
 
     def load_scan(self, volume: Volume, on_progress: Callable[[int, int], None] | None = None,
-                  cancel: threading.Event | None = None) -> dict[str, float]:
+                  cancel: threading.Event | None = None, on_encode: Callable[[], None] | None = None
+                  ) -> dict[str, float]:
         """Render, encode and decode a scan's slices (see the module docstring).
 
-        ``on_progress(done, total)`` is called after each slice is encoded; setting ``cancel``
-        stops between slices (:class:`EncodeCancelled`; the session keeps its previous scan).
+        ``on_encode()`` is called once when the slices are about to be encoded (not when the scan
+        cache answers: the caller's estimate of the wait is then due); ``on_progress(done, total)``
+        after each slice is encoded; setting ``cancel`` stops between slices
+        (:class:`EncodeCancelled`; the session keeps its previous scan).
 
         Raises:
             SliceRecipeError: the scan cannot be given to this model (one sentence).
@@ -171,6 +174,8 @@ class SliceSetSession(ChatSession):
                 stages = {"vision": t2 - t1, "llm_prefix": time.perf_counter() - t2}
             else:
                 self.from_cache = False
+                if on_encode is not None:
+                    on_encode()
                 embeddings = self._encode(rendered, on_progress, cancel)
                 t3 = time.perf_counter()
                 prefix_end = self._decode_slices(rendered, embeddings)

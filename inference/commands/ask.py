@@ -10,8 +10,10 @@ import time
 from typing import TYPE_CHECKING, Callable
 
 from ..batch.relevance_fields import RELEVANCE_KEY, relevance_fields, relevance_line
+from ..chat.scan_cache import scan_cache_from_env
 from ..io import load_volume
 from ..question import Question
+from .model_options import add_model_options
 
 if TYPE_CHECKING:
     from ..chat.session import Answer, ChatSession
@@ -38,19 +40,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object: answer, slice scores, timings, bundle")
     p.add_argument("--no-scan-cache", action="store_true",
                    help="neither read nor keep the scan's encoding on disk (also: CTCHAT_SCAN_CACHE=0)")
-    p.add_argument("--slices", type=int, metavar="N",
-                   help="slice-set bundles: send at most N slices (default: the recipe's, 85 for MedGemma 1.5)")
-    p.add_argument("--save-model-input", metavar="DIR",
-                   help="write the exact input the model is given for this question into DIR "
-                        "(slice images and prompt, or the 3D array and prompt)")
+    add_model_options(p, save_model_input_help="write the exact input the model is given for this question into "
+                                               "DIR (slice images and prompt, or the 3D array and prompt)")
     p.add_argument("--compare-out", metavar="DIR",
                    help="with several --bundle: write comparison.csv, comparison_slices.csv and comparison.html")
     p.add_argument("--sr", metavar="OUT.dcm",
                    help="also write the answer as a DICOM Structured Report referencing the scan's DICOM files "
                         "(the pacs extra; a DICOM scan only)")
-    p.add_argument("--relevance", action="store_true",
-                   help="after the answer, occlusion relevance: how much removing each slab of slices lowers "
-                        "the answer's log-probability (one more pass per slab)")
     p.set_defaults(func=run)
 
 
@@ -58,7 +54,6 @@ def run(args: argparse.Namespace) -> int:
     """Load, encode, ask; print the answer as it streams (or one JSON object)."""
     from ..bundle import SLICE_SET, load_bundle
     from ..chat import open_session
-    from ..chat.scan_cache import scan_cache_from_env
 
     if args.task == "yes_no":
         question = Question.yes_no(args.disease)
@@ -80,10 +75,9 @@ def run(args: argparse.Namespace) -> int:
     chat = open_session(bundle, device=args.device, scan_cache=scan_cache_from_env(not args.no_scan_cache),
                         slices=args.slices if slice_set else None)
     if slice_set:
-        say_estimate(chat, volume)
         progress = None if args.json else EncodeProgress()
-        try:
-            encode = chat.load_scan(volume, on_progress=progress)
+        try:  # the estimate only when the slices are encoded: a scan the cache answers waits for nothing
+            encode = chat.load_scan(volume, on_progress=progress, on_encode=lambda: say_estimate(chat, volume))
         finally:  # Ctrl-C too: the next line (or the shell's prompt) starts on a line of its own
             if progress is not None:
                 progress.finish()

@@ -14,6 +14,7 @@ from ..batch.results_csv import slices_csv_path, write_results_csv, write_slices
 from ..batch.runner import RunSettings, pending, run_local
 from ..io.errors import CTLoadError
 from ..question import Question
+from .model_options import add_model_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,14 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--actors", type=int, help="with --ray: how many models (default: one per GPU, else per 2 CPUs)")
     p.add_argument("--no-scan-cache", action="store_true",
                    help="neither read nor keep the scans' encodings on disk (also: CTCHAT_SCAN_CACHE=0)")
-    p.add_argument("--slices", type=int, metavar="N",
-                   help="slice-set bundles: send at most N slices per scan (default: the recipe's)")
-    p.add_argument("--save-model-input", metavar="DIR",
-                   help="write each question's exact model input under DIR, one folder per scan and question "
-                        "(scan0001_q1, ...: numbered by input order, no names; each results line names its folder)")
-    p.add_argument("--relevance", action="store_true",
-                   help="each answer's occlusion relevance too (slice_relevance: how much removing each slab of "
-                        "slices lowers the answer's log-probability; one more pass per slab)")
+    add_model_options(p, save_model_input_help="write each question's exact model input under DIR, one folder per "
+                                               "scan and question (scan0001_q1, ...: numbered by input order, no "
+                                               "names; each results line names its folder)")
     p.set_defaults(func=run)
 
 

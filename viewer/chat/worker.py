@@ -177,8 +177,8 @@ class ChatWorker(QObject):
         self.scanEncoded.emit(generation, EncodedScan(timings=timings, region=self.session.region, sent_slices=sent))
 
     def _encode_slices(self, generation: int, volume: Volume, cancel: threading.Event) -> dict[str, float] | None:
-        """A slice-set session's load_scan, said before it starts (how many slices, how long)
-        and after each slice; None when stopped."""
+        """A slice-set session's load_scan, said when its encoding starts (how many slices, how
+        long; not on a scan cache hit) and after each slice; None when stopped."""
         from inference.chat.slice_session import EncodeCancelled
         from inference.slices.recipe import SliceRecipeError
 
@@ -188,11 +188,10 @@ class ChatWorker(QObject):
             seconds = session.estimate_seconds(volume)
         except SliceRecipeError:
             total, seconds = 0, None  # load_scan refuses the scan in its own sentence
-        if total:
-            self.encodeStarted.emit(generation, total, seconds)
-        try:
+        try:  # said when the slices are encoded: a scan the cache answers has no wait to announce
             return session.load_scan(volume, on_progress=lambda done, n: self.encodeProgress.emit(generation, done, n),
-                                     cancel=cancel)
+                                     cancel=cancel,
+                                     on_encode=lambda: total and self.encodeStarted.emit(generation, total, seconds))
         except EncodeCancelled:
             return None
 
