@@ -61,9 +61,32 @@ def test_without_onnx_runtime_ask_names_the_extra_to_install(tmp_path):
     assert "ONNX Runtime is not installed" in line and 'pip install "ctchat[cpu]"' in line and "ctchat[gpu]" in line
 
 
-def test_without_llama_cpp_ask_names_the_extra_to_install(tmp_path):
-    line = _one_sentence(_ctchat(tmp_path, "ask", str(CT5N), "Is there a nodule?", uninstalled="llama_cpp,gguf"))
-    assert "llama-cpp-python is not installed" in line and "ctchat[llm]" in line
+@pytest.mark.parametrize("uninstalled", ["llama_cpp,gguf", "llama_cpp"])
+def test_without_llama_cpp_ask_names_the_extra_to_install(tmp_path, uninstalled):
+    line = _one_sentence(_ctchat(tmp_path, "ask", str(CT5N), "Is there a nodule?", uninstalled=uninstalled))
+    assert line.startswith("ctchat: llama-cpp-python is not installed: bash scripts/install.sh builds and installs it")
+    assert 'pip install "ctchat[llm]"' in line
+
+
+def test_a_missing_llama_cpp_is_a_missing_extra(monkeypatch):
+    from inference.llm.errors import LLMError
+    from inference.llm.library import llama_library
+    from inference.missing_extra import MissingExtra
+
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # as if never installed: the import fails
+    with pytest.raises(MissingExtra, match=r'llama-cpp-python is not installed: .*"ctchat\[llm\]"') as caught:
+        llama_library()
+    assert isinstance(caught.value, LLMError)  # ctchat doctor's llama.cpp check still takes it as its FAIL
+
+
+def test_a_llama_cpp_without_its_multimodal_library_is_a_missing_extra(monkeypatch):
+    pytest.importorskip("llama_cpp")
+    from inference.llm.projector import mtmd_library
+    from inference.missing_extra import MissingExtra
+
+    monkeypatch.setitem(sys.modules, "llama_cpp.mtmd_cpp", None)  # an older wheel without mtmd
+    with pytest.raises(MissingExtra, match=r"no usable multimodal \(mtmd\) library .*the version ctchat pins"):
+        mtmd_library()
 
 
 def test_ray_auto_without_a_cluster_says_how_to_get_one(tmp_path):

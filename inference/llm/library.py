@@ -10,12 +10,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from ..missing_extra import MissingExtra
 from .errors import LLMError
 
 GGUF_MAGIC = b"GGUF"
+LLM_EXTRA = '"ctchat[llm]"'  # the extra that installs llama-cpp-python (as pip's command line spells it)
 _LOG_CALLBACK = None  # llama.cpp keeps a raw pointer to it: the Python object must stay alive
 _CAPTURED: list[str] | None = None  # the log text while captured_log() is active
 _CAPTURE_LOCK = threading.Lock()
+
+
+class LlamaCppMissing(MissingExtra, LLMError):
+    """llama-cpp-python (or its multimodal library) cannot be imported: the one sentence naming
+    what installs it, as every missing extra says. An :class:`LLMError` too, so code that takes
+    any llama.cpp failure as the LLM's (``ctchat doctor``'s llama.cpp check) goes on doing so."""
 
 
 def quiet_callback():
@@ -31,8 +39,12 @@ def llama_library():
     global _LOG_CALLBACK
     try:
         import llama_cpp as ll
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise LLMError("llama-cpp-python is not installed (pip install 'ctchat[llm]')") from exc
+    except (ImportError, OSError, RuntimeError) as exc:  # no [llm] extra, or a libllama that cannot load
+        absent = isinstance(exc, ModuleNotFoundError) and exc.name == "llama_cpp"
+        raise LlamaCppMissing(
+            f"llama-cpp-python {'is not installed' if absent else f'cannot be loaded ({exc})'}: "
+            f"bash scripts/install.sh builds and installs it (or pip install {LLM_EXTRA}, which builds it from source)"
+        ) from exc
     if _LOG_CALLBACK is None:
 
         @ll.llama_log_callback

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import LLMError
-from .library import check_gguf_file, llama_library, quiet_callback
+from .library import LLM_EXTRA, LlamaCppMissing, check_gguf_file, llama_library, quiet_callback
 from .runtime import LlamaRuntime
 
 
@@ -24,9 +24,10 @@ def mtmd_library():
     llama_library()
     try:
         import llama_cpp.mtmd_cpp as mtmd
-    except ImportError as exc:  # pragma: no cover - depends on the installed wheel
-        raise LLMError("this llama-cpp-python has no multimodal (mtmd) library: install the version "
-                       "ctchat pins (pip install 'ctchat[llm]')") from exc
+    except (ImportError, OSError, RuntimeError) as exc:  # an older wheel, or a libmtmd that cannot load
+        raise LlamaCppMissing(f"this llama-cpp-python has no usable multimodal (mtmd) library ({exc}): "
+                              f"bash scripts/install.sh installs the version ctchat pins (or pip install {LLM_EXTRA})"
+                              ) from exc
     mtmd.mtmd_helper_log_set(quiet_callback(), ctypes.c_void_p(0))
     return mtmd
 
