@@ -1,4 +1,6 @@
-"""Import, ahead of time, every module a :class:`~.session.ChatSession` imports on first use.
+"""Import, ahead of time, every module a chat session imports on first use: a
+:class:`~.session.ChatSession` (a native-3D bundle) and a
+:class:`~.slice_session.SliceSetSession` (a slice-set bundle), as :func:`~.open_session` opens them.
 
 An import holds the GIL for tens of milliseconds at a stretch (unmarshalling a large module,
 initialising an extension): done in a model's worker thread while a window is up, it stalls
@@ -23,9 +25,16 @@ MODEL_MODULES = (
     "tokenizers",
     "inference.bundle",
     "inference.chat.scan_cache",
+    "encodings.cp437",  # a scan cache hit: zipfile decodes the entry's member names with it
     "inference.chat.slice_attention",
     "inference.llm.text_vector",
     "inference.vision.question_text",
+    # a slice-set bundle: its loader and session, imported for that kind only (by load_bundle and
+    # open_session), with what they import at their top (inference.slices.*, inference.llm.projector, ...)
+    "inference.slices.bundle",
+    "inference.chat.slice_session",
+    "llama_cpp.mtmd_cpp",  # the vision projector's library, imported when the projector loads
+    "encodings.unicode_escape",  # jinja2 decodes the chat template's string literals with it
 )
 
 
