@@ -15,6 +15,13 @@ from .models_dialog import open_models_dialog
 DICOM_FILTER = "CT scans (*.nii *.nii.gz *.dcm *.DCM *.ima *.IMA);;All files (*)"
 
 
+def ask_scan_path(parent: QtWidgets.QWidget, title: str, folder: bool = False) -> str:
+    """Ask for a scan file (``folder``: a DICOM folder); "" when the reader cancels."""
+    if folder:
+        return QtWidgets.QFileDialog.getExistingDirectory(parent, title)
+    return QtWidgets.QFileDialog.getOpenFileName(parent, title, "", DICOM_FILTER)[0]
+
+
 class FileMenuWindow(Protocol):
     """What the menu needs of the main window (a Protocol: the window imports this module)."""
 
@@ -35,8 +42,8 @@ class FileMenu:
     def __init__(self, window: FileMenuWindow, menu: QtWidgets.QMenu, prior_actions: Sequence[QtGui.QAction],
                  pacs_actions: Sequence[QtGui.QAction]) -> None:
         self.window: Any = window  # also the dialogs' parent widget
-        menu.addAction("&Open file…", QtGui.QKeySequence.StandardKey.Open, self._open_file)
-        menu.addAction("Open &folder…", QtGui.QKeySequence("Ctrl+Shift+O"), self._open_folder)
+        menu.addAction("&Open file…", QtGui.QKeySequence.StandardKey.Open, lambda: self._open("Open CT"))
+        menu.addAction("Open &folder…", QtGui.QKeySequence("Ctrl+Shift+O"), lambda: self._open("Open DICOM folder", True))
         self.recent_menu = menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
         menu.addSeparator()
@@ -52,13 +59,8 @@ class FileMenu:
         menu.addSeparator()
         menu.addAction("&Quit", QtGui.QKeySequence.StandardKey.Quit, window.close)
 
-    def _open_file(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self.window, "Open CT", "", DICOM_FILTER)
-        if path:
-            self.window.open_path(path)
-
-    def _open_folder(self) -> None:
-        path = QtWidgets.QFileDialog.getExistingDirectory(self.window, "Open DICOM folder")
+    def _open(self, title: str, folder: bool = False) -> None:
+        path = ask_scan_path(self.window, title, folder)
         if path:
             self.window.open_path(path)
 

@@ -3,10 +3,12 @@ scroll together, align again, an offset in mm, swap current and prior."""
 
 from __future__ import annotations
 
+from typing import Callable
+
 from PySide6 import QtGui, QtWidgets
 
 from ..models.prior_link import parse_offset
-from .file_menu import DICOM_FILTER
+from .file_menu import ask_scan_path
 from .prior_compare import PriorCompare
 
 
@@ -16,21 +18,16 @@ class PriorActions:
     def __init__(self, prior: PriorCompare, parent: QtWidgets.QWidget) -> None:
         self.prior = prior
         self.parent = parent
-        self.open_file_action = QtGui.QAction("Open &prior file…", parent)
-        self.open_file_action.triggered.connect(self._open_file)
-        self.open_folder_action = QtGui.QAction("Open prior fol&der…", parent)
-        self.open_folder_action.triggered.connect(self._open_folder)
-        self.close_action = QtGui.QAction("Close pr&ior", parent)
-        self.close_action.triggered.connect(prior.close_prior)
+        self.open_file_action = self._action("Open &prior file…", lambda: self._open("Open prior CT"))
+        self.open_folder_action = self._action("Open prior fol&der…", lambda: self._open("Open prior DICOM folder", True))
+        self.close_action = self._action("Close pr&ior", prior.close_prior)
         self.linked_action = QtGui.QAction("&Scroll together", parent, checkable=True, checked=True)
         self.linked_action.setToolTip("Off: scroll each scan to the same anatomy, then on again to link them there")
         self.linked_action.toggled.connect(prior.set_linked)
-        self.realign_action = QtGui.QAction("&Align as opened (frame of reference, else centres)", parent)
-        self.realign_action.triggered.connect(prior.align_initially)
-        self.offset_action = QtGui.QAction("Set &offset in mm…", parent)
-        self.offset_action.triggered.connect(self._ask_offset)
-        self.swap_action = QtGui.QAction("S&wap current and prior", parent)
-        self.swap_action.triggered.connect(prior.swap)
+        self.realign_action = self._action("&Align as opened (frame of reference, else anatomy, else centres)",
+                                           prior.align_initially)
+        self.offset_action = self._action("Set &offset in mm…", self._ask_offset)
+        self.swap_action = self._action("S&wap current and prior", prior.swap)
         self.menu = QtWidgets.QMenu("&Prior", parent)
         self.menu.addActions([self.linked_action, self.realign_action, self.offset_action, self.swap_action])
         prior.linkChanged.connect(self._update)
@@ -45,13 +42,13 @@ class PriorActions:
         self.linked_action.setChecked(link is None or link.linked)
         self.linked_action.blockSignals(False)
 
-    def _open_file(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self.parent, "Open prior CT", "", DICOM_FILTER)
-        if path:
-            self.prior.open(path)
+    def _action(self, text: str, slot: Callable[[], object]) -> QtGui.QAction:
+        action = QtGui.QAction(text, self.parent)
+        action.triggered.connect(lambda _checked=False: slot())
+        return action
 
-    def _open_folder(self) -> None:
-        path = QtWidgets.QFileDialog.getExistingDirectory(self.parent, "Open prior DICOM folder")
+    def _open(self, title: str, folder: bool = False) -> None:
+        path = ask_scan_path(self.parent, title, folder)
         if path:
             self.prior.open(path)
 
