@@ -86,12 +86,10 @@ def test_a_session_imports_nothing_after_the_warm_imports(mode):
 
 @pytest.fixture(scope="module")
 def tiny_slice_set(tmp_path_factory) -> Path:
-    pytest.importorskip("torch", reason="the tiny Gemma 3 is written with torch (the train extra)")
-    pytest.importorskip("transformers", reason="the tiny Gemma 3 is written with transformers (the train extra)")
     sys.path.insert(0, str(Path(__file__).parent / "slices"))
-    from tiny_bundle import make_tiny_bundle
+    from tiny_bundle import tiny_bundle_or_skip
 
-    return make_tiny_bundle(tmp_path_factory.mktemp("tiny"))
+    return tiny_bundle_or_skip(tmp_path_factory.mktemp("tiny"))
 
 
 @pytest.mark.parametrize("mode", ["cold", "warm"])

@@ -1,9 +1,42 @@
-"""Helpers for the chat-panel tests: wait on a Qt signal, ask a question, open and encode a scan."""
+"""Helpers for the chat-panel tests: a window with the chat, wait on a Qt signal, ask a
+question, open and encode a scan."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pytest
 from gui_helpers import need
 from PySide6 import QtCore
+
+
+@contextmanager
+def chat_window(data_dir: Path, scan: Path | None = None, env: dict[str, str] | None = None,
+                **window) -> Iterator:
+    """A shown MainWindow with the chat (answers of 8 tokens; ``window``: more of its
+    arguments), its data in ``data_dir`` (and ``env`` set), ``scan`` opened and encoded when
+    given; closed afterwards, its model thread ended."""
+    from PySide6.QtTest import QTest
+
+    from viewer.window.main_window import MainWindow
+
+    mp = pytest.MonkeyPatch()
+    for name, value in {"CTCHAT_DATA_DIR": str(data_dir), **(env or {})}.items():
+        mp.setenv(name, value)
+    win = MainWindow(chat=True, **{"max_tokens": 8, **window})
+    try:
+        win.resize(1500, 900)
+        win.show()
+        QTest.qWaitForWindowExposed(win)
+        if scan is not None:
+            open_and_encode(win, scan)
+        yield win
+    finally:
+        win.close()
+        mp.undo()
+    assert not win.chat_panel.chat.thread.isRunning()
 
 
 def wait_for(signal, timeout_ms: int = 60000, until=lambda *a: True) -> list:

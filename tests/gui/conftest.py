@@ -90,24 +90,7 @@ def chest(_chest_window, qtbot):
 @pytest.fixture(scope="module")
 def chat_win(qapp, tmp_path_factory):
     """A window with the chat panel and the A0001 chest, the model ready to answer."""
-    from chat_helpers import wait_for
-    from PySide6.QtTest import QTest
+    from chat_helpers import chat_window
 
-    from viewer.window.main_window import MainWindow
-
-    need(A0001_DICOM)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("CTCHAT_DATA_DIR", str(model_data_dir(tmp_path_factory.mktemp("appdata"))))
-    win = MainWindow(chat=True, max_tokens=8)
-    win.resize(1500, 900)
-    win.show()
-    QTest.qWaitForWindowExposed(win)
-    panel = win.chat_panel
-    win.open_path(str(A0001_DICOM))
-    if panel.state != "ready":
-        wait_for(panel.stateChanged, 90000, until=lambda s: s in ("ready", "failed", "scan_failed"))
-    assert panel.state == "ready", panel.status.text()
-    yield win
-    win.close()
-    assert not panel.chat.thread.isRunning()
-    mp.undo()
+    with chat_window(model_data_dir(tmp_path_factory.mktemp("appdata")), A0001_DICOM) as win:
+        yield win

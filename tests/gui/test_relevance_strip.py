@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from chat_helpers import ask, open_and_encode, wait_for
+from chat_helpers import ask, chat_window, wait_for
 from gui_helpers import model_data_dir
 from PySide6 import QtCore, QtGui
 from PySide6.QtCore import Qt
@@ -106,19 +106,8 @@ def test_negative_values_are_grey_and_positive_ones_warm(qapp):
 @pytest.fixture(scope="module")
 def demo_win(qapp, tmp_path_factory):
     """A window with the chat on the default bundle and the demo CT encoded."""
-    from viewer.window.main_window import MainWindow
-
-    mp = pytest.MonkeyPatch()
-    mp.setenv("CTCHAT_DATA_DIR", str(model_data_dir(tmp_path_factory.mktemp("appdata"))))
-    win = MainWindow(chat=True, max_tokens=8)
-    win.resize(1500, 900)
-    win.show()
-    QTest.qWaitForWindowExposed(win)
-    open_and_encode(win, DEMO_CT)
-    yield win
-    win.close()
-    assert not win.chat_panel.chat.thread.isRunning()
-    mp.undo()
+    with chat_window(model_data_dir(tmp_path_factory.mktemp("appdata")), DEMO_CT) as win:
+        yield win
 
 
 def ask_with_relevance(win, question: str = QUESTION):
@@ -288,20 +277,10 @@ def slice_win(qapp, tmp_path_factory):
     from tiny_bundle import make_tiny_bundle
 
     from inference.slices.recipe import SliceRecipe
-    from viewer.window.main_window import MainWindow
 
     bundle = make_tiny_bundle(tmp_path_factory.mktemp("tiny"), SliceRecipe(max_slices=6))
-    mp = pytest.MonkeyPatch()
-    mp.setenv("CTCHAT_DATA_DIR", str(tmp_path_factory.mktemp("appdata")))
-    win = MainWindow(chat=True, bundle=str(bundle), max_tokens=8, slices=4)
-    win.resize(1500, 900)
-    win.show()
-    QTest.qWaitForWindowExposed(win)
-    open_and_encode(win, DEMO_CT)
-    yield win
-    win.close()
-    assert not win.chat_panel.chat.thread.isRunning()
-    mp.undo()
+    with chat_window(tmp_path_factory.mktemp("appdata"), DEMO_CT, bundle=str(bundle), slices=4) as win:
+        yield win
 
 
 @pytest.mark.gui

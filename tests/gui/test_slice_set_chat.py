@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from chat_helpers import ask, open_and_encode, wait_for
+from chat_helpers import ask, chat_window, open_and_encode, wait_for
 from gui_helpers import GAP_DICOM, wheel
 from PySide6 import QtCore, QtGui
 from PySide6.QtCore import Qt
@@ -29,35 +29,25 @@ QUESTION = "Is there a nodule in the right lung?"
 @pytest.fixture(scope="module")
 def tiny_bundle(tmp_path_factory) -> Path:
     """The tiny slice-set bundle (built by llama.cpp's converter, ~10 s)."""
-    pytest.importorskip("torch")  # the random Gemma 3 is written with torch
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "slices"))
-    from tiny_bundle import make_tiny_bundle
+    from tiny_bundle import tiny_bundle_or_skip
 
     from inference.slices.recipe import SliceRecipe
 
-    return make_tiny_bundle(tmp_path_factory.mktemp("tiny"), SliceRecipe(max_slices=6))
+    return tiny_bundle_or_skip(tmp_path_factory.mktemp("tiny"), SliceRecipe(max_slices=6))
 
 
 @pytest.fixture(scope="module")
 def slice_win(qapp, tiny_bundle, tmp_path_factory):
     """A window with the chat on the tiny slice-set bundle (4 slices), no scan yet."""
-    from viewer.window.main_window import MainWindow
-
-    mp = pytest.MonkeyPatch()
-    mp.setenv("CTCHAT_DATA_DIR", str(tmp_path_factory.mktemp("appdata")))
-    mp.setenv("CTCHAT_SCAN_CACHE", "0")  # every open encodes (a cached scan would skip the slices)
-    win = MainWindow(chat=True, bundle=str(tiny_bundle), max_tokens=8, slices=BUDGET)
-    win.resize(1500, 900)
-    win.show()
-    QTest.qWaitForWindowExposed(win)
-    panel = win.chat_panel
-    if panel.model_info is None and panel.state != "failed":
-        wait_for(panel.stateChanged, 60000, until=lambda s: s in ("idle", "failed"))
-    assert panel.model_info is not None, panel.status.text()
-    yield win
-    win.close()
-    assert not panel.chat.thread.isRunning()
-    mp.undo()
+    # every open encodes (a cached scan would skip the slices)
+    with chat_window(tmp_path_factory.mktemp("appdata"), env={"CTCHAT_SCAN_CACHE": "0"}, bundle=str(tiny_bundle),
+                     slices=BUDGET) as win:
+        panel = win.chat_panel
+        if panel.model_info is None and panel.state != "failed":
+            wait_for(panel.stateChanged, 60000, until=lambda s: s in ("idle", "failed"))
+        assert panel.model_info is not None, panel.status.text()
+        yield win
 
 
 def session(win):

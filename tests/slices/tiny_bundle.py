@@ -5,11 +5,14 @@ llama.cpp's own converter and a manifest written here, independent of ``ctchat c
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
-from fixture_gemma3 import write_gemma3
+import pytest
 
 from inference.bundle import SLICE_SET, write_manifest
 from inference.slices.prompt import SlicePromptFormat
@@ -33,13 +36,45 @@ def convert_pair(source: Path, out: Path) -> tuple[Path, Path]:
     return text, projector
 
 
+# The converted pairs of this test process, by the Gemma 3 sizes asked for: converting takes about
+# 10 s (llama.cpp's converter, twice), the recipe and manifest change nothing in the GGUFs, and each
+# bundle gets its own copy (a test may damage its files).
+_CONVERTED: dict[tuple, tuple[Path, Path]] = {}
+_STORE: list[Path] = []
+
+
+def _converted(gemma: dict) -> tuple[Path, Path]:
+    key = tuple(sorted(gemma.items()))
+    if key not in _CONVERTED:
+        if not _STORE:
+            _STORE.append(Path(tempfile.mkdtemp(prefix="tiny_gemma3_")))
+            atexit.register(shutil.rmtree, _STORE[0], True)
+        from fixture_gemma3 import write_gemma3  # torch: only once a bundle is really made
+
+        folder = _STORE[0] / str(len(_CONVERTED))
+        write_gemma3(folder / "source", **gemma)
+        _CONVERTED[key] = convert_pair(folder / "source", folder / "gguf")
+    return _CONVERTED[key]
+
+
+def tiny_bundle_or_skip(root: Path, recipe: SliceRecipe | None = None) -> Path:
+    """:func:`make_tiny_bundle`, or skip the test where the train extra (torch, transformers) that
+    writes the random Gemma 3 is not installed."""
+    pytest.importorskip("torch", reason="the tiny Gemma 3 is written with torch (the train extra)")
+    pytest.importorskip("transformers", reason="the tiny Gemma 3 is written with transformers (the train extra)")
+    return make_tiny_bundle(root, recipe)
+
+
 def make_tiny_bundle(root: Path, recipe: SliceRecipe | None = None, trained: bool = False, **gemma) -> Path:
-    """Write the folder (``gemma``: :func:`write_gemma3`'s sizes), convert it and write a
-    slice-set bundle into ``root / "bundle"``."""
-    source = root / "source"
-    write_gemma3(source, **gemma)
+    """A slice-set bundle of the tiny Gemma 3 (``gemma``: :func:`write_gemma3`'s sizes) in
+    ``root / "bundle"``, its safetensors folder in ``root / "source"``: converted once per process
+    and sizes, copied here, its manifest written."""
     bundle = root / "bundle"
-    convert_pair(source, bundle)
+    bundle.mkdir(parents=True, exist_ok=True)
+    text, projector = _converted(gemma)
+    for converted in (text, projector):
+        shutil.copyfile(converted, bundle / converted.name)
+    shutil.copytree(text.parent.parent / "source", root / "source", dirs_exist_ok=True)  # the reference's folder
     write_manifest(bundle, {
         "kind": SLICE_SET, "name": "tiny-gemma3-slices", "version": "1", "licence": "tests only",
         "intended_use": "tests", "training": {"trained": trained},
