@@ -128,12 +128,19 @@ def test_an_roi_on_the_turned_plane_reads_the_region_the_plain_plane_misses(turn
     assert record.mean_hu == pytest.approx(REGION, abs=1.0) and "oblique" in record.words()
 
 
-def test_a_turned_measurement_shows_only_with_its_turn_and_plane(turned_window):
-    win = turned_window
+def draw_sagittal_ruler(win):
+    """Drag the ruler between the two sagittal marks on the turned sagittal view; its view."""
     view = win.sagittal
     win.set_tool(Tool.RULER)
     start, end = RULER_ENDS["sagittal"]
     drag(view.canvas, widget_point(view, start), widget_point(view, end), Qt.MouseButton.LeftButton)
+    return view
+
+
+def test_a_turned_measurement_shows_only_with_its_turn_and_plane(turned_window):
+    win = turned_window
+    view = draw_sagittal_ruler(win)
+    start, end = RULER_ENDS["sagittal"]
     (m,) = view.measure.items
     assert shown(m)
     win.reading.set_oblique(PLAIN_FRAME)
@@ -154,10 +161,7 @@ def test_a_turned_measurement_shows_only_with_its_turn_and_plane(turned_window):
 
 def test_restore_keeps_a_turned_measurement_hidden_until_its_turn(turned_window):
     win = turned_window
-    view = win.sagittal
-    win.set_tool(Tool.RULER)
-    drag(view.canvas, widget_point(view, RULER_ENDS["sagittal"][0]), widget_point(view, RULER_ENDS["sagittal"][1]),
-         Qt.MouseButton.LeftButton)
+    view = draw_sagittal_ruler(win)
     (record,) = view.measure.records()
     stored = MeasurementRecord(**json.loads(json.dumps(asdict(record))))  # as a disk store gives it back
     view.measure.clear()
@@ -208,10 +212,7 @@ def test_the_edge_letters_follow_the_turn(window):
 
 def test_the_list_goes_back_to_a_turned_measurement(turned_window):
     win = turned_window
-    view = win.sagittal
-    win.set_tool(Tool.RULER)
-    drag(view.canvas, widget_point(view, RULER_ENDS["sagittal"][0]), widget_point(view, RULER_ENDS["sagittal"][1]),
-         Qt.MouseButton.LeftButton)
+    view = draw_sagittal_ruler(win)
     (m,) = view.measure.items
     win.reading.set_oblique(PLAIN_FRAME)
     win.set_position((5, 5, 5), render_now=True)
