@@ -89,6 +89,7 @@ def test_retrieve_as_prior_opens_beside_the_scan(qtbot, pacs_window):
     prior = pacs_window.prior
     assert np.array_equal(prior.scan.volume.voxels, pacs_window.scan.volume.voxels)
     assert prior.link.alignment.how == FRAME and pacs_window.layouts.layout_name == LAYOUT_PRIOR
+    assert not prior.measurable  # the scan itself: its measurements are the main views' own
     pacs_window.axial.set_slice(7)
     qtbot.waitUntil(lambda: prior.view.slice_index == 7, timeout=3000)  # the same series: the same slice
 

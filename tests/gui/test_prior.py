@@ -131,3 +131,36 @@ def test_ctchat_view_prior_with_offset(tmp_path, prior_folder):
     bad = subprocess.run([sys.executable, "-m", "inference.cli", "view", "--prior-offset", "up",
                           "--screenshot", str(tmp_path / "x.png")], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--prior-offset" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_ruler_on_the_prior_stays_with_the_prior(window, qtbot, prior_folder):
+    from gui_helpers import drag
+    from PySide6.QtCore import Qt
+
+    from inference.io import scan_identity
+    from viewer.models.reading import Tool
+
+    load(qtbot, window, need(A0001_DICOM))
+    open_prior(window, prior_folder)
+    view, k = window.prior.view, window.prior.view.slice_index
+    window.set_tool(Tool.RULER)
+    assert window.prior.reading.tool == Tool.RULER  # the prior measures as the current views do
+    drag(view.canvas, view.widget_point_of((k, 60, 50)), view.widget_point_of((k, 160, 200)), Qt.MouseButton.LeftButton)
+    window.set_tool(Tool.NAVIGATE)
+    (record,) = view.measure.records()
+    spacing = np.linalg.norm(window.prior.scan.volume.affine[:3, :2], axis=0)
+    assert record.length_mm == pytest.approx(np.hypot(150 * spacing[0], 100 * spacing[1]), rel=0.01)
+    key = scan_identity(window.prior.scan.volume)
+    assert window.measurements.store.for_scan(key) == [record]  # kept with the prior, on disk
+    assert window.measurements.records == []  # not with the current scan
+
+    window.prior.close_prior()
+    open_prior(window, prior_folder)  # the prior again: its ruler is back
+    assert window.prior.view.measure.records() == [record]
+    window.prior_actions.swap_action.trigger()  # the prior in the main views: its ruler there
+    assert [r.length_mm for r in window.measurements.records] == [record.length_mm]
+    assert window.prior.view.measure.records() == []  # the current scan, now beside it, has none
+    window.prior_actions.swap_action.trigger()
+    window.tools.clear_action.trigger()  # Delete clears the prior's too
+    assert window.prior.view.measure.records() == [] and window.measurements.store.for_scan(key) == []
+    window.prior.close_prior()

@@ -39,6 +39,7 @@ from .pacs_actions import PacsActions
 from .preset_menus import VolumePresetMenu, WindowPresetMenu
 from .prior_actions import PriorActions
 from .prior_compare import PRIOR_VIEW, PriorCompare
+from .prior_measurements import PriorMeasurements
 from .scan_loading import ScanLoading
 from .series_dialog import SeriesDialog
 from .shortcuts_dialog import ShortcutsDialog
@@ -96,6 +97,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tools = ToolActions(self.reading, self.slice_views, self)
         self.tool_actions = self.tools.by_tool
         self.measurements = MeasurementList(self.reading, self.slice_views, self.tools.clear_action, self)
+        self.prior_measurements = PriorMeasurements(self.prior, self.reading, self.measurements.store,
+                                                    self.tools.clear_action, lambda s: self.statusBar().showMessage(s, 10000))
         self.cine = Cine(self)
         self.pacs = PacsActions(self)  # Open from PACS, Save as DICOM (SR + KOS), Send to PACS
         self.prior_actions = PriorActions(self.prior, self)

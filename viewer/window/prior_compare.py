@@ -37,6 +37,7 @@ class PriorCompare(QtCore.QObject):
 
     loadFinished = Signal(str)  # as ScanLoading.finished, for the prior's loads
     linkChanged = Signal()  # the alignment, or scrolling together, changed
+    priorShown = Signal(object)  # the LoadedScan now shown as the prior (its view cleared of measurements)
 
     def __init__(self, window: QtWidgets.QMainWindow, reading: ReadingState, current: SliceView,
                  layout: ViewLayout, show_scan: ShowScan, as_stored: bool = False) -> None:
@@ -56,6 +57,7 @@ class PriorCompare(QtCore.QObject):
         self._layout_before = LAYOUT_2X2
         self._syncing = False  # True while one view follows the other (no echo back)
         self._requested: Alignment | None = None  # an offset given before both scans were shown
+        self.measurable = True  # the measuring tools draw on the prior (not when it is the current scan itself)
         self.loading = ScanLoading(window, as_stored)
         self.loading.loaded.connect(self.show_prior)
         self.loading.finished.connect(self.loadFinished)
@@ -65,10 +67,11 @@ class PriorCompare(QtCore.QObject):
         reading.position_changed.connect(self._follow_current)
         self.reading.position_changed.connect(self._follow_prior)
         reading.scan_changed.connect(self._on_current_scan)
-        # The current view's window, slab and pointer tool (no measuring: measurements go with the main views).
+        # The current view's window, slab and tool (viewer.window.prior_measurements keeps what is measured).
         reading.window_changed.connect(self.reading.set_window)
         reading.slab_changed.connect(self.reading.set_slab)
-        reading.tool_changed.connect(lambda t: self.reading.set_tool(Tool.NAVIGATE if t in MEASURE_TOOLS else t))
+        reading.tool_changed.connect(
+            lambda t: self.reading.set_tool(Tool.NAVIGATE if t in MEASURE_TOOLS and not self.measurable else t))
         self.view.windowDragged.connect(reading.drag_window)
         current.camera.moved.connect(lambda: self._copy_camera(current, self.view, self._to_prior))
         self.view.camera.moved.connect(lambda: self._copy_camera(self.view, current, self._to_current))
@@ -89,6 +92,7 @@ class PriorCompare(QtCore.QObject):
         self._image = to_vtk_image(vol.voxels, vol.spacing_zyx)
         self.view.set_image(self._image, vol.shape, vol.orientation, vol.affine)
         self.reading.set_scan(scan)
+        self.priorShown.emit(scan)
         self.reading.set_window(self.current_reading.window)
         self.reading.set_slab(self.current_reading.slab)
         self._relink(alignment)
