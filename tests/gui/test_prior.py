@@ -164,3 +164,15 @@ def test_a_ruler_on_the_prior_stays_with_the_prior(window, qtbot, prior_folder):
     window.tools.clear_action.trigger()  # Delete clears the prior's too
     assert window.prior.view.measure.records() == [] and window.measurements.store.for_scan(key) == []
     window.prior.close_prior()
+
+
+def test_a_prior_that_cannot_be_read_is_one_sentence_and_the_scan_stays(window, qtbot, tmp_path):
+    load(qtbot, window, need(A0001_DICOM))
+    bad = tmp_path / "prior.nii.gz"
+    bad.write_bytes(b"not a NIfTI file at all")
+    window.prior.open(str(bad))
+    assert wait_for(window.prior.loadFinished) == ["failed"]
+    text = window.message_bar.text()
+    assert "Could not open the prior" in text and "Traceback" not in text
+    assert window.prior.scan is None and window.prior.link is None
+    assert window.scan.path == str(need(A0001_DICOM)) and window.layouts.layout_name != LAYOUT_PRIOR
