@@ -156,7 +156,7 @@ class SliceView(QtWidgets.QWidget):
         """
         shape = tuple(int(n) for n in shape_zyx)
         if min(shape) < 1 or tuple(image.GetDimensions()) != shape[::-1]:
-            self._show_nothing(f"No image to show ({' x '.join(map(str, shape[::-1]))} voxels)")
+            self.show_nothing(f"No image to show ({' x '.join(map(str, shape[::-1]))} voxels)")
             return
         self._shape = shape  # type: ignore[assignment]
         note = thin_image_note(self.plane, shape)  # e.g. a single slice's coronal view
@@ -182,7 +182,7 @@ class SliceView(QtWidgets.QWidget):
         self._apply_position(self._pos, force=True)
         self.reset_camera(render=False)
 
-    def _show_nothing(self, message: str) -> None:
+    def show_nothing(self, message: str) -> None:
         """Hide the image, crosshair and letters; show ``message`` instead."""
         self._shape = None
         self.voxels = None

@@ -50,8 +50,7 @@ class PriorCompare(QtCore.QObject):
         self.reading = ReadingState()  # the prior's scan and crosshair
         self.view = SliceView(AXIAL, self.reading)
         self.view.setObjectName(f"{PRIOR_VIEW}_view")
-        self.view.message.SetInput(NO_PRIOR)
-        self.view.message.VisibilityOn()
+        self.view.show_nothing(NO_PRIOR)
         self.scan: LoadedScan | None = None
         self.link: PriorLink | None = None
         self._layout_before = LAYOUT_2X2
@@ -85,8 +84,9 @@ class PriorCompare(QtCore.QObject):
         self.loading.open(path, series_uid)
 
     def show_prior(self, scan: LoadedScan, alignment: Alignment | None = None) -> None:
-        """Show ``scan`` as the prior, beside the current scan, linked to it (``alignment``:
-        else by frame of reference or by centres)."""
+        """Show ``scan`` as the prior, beside the current scan, linked to it by ``alignment``
+        (None: :func:`~viewer.models.prior_link.initial_alignment`'s, or an offset asked for
+        before the scans were shown)."""
         vol = scan.volume
         self.scan = scan
         self._image = to_vtk_image(vol.voxels, vol.spacing_zyx)
@@ -108,7 +108,7 @@ class PriorCompare(QtCore.QObject):
             return
         self.loading.cancel()
         self.scan = self.link = None
-        self.view._show_nothing(NO_PRIOR)
+        self.view.show_nothing(NO_PRIOR)
         self.current.corner.SetText(3, "")
         if self._layout.layout_name == LAYOUT_PRIOR:
             self._layout.set_layout(self._layout_before)
