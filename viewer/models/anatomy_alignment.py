@@ -2,7 +2,7 @@
 the head-foot shift at which their slice-by-slice anatomy profiles agree best.
 
 Each axial slice gives two areas in mm²: the body (HU above -500) and the low-density tissue
-inside it (-950 to -500 HU: aerated lung, airways). Along the patient's head-foot axis these
+(-950 to -500 HU: aerated lung and airways; the air around the patient is below it). Along the patient's head-foot axis these
 profiles rise and fall with the anatomy (lung apices, diaphragm, liver dome), whatever the
 table position, and in mm² they do not depend on the pixel size. Both profiles are sampled
 every millimetre; the shift is the one where their Pearson correlation over the overlap is
@@ -10,8 +10,8 @@ highest (over at least 50 mm and half the shorter scan: a short overlap matches 
 Left-right and front-back, the centroids of the lungs (of the body where there is little lung)
 over the matched range are put on top of each other. When one field of view lies within the
 other (a cropped reconstruction, one scanner's isocentre), both profiles count only the part
-both cover, so a cropped field does not change the anatomy's profile. A weak best correlation (below :data:`MIN_CORRELATION`) is not trusted:
-the caller falls back to the centres and says so.
+both cover, so a cropped field does not change the anatomy's profile. A weak best correlation
+(below :data:`MIN_CORRELATION`) is not trusted: the caller falls back to the centres and says so.
 
 It is a translation only (no rotation, no breathing): a first guess the reader checks, as the
 viewer says.
@@ -32,7 +32,9 @@ LOW_DENSITY_HU = (-950.0, -500.0)
 STEP_MM = 1.0
 MIN_OVERLAP_MM = 50.0
 MIN_CORRELATION = 0.9
-IN_PLANE_STRIDE = 4  # every 4th row and column: the areas change by well under 1 %
+# every 4th row and column: on A0001 the areas change by 0.5 % (median slice; 3 % at most where
+# over 1000 mm²) and the whole profile by 0.4 %, for a sixteenth of the voxels read
+IN_PLANE_STRIDE = 4
 
 
 @dataclass(frozen=True)
