@@ -206,9 +206,11 @@ class PriorCompare(QtCore.QObject):
         beyond = self.link.beyond_mm(self.current_reading.position) if self.link.linked else 0.0
         if beyond > 0:
             lines.append(f"beyond the prior by {beyond:.0f} mm")
-        self.view.corner.SetText(3, "\n".join(lines))
+        text = "\n".join(lines)
+        if self.view.corner.GetText(3) != text:  # else the prior redraws only when its slice moves
+            self.view.corner.SetText(3, text)
+            self.view.request_render()
         self.current.corner.SetText(3, "CURRENT")
-        self.view.request_render()
 
     def words(self) -> str:
         """The prior and how it is linked, in one line ("" without a prior)."""
