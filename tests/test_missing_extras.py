@@ -68,6 +68,11 @@ def test_without_llama_cpp_ask_names_the_extra_to_install(tmp_path, uninstalled)
     assert 'pip install "ctchat[llm]"' in line
 
 
+def test_without_gguf_ask_names_the_extra_to_install(tmp_path):
+    line = _one_sentence(_ctchat(tmp_path, "ask", str(CT5N), "Is there a nodule?", uninstalled="gguf"))
+    assert "the gguf package is not installed" in line and 'pip install "ctchat[llm]"' in line
+
+
 def test_a_missing_llama_cpp_is_a_missing_extra(monkeypatch):
     from inference.llm.errors import LLMError
     from inference.llm.library import llama_library

@@ -79,9 +79,9 @@ def _facts(path: str, size: int, mtime_ns: int) -> GGUFFacts:
 
 
 def _read(path: str) -> GGUFFacts:
-    from gguf import GGUFReader
+    from .gguf_module import gguf
 
-    reader = GGUFReader(path)
+    reader = gguf.GGUFReader(path)
 
     def field(key: str, default=None):
         f = reader.fields.get(key)

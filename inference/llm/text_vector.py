@@ -25,10 +25,10 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import gguf
 import numpy as np
 
 from .gguf_facts import GGUFFacts, gguf_facts
+from .gguf_module import gguf
 from .model_files import default_gguf_path
 from .vocab import LlamaVocab
 
