@@ -133,7 +133,7 @@ def test_ctchat_view_prior_with_offset(tmp_path, prior_folder):
     assert bad.returncode == 2 and "--prior-offset" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_a_ruler_on_the_prior_stays_with_the_prior(window, qtbot, prior_folder):
+def test_a_ruler_on_the_prior_stays_with_the_prior(window, qtbot, prior_folder, tmp_path):
     from gui_helpers import drag
     from PySide6.QtCore import Qt
 
@@ -161,6 +161,8 @@ def test_a_ruler_on_the_prior_stays_with_the_prior(window, qtbot, prior_folder):
     assert [r.length_mm for r in window.measurements.records] == [record.length_mm]
     assert window.prior.view.measure.records() == []  # the current scan, now beside it, has none
     window.prior_actions.swap_action.trigger()
+    report = window.export_report(tmp_path / "report.html").read_text()  # the prior's ruler is reported as the prior's
+    assert "Measurements on the prior" in report and f"{record.length_mm:.1f} mm" in report
     window.tools.clear_action.trigger()  # Delete clears the prior's too
     assert window.prior.view.measure.records() == [] and window.measurements.store.for_scan(key) == []
     window.prior.close_prior()

@@ -17,6 +17,7 @@ from PySide6 import QtCore, QtGui
 from inference.bundle import model_notice
 
 from ..models.chat import ModelInfo
+from ..models.prior_link import PriorSummary
 from ..models.scan_facts import scan_description
 from ..models.transcript import Entry, Transcript
 from ..views.heat_strip import strip_image
@@ -63,13 +64,13 @@ def _entry_html(n: int, entry: Entry, images: bool) -> list[str]:
     return out
 
 
-def measurements_html(items: Sequence[dict]) -> list[str]:
-    """The reader's measurements (:func:`viewer.models.measurement_records.sr_items`) as a table;
-    nothing when there are none."""
+def measurements_html(items: Sequence[dict], title: str = "Measurements") -> list[str]:
+    """The reader's measurements (:func:`viewer.models.measurement_records.sr_items`) as a table
+    under ``title``; nothing when there are none."""
     if not items:
         return []
     e = html.escape
-    out = ["<h2>Measurements</h2><table><tr><th>Measurement</th><th>Value</th><th>Slice</th>"
+    out = [f"<h2>{e(title)}</h2><table><tr><th>Measurement</th><th>Value</th><th>Slice</th>"
            "<th>Points (LPS mm)</th></tr>"]
     for item in items:
         if item["kind"] == "length":
@@ -88,10 +89,10 @@ def measurements_html(items: Sequence[dict]) -> list[str]:
 def report_html(entries: Sequence[Entry], volume: Volume | None, model_info: ModelInfo | None,
                 screenshots: Sequence[tuple[str, QtGui.QImage]] = (), region_notice: str = "",
                 others: Sequence[Transcript] = (), measurements: Sequence[dict] = (), scan_id: str = "",
-                comparison: str = "") -> str:
+                comparison: PriorSummary | None = None) -> str:
     """The report as one HTML string (see the module docstring): the scan in view with its
-    transcript and the reader's measurements (``comparison``: the prior it was read beside, in
-    words), then the transcripts of the session's other scans."""
+    transcript and the reader's measurements (``comparison``: the prior it was read beside, and
+    the measurements on it), then the transcripts of the session's other scans."""
     e = html.escape
     out = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>ctchat session report</title>",
            "<style>body{font-family:sans-serif;max-width:960px;margin:auto} td,th{padding:2px 8px;"
@@ -117,12 +118,14 @@ def report_html(entries: Sequence[Entry], volume: Volume | None, model_info: Mod
     if volume is not None:
         out.append("<h2>Scan</h2><table>")
         out += [f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in scan_description(volume).items()]
-        if comparison:
-            out.append(f"<tr><th>read beside</th><td>{e(comparison)}</td></tr>")
+        if comparison is not None:
+            out.append(f"<tr><th>read beside</th><td>{e(comparison.words)}</td></tr>")
         out.append("</table>")
     if region_notice:
         out.append(f"<p class='warn'>{e(region_notice)}</p>")
     out += measurements_html(measurements)
+    if comparison is not None:
+        out += measurements_html(comparison.measurements, "Measurements on the prior")
     out.append("<h2>Questions</h2>")
     for n, entry in enumerate(entries, 1):
         out += _entry_html(n, entry, images=True)
@@ -149,7 +152,7 @@ def report_html(entries: Sequence[Entry], volume: Volume | None, model_info: Mod
 def write_report(path: str | Path, entries: Sequence[Entry], volume: Volume | None, model_info: ModelInfo | None,
                  screenshots: Sequence[tuple[str, QtGui.QImage]] = (), region_notice: str = "",
                  others: Sequence[Transcript] = (), measurements: Sequence[dict] = (), scan_id: str = "",
-                 comparison: str = "") -> Path:
+                 comparison: PriorSummary | None = None) -> Path:
     """Write :func:`report_html` to ``path`` (HTML), or to PDF when ``path`` ends in ``.pdf``;
     returns the path."""
     path = Path(path)

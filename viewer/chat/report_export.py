@@ -14,6 +14,7 @@ from typing import Protocol, Sequence
 from PySide6 import QtGui
 
 from ..models.chat import ChatModel
+from ..models.prior_link import PriorSummary
 from ..models.reading import LoadedScan
 from ..models.slice_scores import displayed_slice
 from ..models.transcript import Entry
@@ -50,8 +51,8 @@ class ReportedWindow(Protocol):
     def measurements(self) -> MeasuredItems:
         """The scan's rulers and ROIs (for the report's measurements section)."""
 
-    def comparison(self) -> str:
-        """The prior shown beside the scan, in words ("" without one)."""
+    def comparison(self) -> PriorSummary | None:
+        """The prior shown beside the scan and the measurements on it (None without one)."""
 
 
 class ReportExport:

@@ -33,6 +33,15 @@ CENTRES = "centres"  # different frames, no profile match: centres put on top of
 READER = "reader"  # an offset the reader set (by linking at matching anatomy, or in mm)
 
 
+@dataclass(frozen=True)
+class PriorSummary:
+    """The prior a scan was read beside, for the report: in words, and the reader's measurements
+    on it (:func:`~viewer.models.measurement_records.sr_items` of the prior)."""
+
+    words: str
+    measurements: tuple[dict, ...] = ()
+
+
 def frame_of_reference(volume: Volume) -> str:
     """The scan's DICOM FrameOfReferenceUID ("" when it has none, e.g. a NIfTI file)."""
     return str(volume.metadata.get("frame_of_reference_uid") or "")

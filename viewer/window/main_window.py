@@ -19,6 +19,7 @@ from ..chat.scores_table import ScoresTable, open_scores_table
 from ..models import recent
 from ..models.layout import ViewLayout
 from ..models.planes import AXIAL, CORONAL, SAGITTAL
+from ..models.prior_link import PriorSummary
 from ..models.reading import LoadedScan, ReadingState, Tool
 from ..models.vr_data import VRData
 from ..models.window_level import WindowLevel
@@ -224,9 +225,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.volume_view.ensure_mapper()
         return self.loading.open(path, series_uid, self.volume_view.max_voxels)
 
-    def comparison(self) -> str:
-        """The prior shown beside the scan, in words, for the report ("" without one)."""
-        return self.prior.words()
+    def comparison(self) -> PriorSummary | None:
+        """The prior shown beside the scan and the measurements on it, for the report (None without one)."""
+        words = self.prior.words()
+        return PriorSummary(words, tuple(self.prior_measurements.sr_items())) if words else None
 
     def open_prior(self, path: str | Path, series_uid: str | None = None) -> None:
         """Start loading ``path`` as the prior beside the scan in view (File > Open prior)."""

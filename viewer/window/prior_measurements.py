@@ -15,7 +15,7 @@ from typing import Callable
 from PySide6 import QtGui
 
 from ..models.measurement_files import MeasurementFileStore
-from ..models.measurement_records import MeasurementRecord
+from ..models.measurement_records import MeasurementRecord, sr_items
 from ..models.reading import MEASURE_TOOLS, LoadedScan, ReadingState, Tool
 from .prior_compare import PriorCompare
 
@@ -50,6 +50,13 @@ class PriorMeasurements:
         view.measure.clear()
         view.measure.restore([r for r in self._stored() if r.plane == "axial"])
         view.request_render()
+
+    def sr_items(self) -> list[dict]:
+        """The measurements on the prior as plain dicts (:func:`sr_items`), for the report; none
+        when the prior is the current scan itself (the main views' are reported)."""
+        if self.prior.scan is None or not self.prior.measurable:
+            return []
+        return sr_items(self.prior.view.measure.records(), self.prior.scan.volume)
 
     def keep(self) -> None:
         """Write the prior's measurements: those of its view, and the other planes' as stored."""
