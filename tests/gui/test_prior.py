@@ -13,6 +13,8 @@ import pytest
 from chat_helpers import ask, wait_for
 from gui_helpers import A0001_DICOM, load, mouse, need
 from PySide6 import QtCore
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from prior_series import header_z, write_prior_series
 
 from viewer.models.layout import LAYOUT_PRIOR
@@ -71,11 +73,12 @@ def test_the_prior_scrolls_zooms_and_windows_with_the_current_scan(window, qtbot
     assert np.allclose(prior_focal_kji[1:], focal_kji[1:] - CROP[:2], atol=1e-6)
 
     # Unlink, scroll the prior 2 slices (20 mm) up, link again: the reader's offset.
-    window.prior_actions.linked_action.setChecked(False)
+    QTest.keyClick(window, Qt.Key.Key_L)  # L: scroll each on its own (View > Prior > Scroll together)
+    assert window.prior.link.linked is False
     before = prior_z(window)
     window.prior.view.step(2)
     assert prior_z(window) - before == pytest.approx(20.0) and window.prior.link.linked is False
-    window.prior_actions.linked_action.setChecked(True)
+    QTest.keyClick(window, Qt.Key.Key_L)  # L again: linked where they are now
     link = window.prior.link
     assert link.alignment.how == READER and link.alignment.offset_mm[2] == pytest.approx(20.0 + before - current_z(window))
     assert "linked by you" in window.prior.view.corner.GetText(3)
@@ -86,7 +89,7 @@ def test_the_prior_scrolls_zooms_and_windows_with_the_current_scan(window, qtbot
 
     kji = window.prior.view.position  # the mouse over the prior: the status bar reads the prior's voxel
     mouse(window.prior.view.canvas, QtCore.QEvent.Type.MouseMove, window.prior.view.widget_point_of(kji),
-          QtCore.Qt.MouseButton.NoButton)
+          Qt.MouseButton.NoButton)
     hu = float(window.prior.scan.volume.voxels[kji])
     assert window.cursor_label.text().startswith(f"Prior: HU {hu:.0f} ")
 
@@ -135,7 +138,6 @@ def test_ctchat_view_prior_with_offset(tmp_path, prior_folder):
 
 def test_a_ruler_on_the_prior_stays_with_the_prior(window, qtbot, prior_folder, tmp_path):
     from gui_helpers import drag
-    from PySide6.QtCore import Qt
 
     from inference.io import scan_identity
     from viewer.models.reading import Tool

@@ -21,13 +21,15 @@ class PriorActions:
         self.open_file_action = self._action("Open &prior file…", lambda: self._open("Open prior CT"))
         self.open_folder_action = self._action("Open prior fol&der…", lambda: self._open("Open prior DICOM folder", True))
         self.close_action = self._action("Close pr&ior", prior.close_prior)
-        self.linked_action = QtGui.QAction("&Scroll together", parent, checkable=True, checked=True)
+        self.linked_action = QtGui.QAction("&Scroll together", parent, checkable=True, checked=True,
+                                           shortcut=QtGui.QKeySequence("L"))
         self.linked_action.setToolTip("Off: scroll each scan to the same anatomy, then on again to link them there")
         self.linked_action.toggled.connect(prior.set_linked)
         self.realign_action = self._action("&Align as opened (frame of reference, else anatomy, else centres)",
                                            prior.align_initially)
         self.offset_action = self._action("Set &offset in mm…", self._ask_offset)
         self.swap_action = self._action("S&wap current and prior", prior.swap)
+        self.swap_action.setShortcut(QtGui.QKeySequence("X"))
         self.menu = QtWidgets.QMenu("&Prior", parent)
         self.menu.addActions([self.linked_action, self.realign_action, self.offset_action, self.swap_action])
         prior.linkChanged.connect(self._update)
