@@ -56,7 +56,7 @@ def centre_lps(volume: Volume) -> np.ndarray:
 @dataclass(frozen=True)
 class Alignment:
     """How the prior lines up with the current scan: ``prior LPS = current LPS + offset_mm``,
-    and where that offset came from (:data:`FRAME`, :data:`CENTRES` or :data:`READER`)."""
+    and where that offset came from (:data:`FRAME`, :data:`ANATOMY`, :data:`CENTRES` or :data:`READER`)."""
 
     offset_mm: tuple[float, float, float]
     how: str
