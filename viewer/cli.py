@@ -156,8 +156,8 @@ def run_view(args: argparse.Namespace) -> int:
     win.open_path(path, args.series_uid)
     if args.prior:  # loaded beside the scan, in whichever order the two loads end
         win.prior.open(args.prior)
-    if prior_offset is not None:
-        win.prior.loadFinished.connect(lambda result: result == "loaded" and win.prior.set_offset(prior_offset))
+    if prior_offset is not None:  # applied once both scans are shown
+        win.prior.set_offset(prior_offset)
     if not args.screenshot:
         return app.exec()
 

@@ -7,8 +7,8 @@ contrast), or scans a workstation registered. Then one LPS point is one place in
 the link is the two affines alone. Scans of two visits each have their own frame: the table and
 the patient moved, so equal coordinates are not equal anatomy. They start aligned by their
 anatomy (:mod:`viewer.models.anatomy_alignment`: the head-foot shift at which their slice
-profiles agree, the bodies' centroids across), else by their centres, and the reader checks: unlink, scroll each to the same anatomy, link again (the
-offset is then what the reader set, as with OHIF's and Weasis' manual synchronisation), or give
+profiles agree, the lungs' centroids across), else by their centres, and the reader checks:
+unlink, scroll each to the same anatomy, link again (the offset is then what the reader set, as with OHIF's and Weasis' manual synchronisation), or give
 the offset in mm (``ctchat view --prior-offset``).
 
 The link is a translation only: no rotation or deformation is estimated, and the app says so.
@@ -62,6 +62,10 @@ class Alignment:
     how: str
     correlation: float | None = None  # how well the anatomy matched (ANATOMY only)
 
+    def flipped(self) -> Alignment:
+        """The same alignment seen from the prior (the two scans swapped): the offset negated."""
+        return Alignment(tuple(-v for v in self.offset_mm), self.how, self.correlation)  # type: ignore[arg-type]
+
     def words(self) -> str:
         """One line for the prior view and the status bar."""
         if self.how == FRAME:
@@ -79,25 +83,29 @@ class Alignment:
         """The same in short lines, for the corner of the prior view."""
         if self.how == FRAME:
             return ["linked by frame of reference"]
-        first = {CENTRES: "aligned by centres: check", ANATOMY: "aligned by anatomy: check"}.get(self.how, "linked by you")
+        first = {CENTRES: "aligned by centres: check",
+                 ANATOMY: "aligned by anatomy: check"}.get(self.how, "linked by you")
         return [first, short_offset(self.offset_mm)]
+
+
+def _sides(offset_mm: Sequence[float], names: Sequence[tuple[str, str]]) -> list[tuple[float, str]]:
+    """The components of ``offset_mm`` (LPS) of 0.05 mm or more, largest first, each with the
+    patient side it points to (``names``: the positive and negative side per axis)."""
+    kept = [(abs(v), pos if v > 0 else neg) for v, (pos, neg) in zip(offset_mm, names) if abs(v) >= 0.05]
+    return sorted(kept, key=lambda p: -p[0])
 
 
 def offset_words(offset_mm: Sequence[float]) -> str:
     """``offset_mm`` (LPS) in a reader's words, e.g. ``prior 12.5 mm superior, 3.0 mm left``
     (the components under 0.05 mm left out; ``no offset`` when all are)."""
-    names = (("left", "right"), ("posterior", "anterior"), ("superior", "inferior"))
-    parts = [f"{abs(v):.1f} mm {pos if v > 0 else neg}"
-             for v, (pos, neg) in sorted(zip(offset_mm, names), key=lambda p: -abs(p[0])) if abs(v) >= 0.05]
-    return "prior " + ", ".join(parts) if parts else "no offset"
+    parts = _sides(offset_mm, (("left", "right"), ("posterior", "anterior"), ("superior", "inferior")))
+    return "prior " + ", ".join(f"{v:.1f} mm {side}" for v, side in parts) if parts else "no offset"
 
 
 def short_offset(offset_mm: Sequence[float]) -> str:
     """``offset_mm`` in a corner's few letters, e.g. ``prior S 12.5 L 3.0 mm`` (LPS signs as patient sides)."""
-    letters = (("L", "R"), ("P", "A"), ("S", "I"))
-    parts = [f"{pos if v > 0 else neg} {abs(v):.1f}"
-             for v, (pos, neg) in sorted(zip(offset_mm, letters), key=lambda p: -abs(p[0])) if abs(v) >= 0.05]
-    return "prior " + " ".join(parts) + " mm" if parts else "no offset"
+    parts = _sides(offset_mm, (("L", "R"), ("P", "A"), ("S", "I")))
+    return "prior " + " ".join(f"{side} {v:.1f}" for v, side in parts) + " mm" if parts else "no offset"
 
 
 def parse_offset(text: str) -> tuple[float, float, float]:
@@ -150,9 +158,10 @@ class PriorLink:
         self.linked_changed = Event()
 
     @classmethod
-    def between(cls, current: Volume, prior: Volume) -> PriorLink:
-        """The link of two loaded scans, starting at :func:`initial_alignment`."""
-        return cls(current.affine, current.shape, prior.affine, prior.shape, initial_alignment(current, prior))
+    def between(cls, current: Volume, prior: Volume, initial: Alignment | None = None) -> PriorLink:
+        """The link of two loaded scans, starting at ``initial`` (None: :func:`initial_alignment`'s)."""
+        return cls(current.affine, current.shape, prior.affine, prior.shape,
+                   initial or initial_alignment(current, prior))
 
     def _offset(self) -> np.ndarray:
         return np.asarray(self.alignment.offset_mm, float)

@@ -83,10 +83,12 @@ class PriorCompare(QtCore.QObject):
         """Start loading ``path`` as the prior (the current scan stays as it is)."""
         self.loading.open(path, series_uid)
 
-    def show_prior(self, scan: LoadedScan, alignment: Alignment | None = None) -> None:
+    def show_prior(self, scan: LoadedScan, alignment: Alignment | None = None,
+                   initial: Alignment | None = None) -> None:
         """Show ``scan`` as the prior, beside the current scan, linked to it by ``alignment``
-        (None: :func:`~viewer.models.prior_link.initial_alignment`'s, or an offset asked for
-        before the scans were shown)."""
+        (None: ``initial``, or an offset asked for before the scans were shown); ``initial`` is
+        what Align as opened goes back to (None:
+        :func:`~viewer.models.prior_link.initial_alignment`'s)."""
         vol = scan.volume
         self.scan = scan
         self._image = to_vtk_image(vol.voxels, vol.spacing_zyx)
@@ -95,7 +97,7 @@ class PriorCompare(QtCore.QObject):
         self.priorShown.emit(scan)
         self.reading.set_window(self.current_reading.window)
         self.reading.set_slab(self.current_reading.slab)
-        self._relink(alignment)
+        self._relink(alignment, initial)
         if self._layout.layout_name != LAYOUT_PRIOR:
             self._layout_before = self._layout.layout_name
             self._layout.set_layout(LAYOUT_PRIOR, "axial")
@@ -121,12 +123,12 @@ class PriorCompare(QtCore.QObject):
         current, prior = self.current_reading.scan, self.scan
         if current is None or prior is None or self.link is None:
             return
-        alignment = self.link.alignment
-        flipped = Alignment(tuple(-v for v in alignment.offset_mm), alignment.how,  # type: ignore[arg-type]
-                            alignment.correlation)
+        alignment, initial = self.link.alignment.flipped(), self.link.initial.flipped()
         window = self.current_reading.window
+        # No prior while the main views change: nothing links (or matches anatomy) the prior to itself.
+        self.scan = self.link = None
         self._show_scan(prior)
-        self.show_prior(current, flipped)
+        self.show_prior(current, alignment, initial)
         self.current_reading.set_window(window)  # the reader's window, not the scan's opening one
 
     # ------------------------------------------------------------ the link
@@ -142,7 +144,7 @@ class PriorCompare(QtCore.QObject):
         self.linkChanged.emit()
 
     def align_initially(self) -> None:
-        """Back to the alignment the two scans opened with (by frame of reference, else centres)."""
+        """Back to the alignment the two scans opened with (by frame of reference, else anatomy, else centres)."""
         if self.link is not None:
             self.link.set_alignment(self.link.initial)
             self.link.set_linked(True)
@@ -160,12 +162,12 @@ class PriorCompare(QtCore.QObject):
         self._follow_current(self.current_reading.position)
         self.linkChanged.emit()
 
-    def _relink(self, alignment: Alignment | None) -> None:
+    def _relink(self, alignment: Alignment | None, initial: Alignment | None = None) -> None:
         current = self.current_reading.scan
         if current is None or self.scan is None:
             self.link = None
             return
-        self.link = PriorLink.between(current.volume, self.scan.volume)
+        self.link = PriorLink.between(current.volume, self.scan.volume, initial)
         alignment, self._requested = alignment or self._requested, None
         if alignment is not None:
             self.link.set_alignment(alignment)
@@ -200,8 +202,7 @@ class PriorCompare(QtCore.QObject):
         current crosshair's place lies beyond the prior."""
         if self.link is None or self.scan is None:
             return
-        desc = self.scan.volume.metadata.get("series_description") or Path(self.scan.path).name
-        lines = [f"PRIOR  {desc}",
+        lines = [f"PRIOR  {self._description()}",
                  *(self.link.alignment.short() if self.link.linked else ["not linked: scroll each, then link"])]
         beyond = self.link.beyond_mm(self.current_reading.position) if self.link.linked else 0.0
         if beyond > 0:
@@ -216,10 +217,14 @@ class PriorCompare(QtCore.QObject):
         """The prior and how it is linked, in one line ("" without a prior)."""
         if self.scan is None or self.link is None:
             return ""
-        vol = self.scan.volume
-        desc = vol.metadata.get("series_description") or Path(self.scan.path).name
         how = self.link.alignment.words() if self.link.linked else "not linked"
-        return f"a prior: {desc} ({' x '.join(map(str, vol.shape[::-1]))} voxels); {how}"
+        return f"a prior: {self._description()} ({' x '.join(map(str, self.scan.volume.shape[::-1]))} voxels); {how}"
+
+    def _description(self) -> str:
+        """The prior's series description, else its file or folder name."""
+        scan = self.scan
+        assert scan is not None
+        return scan.volume.metadata.get("series_description") or Path(scan.path).name
 
     # ------------------------------------------------------------ zoom and pan
     def _to_prior(self, kji: np.ndarray) -> np.ndarray:
