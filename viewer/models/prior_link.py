@@ -8,8 +8,9 @@ the link is the two affines alone. Scans of two visits each have their own frame
 the patient moved, so equal coordinates are not equal anatomy. They start aligned by their
 anatomy (:mod:`viewer.models.anatomy_alignment`: the head-foot shift at which their slice
 profiles agree, the lungs' centroids across), else by their centres, and the reader checks:
-unlink, scroll each to the same anatomy, link again (the offset is then what the reader set, as with OHIF's and Weasis' manual synchronisation), or give
-the offset in mm (``ctchat view --prior-offset``).
+unlink, scroll each to the same anatomy, link again (the offset is then what the reader set,
+as with OHIF's and Weasis' manual synchronisation), or give the offset in mm
+(``ctchat view --prior-offset``).
 
 The link is a translation only: no rotation or deformation is estimated, and the app says so.
 """
