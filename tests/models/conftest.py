@@ -55,13 +55,9 @@ def models_dir(tmp_path, monkeypatch, hub_server) -> Path:
 @pytest.fixture(scope="session")
 def gemma3_source(tmp_path_factory) -> Path:
     """The tiny random Gemma 3 folder in MedGemma 1.5's published layout."""
-    pytest.importorskip("torch", reason="writing the Gemma 3 folder needs torch (the train extra)")
-    pytest.importorskip("transformers", reason="writing the Gemma 3 folder needs transformers (the train extra)")
-    from fixture_gemma3 import write_gemma3
+    from tiny_bundle import medgemma_tiny_or_skip
 
-    folder = tmp_path_factory.mktemp("gemma3") / "medgemma-tiny"
-    write_gemma3(folder)
-    return folder
+    return medgemma_tiny_or_skip(tmp_path_factory.mktemp("gemma3"))
 
 
 @pytest.fixture(scope="session")

@@ -12,10 +12,6 @@ import pytest
 @pytest.fixture(scope="session")
 def gemma3_folder(tmp_path_factory) -> Path:
     """A read-only-by-convention ``medgemma-tiny`` folder (config, safetensors, tokenizer, card)."""
-    pytest.importorskip("torch", reason="writing the Gemma 3 folder needs torch (the train extra)")
-    pytest.importorskip("transformers", reason="writing the Gemma 3 folder needs transformers (the train extra)")
-    from fixture_gemma3 import write_gemma3
+    from tiny_bundle import medgemma_tiny_or_skip
 
-    folder = tmp_path_factory.mktemp("gemma3") / "medgemma-tiny"
-    write_gemma3(folder)
-    return folder
+    return medgemma_tiny_or_skip(tmp_path_factory.mktemp("gemma3"))

@@ -57,12 +57,28 @@ def _converted(gemma: dict) -> tuple[Path, Path]:
     return _CONVERTED[key]
 
 
-def tiny_bundle_or_skip(root: Path, recipe: SliceRecipe | None = None) -> Path:
-    """:func:`make_tiny_bundle`, or skip the test where the train extra (torch, transformers) that
-    writes the random Gemma 3 is not installed."""
+def _need_train_extra() -> None:
+    """Skip the test where the train extra (torch, transformers), which writes the random Gemma 3,
+    is not installed."""
     pytest.importorskip("torch", reason="the tiny Gemma 3 is written with torch (the train extra)")
     pytest.importorskip("transformers", reason="the tiny Gemma 3 is written with transformers (the train extra)")
+
+
+def tiny_bundle_or_skip(root: Path, recipe: SliceRecipe | None = None) -> Path:
+    """:func:`make_tiny_bundle`, or skip the test without the train extra."""
+    _need_train_extra()
     return make_tiny_bundle(root, recipe)
+
+
+def medgemma_tiny_or_skip(root: Path) -> Path:
+    """The tiny random Gemma 3 folder in MedGemma 1.5's published layout, ``root / "medgemma-tiny"``
+    (config, safetensors, tokenizer, card), or skip the test without the train extra."""
+    _need_train_extra()
+    from fixture_gemma3 import write_gemma3
+
+    folder = root / "medgemma-tiny"
+    write_gemma3(folder)
+    return folder
 
 
 def make_tiny_bundle(root: Path, recipe: SliceRecipe | None = None, trained: bool = False, **gemma) -> Path:
