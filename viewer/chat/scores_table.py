@@ -34,6 +34,15 @@ def scores_csv(entries: Sequence[Entry], scan_id: str = "", bundle: tuple[str, s
     return out.getvalue()
 
 
+
+def _captioned(table: QtWidgets.QWidget, caption: str) -> QtWidgets.QWidget:
+    """``table`` under a one-paragraph ``caption``: one tab of the scores dialog."""
+    page = QtWidgets.QWidget()
+    column = QtWidgets.QVBoxLayout(page)
+    column.addWidget(QtWidgets.QLabel(caption))
+    column.addWidget(table, 1)
+    return page
+
 class ScoresTable(QtWidgets.QDialog):
     """Two tabs: TG-IS, one row per question (cells coloured as the heat strip), and TG-IS with
     occlusion, one row per stored slice (coloured as their strips); a CSV export of each."""
@@ -63,18 +72,12 @@ class ScoresTable(QtWidgets.QDialog):
         save.clicked.connect(self._save_dialog)
         save_slices = QtWidgets.QPushButton("Export CSV, one row per stored slice (TG-IS and occlusion)…")
         save_slices.clicked.connect(self._save_slices_dialog)
-        by_question = QtWidgets.QWidget()
-        column = QtWidgets.QVBoxLayout(by_question)
-        column.addWidget(QtWidgets.QLabel("One row per question; columns are the scan's stored slices "
-                                          "(1 = first stored slice, as the heat strip numbers them); colour "
-                                          "normalised per row; opened at the latest question's peak."))
-        column.addWidget(self.table, 1)
-        by_slice = QtWidgets.QWidget()
-        column = QtWidgets.QVBoxLayout(by_slice)
-        column.addWidget(QtWidgets.QLabel("One row per question and stored slice: its TG-IS score and its "
-                                          "occlusion relevance (how much blanking the slice lowered the answer's "
-                                          "log-probability, nats; negative, grey: it rose). Empty: none."))
-        column.addWidget(self.slices_table, 1)
+        by_question = _captioned(self.table, "One row per question; columns are the scan's stored slices "
+                                 "(1 = first stored slice, as the heat strip numbers them); colour normalised "
+                                 "per row; opened at the latest question's peak.")
+        by_slice = _captioned(self.slices_table, "One row per question and stored slice: its TG-IS score and its "
+                              "occlusion relevance (how much blanking the slice lowered the answer's "
+                              "log-probability, nats; negative, grey: it rose). Empty: none.")
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.addTab(by_question, "TG-IS by question")
         self.tabs.addTab(by_slice, "TG-IS and occlusion by slice")
