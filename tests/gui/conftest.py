@@ -45,7 +45,7 @@ def window(qtbot):
 @pytest.fixture(scope="module")
 def _chest_window(qapp, tmp_path_factory):
     """One window with the A0001 chest per test module (loading it per test is slow)."""
-    from PySide6 import QtCore
+    from chat_helpers import wait_for
     from PySide6.QtTest import QTest
 
     from viewer.window.main_window import MainWindow
@@ -57,14 +57,9 @@ def _chest_window(qapp, tmp_path_factory):
     win.resize(1200, 800)
     win.show()
     QTest.qWaitForWindowExposed(win)
-    # A QEventLoop, not QTest.qWait: qWait keeps the GIL while it sleeps and starves the loader.
-    done: list[str] = []
-    loop = QtCore.QEventLoop()
-    win.loadFinished.connect(lambda result: (done.append(result), loop.quit()))
-    QtCore.QTimer.singleShot(60000, loop.quit)
     win.open_path(str(A0001_DICOM))
-    loop.exec()
-    assert done == ["loaded"], win.message_bar.label.text()
+    # wait_for runs a QEventLoop, not QTest.qWait: qWait keeps the GIL while it sleeps and starves the loader.
+    assert wait_for(win.loadFinished) == ["loaded"], win.message_bar.label.text()
     yield win
     win.close()
     mp.undo()

@@ -9,8 +9,8 @@ import csv
 
 import numpy as np
 import pytest
+from chat_helpers import wait_for
 from gui_helpers import A0001_DICOM, SMALL_NIFTI, drag, need
-from PySide6 import QtCore
 from PySide6.QtCore import Qt
 
 from viewer.models.reading import Tool
@@ -20,14 +20,8 @@ pytestmark = pytest.mark.gui
 
 def load(win, path) -> None:
     """Open ``path`` in ``win`` and wait until it is shown."""
-    done: list[str] = []
-    loop = QtCore.QEventLoop()
-    win.loadFinished.connect(lambda result: (done.append(result), loop.quit()))
-    QtCore.QTimer.singleShot(60000, loop.quit)
     win.open_path(str(path))
-    loop.exec()
-    win.loadFinished.disconnect()
-    assert done == ["loaded"], win.message_bar.label.text()
+    assert wait_for(win.loadFinished) == ["loaded"], win.message_bar.label.text()
 
 
 def draw_ruler_and_ellipse(win) -> None:
